@@ -1,0 +1,781 @@
+"""Results of a run: tidy tables, a JSON summary, and the run directory.
+
+The engine hands over a :class:`RawRun` (plain arrays, one row per replicate);
+:class:`Results` turns it into what people read:
+
+- tidy DataFrames (``timeseries``, ``signals``, ``fired``, ``transitions``), computed
+  once and cached, in agents *and* in real people (``people = count × people_per_agent``);
+- headline outcomes per replicate (:meth:`Results.outcome_values`) and their ensemble
+  median with the 5–95 % band (:meth:`Results.outcome_table`);
+- a JSON-serialisable :meth:`Results.summary`;
+- a run directory written atomically (:meth:`Results.write`) and read back without
+  re-running (:meth:`Results.load`).
+
+The ensemble statistics everywhere are ``numpy.percentile`` with the default
+(``"linear"``) method over replicates: the median and the 5th and 95th percentiles,
+i.e. a central 90 % interval of the replicates (not a confidence interval of the mean).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, fields
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import OutputError, ScenarioError, did_you_mean
+from .model import InterventionMarker, ModelInfo
+from .scenario import OutcomeSpec, Scenario
+
+#: Percentiles (of replicates) for the ensemble band: low, centre, high.
+BAND_PERCENTILES: Tuple[float, float, float] = (5.0, 50.0, 95.0)
+#: How summary.json and reports name the statistics they show.
+ENSEMBLE_STATISTICS: Dict[str, str] = {
+    "median": "numpy.percentile(values, 50) over replicates",
+    "p5": "numpy.percentile(values, 5) over replicates (method='linear')",
+    "p95": "numpy.percentile(values, 95) over replicates (method='linear')",
+    "interval": "p5..p95: central 90 % of replicates",
+}
+#: Bumped when the layout of a run directory changes incompatibly.
+RUN_FORMAT = "rumorsim-run/1"
+
+_TABLES = ("timeseries", "signals", "fired", "transitions")
+# Files whose presence marks a directory as one of ours (safe to replace with --overwrite).
+_RUN_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json")
+
+PathLike = Union[str, os.PathLike]
+Condition = Mapping[str, Union[str, Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """What the engine returns: plain arrays, replicates along the first axis.
+
+    Attributes
+    ----------
+    counts : int32 (R, n_reports, n_joint): agents in each joint state at each report time.
+    fired : int64 (R, n_reports, n_events): cumulative firings of each event up to each
+        report time.
+    signals : float64 (R, n_reports, n_signals): signal values at report times.
+    signal_peak : float64 (R, n_signals): max over all steps (not just report times).
+    signal_peak_time : float64 (R, n_signals): when that max happened (scenario units).
+    signal_time_above : float64 (R, n_signals): time (scenario units) with the signal
+        above its ``alert_above`` (0 where the signal has no alert level).
+    steps_run : int64 (R,).
+    replicate_seeds : uint64 (R, 4), or any per-replicate seed record.
+    wall_seconds : float: kernel wall-clock time for all replicates.
+    """
+
+    counts: np.ndarray
+    fired: np.ndarray
+    signals: np.ndarray
+    signal_peak: np.ndarray
+    signal_peak_time: np.ndarray
+    signal_time_above: np.ndarray
+    steps_run: np.ndarray
+    replicate_seeds: np.ndarray
+    wall_seconds: float
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def ensemble_band(values: np.ndarray, axis: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and 5–95 % band of ``values`` across replicates.
+
+    Parameters
+    ----------
+    values : array with replicates along ``axis``.
+    axis : the replicate axis.
+
+    Returns
+    -------
+    (median, low, high), each with ``axis`` removed.
+
+    Examples
+    --------
+    >>> med, lo, hi = ensemble_band(np.array([[0.0], [10.0], [20.0]]))
+    >>> float(med[0]), float(lo[0]), float(hi[0])
+    (10.0, 1.0, 19.0)
+    """
+    lo, med, hi = np.percentile(np.asarray(values, dtype=float), BAND_PERCENTILES, axis=axis)
+    return med, lo, hi
+
+
+def _stats(values: np.ndarray) -> Dict[str, Optional[float]]:
+    """``{"median", "p5", "p95"}`` of a 1-d array of replicate values, JSON-ready."""
+    med, lo, hi = ensemble_band(np.asarray(values, dtype=float))
+    return {"median": _num(med), "p5": _num(lo), "p95": _num(hi)}
+
+
+def _num(x: Any) -> Any:
+    """A JSON-safe Python number (NaN/inf become None)."""
+    if isinstance(x, (np.integer, int)) and not isinstance(x, bool):
+        return int(x)
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _jsonable(obj: Any) -> Any:
+    """Recursively turn numpy scalars/arrays, paths and datetimes into JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, float, np.integer, np.floating)):
+        return _num(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return str(obj)
+
+
+def _condition_text(condition: Condition) -> str:
+    parts = []
+    for trait, states in condition.items():
+        states = [states] if isinstance(states, str) else list(states)
+        parts.append(f"{trait}={'|'.join(states)}")
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------ Results
+
+
+class Results:
+    """Everything one run produced, as tidy tables and summaries.
+
+    Parameters
+    ----------
+    scenario : the resolved scenario that was run.
+    info : what the compiled model says about states, events, signals, report times.
+    raw : the engine's arrays.
+    network_stats : graph statistics per layer (for provenance), JSON-serialisable.
+    provenance : version, seed, command, timings, ... (JSON-serialisable).
+
+    Examples
+    --------
+    >>> res = Results(scenario, info, raw)                        # doctest: +SKIP
+    >>> res.timeseries.query("state == 'believer'").head()        # doctest: +SKIP
+    >>> res.write("runs/wechat")                                  # doctest: +SKIP
+    >>> Results.load("runs/wechat").outcome_table()               # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        info: ModelInfo,
+        raw: RawRun,
+        network_stats: Optional[Dict[str, Any]] = None,
+        provenance: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        self.scenario = scenario
+        self.info = info
+        self.raw = raw
+        self.network_stats: Dict[str, Any] = dict(network_stats or {})
+        self.provenance: Dict[str, Any] = dict(provenance or {})
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        r = self.raw
+        R, T = r.counts.shape[:2]
+        expect = {
+            "counts": (R, T, len(self.info.joint_states)),
+            "fired": (R, T, len(self.info.event_names)),
+            "signals": (R, T, len(self.info.signal_names)),
+            "signal_peak": (R, len(self.info.signal_names)),
+            "signal_peak_time": (R, len(self.info.signal_names)),
+            "signal_time_above": (R, len(self.info.signal_names)),
+            "steps_run": (R,),
+        }
+        for name, shape in expect.items():
+            got = tuple(np.shape(getattr(r, name)))
+            if got != shape:
+                raise ValueError(f"RawRun.{name} has shape {got}, expected {shape}")
+        if T != len(self.info.report_times):
+            raise ValueError(
+                f"RawRun has {T} report times, ModelInfo.report_times has "
+                f"{len(self.info.report_times)}"
+            )
+
+    # ------------------------------------------------------------- basic facts
+
+    @property
+    def n_replicates(self) -> int:
+        """Number of replicates (R)."""
+        return int(self.raw.counts.shape[0])
+
+    @property
+    def times(self) -> np.ndarray:
+        """Report times in scenario time units."""
+        return np.asarray(self.info.report_times, dtype=float)
+
+    @property
+    def n_agents(self) -> int:
+        """Agents simulated."""
+        return int(self.scenario.population.agents)
+
+    @property
+    def people_per_agent(self) -> float:
+        """Real people one agent stands for."""
+        return float(self.scenario.population.people_per_agent)
+
+    @property
+    def scaled(self) -> bool:
+        """True when agents stand for a larger (or smaller) real population."""
+        return self.people_per_agent != 1.0
+
+    @property
+    def trait_names(self) -> List[str]:
+        return [t for t, _ in self.info.traits]
+
+    # ------------------------------------------------------- arrays (R, T)
+
+    def _check_condition(self, condition: Condition, where: str = "condition") -> None:
+        traits = dict(self.info.traits)
+        if not condition:
+            raise ScenarioError("an empty state condition matches every agent", field=where,
+                                suggestion="Name at least one trait, e.g. {rumor: believer}")
+        for trait, wanted in condition.items():
+            if trait not in traits:
+                raise ScenarioError(
+                    f"unknown trait `{trait}`", field=where,
+                    expected=f"one of {', '.join(traits)}",
+                    suggestion=did_you_mean(trait, traits),
+                )
+            for s in [wanted] if isinstance(wanted, str) else list(wanted):
+                if s not in traits[trait]:
+                    raise ScenarioError(
+                        f"trait `{trait}` has no state `{s}`", field=where,
+                        expected=f"one of {', '.join(traits[trait])}",
+                        suggestion=did_you_mean(s, traits[trait]),
+                    )
+
+    def count_array(self, condition: Condition) -> np.ndarray:
+        """Agents matching ``condition`` at each report time, shape (R, T), int64.
+
+        A condition over several traits (``{rumor: believer, card: bound}``) is read
+        from the joint states, so it counts agents in *all* the named states at once.
+        """
+        self._check_condition(condition)
+        mask = self.info.matching_joint_states(dict(condition))
+        return self.raw.counts[:, :, mask].sum(axis=2, dtype=np.int64)
+
+    def _event_indices(self, events: Iterable[str]) -> List[int]:
+        names = list(self.info.event_names)
+        idx = []
+        for e in events:
+            if e not in names:
+                raise ScenarioError(
+                    f"unknown event `{e}`", field="events",
+                    expected=f"a transition or intervention name: {', '.join(names)}",
+                    suggestion=did_you_mean(e, names),
+                )
+            idx.append(names.index(e))
+        return idx
+
+    def fired_array(self, events: Sequence[str]) -> np.ndarray:
+        """Cumulative firings of ``events`` (summed) at each report time, (R, T) int64."""
+        idx = self._event_indices([events] if isinstance(events, str) else events)
+        return self.raw.fired[:, :, idx].sum(axis=2, dtype=np.int64)
+
+    def _signal_index(self, name: str) -> int:
+        names = list(self.info.signal_names)
+        if name not in names:
+            raise ScenarioError(
+                f"unknown signal `{name}`", field="signal",
+                expected=f"one of {', '.join(names) or '(this scenario has no signals)'}",
+                suggestion=did_you_mean(name, names),
+            )
+        return names.index(name)
+
+    def signal_array(self, name: str) -> np.ndarray:
+        """Values of signal ``name`` at each report time, (R, T) float64."""
+        return np.asarray(self.raw.signals[:, :, self._signal_index(name)], dtype=float)
+
+    def _marginals(self) -> List[Tuple[str, str, np.ndarray]]:
+        """(trait, state, agents (R, T)) for every trait state, in scenario order."""
+        out = []
+        for k, (trait, states) in enumerate(self.info.traits):
+            # one matrix product per trait: joint counts -> marginal counts
+            onehot = np.zeros((len(self.info.joint_states), len(states)), dtype=np.int64)
+            onehot[np.arange(len(self.info.joint_states)), self.info.joint_states[:, k]] = 1
+            marg = self.raw.counts.astype(np.int64) @ onehot  # (R, T, S)
+            out += [(trait, s, marg[:, :, j]) for j, s in enumerate(states)]
+        return out
+
+    # ------------------------------------------------------- tidy frames
+
+    def _long(self, arrays: List[np.ndarray], keys: Dict[str, List[Any]],
+              value: str, people: bool) -> pd.DataFrame:
+        """Stack per-key (R, T) arrays into replicate,time,<keys>,value[,people]."""
+        R, T = self.n_replicates, len(self.times)
+        n = len(arrays)
+        stacked = np.stack(arrays, axis=2) if n else np.zeros((R, T, 0))  # (R, T, n)
+        cols: Dict[str, Any] = {
+            "replicate": np.repeat(np.arange(R, dtype=np.int64), T * n),
+            "time": np.tile(np.repeat(self.times, n), R),
+        }
+        for key, vals in keys.items():
+            cols[key] = np.tile(np.asarray(vals, dtype=object), R * T)
+        cols[value] = stacked.reshape(-1)
+        if people:
+            cols["people"] = cols[value] * self.people_per_agent
+        df = pd.DataFrame(cols)
+        for key in keys:  # plain strings, whatever pandas' default string dtype is
+            df[key] = df[key].astype(str)
+        return df
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """``replicate,time,trait,state,count,people``: agents per trait state (marginals)."""
+        marg = self._marginals()
+        return self._long(
+            [m for _, _, m in marg],
+            {"trait": [t for t, _, _ in marg], "state": [s for _, s, _ in marg]},
+            "count", people=True,
+        )
+
+    @cached_property
+    def signals(self) -> pd.DataFrame:
+        """``replicate,time,signal,value``: signal values at report times."""
+        names = list(self.info.signal_names)
+        return self._long([self.signal_array(s) for s in names], {"signal": names},
+                          "value", people=False)
+
+    @cached_property
+    def fired(self) -> pd.DataFrame:
+        """``replicate,time,event,count,people``: cumulative firings per event."""
+        names = list(self.info.event_names)
+        arrays = [self.raw.fired[:, :, i].astype(np.int64) for i in range(len(names))]
+        return self._long(arrays, {"event": names}, "count", people=True)
+
+    @cached_property
+    def transitions(self) -> pd.DataFrame:
+        """``replicate,event,kind,fired``: total firings per event at the end of the run."""
+        R, E = self.n_replicates, len(self.info.event_names)
+        total = self.raw.fired[:, -1, :].astype(np.int64) if E else np.zeros((R, 0), np.int64)
+        return pd.DataFrame({
+            "replicate": np.repeat(np.arange(R, dtype=np.int64), E),
+            "event": np.tile(np.asarray(self.info.event_names, dtype=object), R).astype(str),
+            "kind": np.tile(np.asarray(self.info.event_kinds, dtype=object), R).astype(str),
+            "fired": total.reshape(-1),
+        })
+
+    def _frame(self, values: np.ndarray, people: bool = True, value: str = "count") -> pd.DataFrame:
+        R, T = values.shape
+        df = pd.DataFrame({
+            "replicate": np.repeat(np.arange(R, dtype=np.int64), T),
+            "time": np.tile(self.times, R),
+            value: values.reshape(-1),
+        })
+        if people:
+            df["people"] = df[value] * self.people_per_agent
+        return df
+
+    def count_matching(self, condition: Condition) -> pd.DataFrame:
+        """``replicate,time,count,people`` for agents matching ``condition``.
+
+        Examples
+        --------
+        >>> res.count_matching({"rumor": "believer", "card": "unbound"})  # doctest: +SKIP
+        """
+        return self._frame(self.count_array(condition))
+
+    def fired_total(self, events: Sequence[str]) -> pd.DataFrame:
+        """``replicate,time,count,people``: cumulative firings of ``events`` together."""
+        return self._frame(self.fired_array(events))
+
+    def signal(self, name: str) -> pd.DataFrame:
+        """``replicate,time,value`` for one signal."""
+        return self._frame(self.signal_array(name), people=False, value="value")
+
+    # -------------------------------------------------------------- outcomes
+
+    def outcome_specs(self) -> Dict[str, OutcomeSpec]:
+        """The scenario's outcomes, or (if it defines none) final and peak people of
+        every trait state, named ``final_<trait>_<state>`` and ``peak_<trait>_<state>``."""
+        if self.scenario.outcomes:
+            return dict(self.scenario.outcomes)
+        specs: Dict[str, OutcomeSpec] = {}
+        for trait, states in self.info.traits:
+            for s in states:
+                specs[f"final_{trait}_{s}"] = OutcomeSpec(
+                    label=f"{s} ({trait}) at the end", final={trait: s})
+                specs[f"peak_{trait}_{s}"] = OutcomeSpec(
+                    label=f"peak {s} ({trait})", peak={trait: s})
+        return specs
+
+    def outcome_unit(self, spec: OutcomeSpec) -> str:
+        """Unit of an outcome's values: people, the time unit, or the signal's unit."""
+        if spec.kind in ("peak", "final", "ever"):
+            return "people"
+        if spec.kind in ("time_above", "time_of_peak"):
+            return self.scenario.time.unit
+        k = self._signal_index(spec.signal_peak)
+        return self.info.signal_units[k] or ""
+
+    def _outcome_array(self, name: str, spec: OutcomeSpec) -> np.ndarray:
+        kind = spec.kind
+        try:
+            if kind == "peak":
+                return self.count_array(spec.peak).max(axis=1) * self.people_per_agent
+            if kind == "final":
+                return self.count_array(spec.final)[:, -1] * self.people_per_agent
+            if kind == "ever":
+                return self.fired_array(spec.ever)[:, -1] * self.people_per_agent
+            if kind == "time_of_peak":
+                return self.times[np.argmax(self.count_array(spec.time_of_peak), axis=1)]
+            if kind == "signal_peak":
+                return self.raw.signal_peak[:, self._signal_index(spec.signal_peak)].astype(float)
+            if kind == "time_above":
+                return self.raw.signal_time_above[:, self._signal_index(spec.time_above)].astype(float)
+        except ScenarioError as e:
+            e.field = f"outcomes.{name}.{kind}"
+            raise
+        raise AssertionError(kind)  # pragma: no cover - OutcomeSpec allows no other kind
+
+    @cached_property
+    def _outcomes(self) -> Dict[str, np.ndarray]:
+        return {n: np.asarray(self._outcome_array(n, s), dtype=float)
+                for n, s in self.outcome_specs().items()}
+
+    def outcome_values(self) -> pd.DataFrame:
+        """``replicate,outcome,value``: each headline outcome per replicate.
+
+        Values are people for peak/final/ever, scenario time units for
+        time_above/time_of_peak, and the signal's own value for signal_peak.
+        """
+        names = list(self._outcomes)
+        R = self.n_replicates
+        vals = np.stack([self._outcomes[n] for n in names], axis=1) if names else np.zeros((R, 0))
+        return pd.DataFrame({
+            "replicate": np.repeat(np.arange(R, dtype=np.int64), len(names)),
+            "outcome": np.tile(np.asarray(names, dtype=object), R).astype(str),
+            "value": vals.reshape(-1).astype(float),
+        })
+
+    def outcome_table(self) -> pd.DataFrame:
+        """``outcome,label,kind,unit,median,low,high``: ensemble median and 5–95 % band."""
+        rows = []
+        for name, spec in self.outcome_specs().items():
+            med, lo, hi = ensemble_band(self._outcomes[name])
+            rows.append({
+                "outcome": name, "label": spec.label or name, "kind": spec.kind,
+                "unit": self.outcome_unit(spec),
+                "median": float(med), "low": float(lo), "high": float(hi),
+            })
+        return pd.DataFrame(rows, columns=["outcome", "label", "kind", "unit",
+                                           "median", "low", "high"])
+
+    # --------------------------------------------------------------- summary
+
+    def summary(self) -> Dict[str, Any]:
+        """A JSON-serialisable digest of the run.
+
+        Per replicate and for the ensemble (median, p5, p95 over replicates): final
+        counts, peaks and peak times of every trait state (agents and people), signals'
+        peak / peak time / time above the alert level, and the outcomes.
+        """
+        sc = self.scenario
+        R = self.n_replicates
+        marg = self._marginals()
+        traits: Dict[str, Dict[str, Dict[str, np.ndarray]]] = {}
+        for trait, state, a in marg:
+            traits.setdefault(trait, {})[state] = {
+                "final_agents": a[:, -1].astype(float),
+                "final_people": a[:, -1] * self.people_per_agent,
+                "peak_agents": a.max(axis=1).astype(float),
+                "peak_people": a.max(axis=1) * self.people_per_agent,
+                "peak_time": self.times[np.argmax(a, axis=1)],
+            }
+        sigs: Dict[str, Dict[str, np.ndarray]] = {}
+        for k, name in enumerate(self.info.signal_names):
+            has_alert = np.isfinite(self.info.signal_alert_above[k])
+            sigs[name] = {
+                "peak": self.raw.signal_peak[:, k].astype(float),
+                "peak_time": self.raw.signal_peak_time[:, k].astype(float),
+                "time_above_alert": (self.raw.signal_time_above[:, k].astype(float)
+                                     if has_alert else np.full(R, np.nan)),
+            }
+        outcomes = self._outcomes
+        specs = self.outcome_specs()
+
+        def per_rep(i: int) -> Dict[str, Any]:
+            seed = np.asarray(self.raw.replicate_seeds)[i] if len(self.raw.replicate_seeds) else None
+            return {
+                "replicate": i,
+                "seed": _jsonable(seed),
+                "steps_run": int(self.raw.steps_run[i]),
+                "traits": {t: {s: {k: _num(v[i]) for k, v in d.items()}
+                               for s, d in st.items()} for t, st in traits.items()},
+                "signals": {n: {k: _num(v[i]) for k, v in d.items()} for n, d in sigs.items()},
+                "outcomes": {n: _num(v[i]) for n, v in outcomes.items()},
+            }
+
+        ensemble = {
+            "traits": {t: {s: {k: _stats(v) for k, v in d.items()} for s, d in st.items()}
+                       for t, st in traits.items()},
+            "signals": {
+                n: {
+                    "label": self.info.signal_labels[k],
+                    "unit": self.info.signal_units[k],
+                    "alert_above": _num(self.info.signal_alert_above[k]),
+                    **{key: _stats(v) for key, v in sigs[n].items()},
+                }
+                for k, n in enumerate(self.info.signal_names)
+            },
+            "outcomes": {
+                n: {"label": specs[n].label or n, "kind": specs[n].kind,
+                    "unit": self.outcome_unit(specs[n]), **_stats(v)}
+                for n, v in outcomes.items()
+            },
+        }
+        return _jsonable({
+            "format": RUN_FORMAT,
+            "scenario": sc.name,
+            "n_replicates": R,
+            "n_agents": self.n_agents,
+            "scale": {
+                "agents": self.n_agents,
+                "represents": float(sc.population.represents or sc.population.agents),
+                "people_per_agent": self.people_per_agent,
+            },
+            "time": {"unit": sc.time.unit, "until": sc.time.until, "dt": sc.time.dt,
+                     "start": sc.time.start.isoformat() if sc.time.start else None},
+            "ensemble_statistics": ENSEMBLE_STATISTICS,
+            "wall_seconds": float(self.raw.wall_seconds),
+            "ensemble": ensemble,
+            "replicates": [per_rep(i) for i in range(R)],
+        })
+
+    # -------------------------------------------------------------- writing
+
+    def write(self, run_dir: PathLike, *, overwrite: bool = False, figures: bool = True) -> Path:
+        """Write the run directory atomically and return its path.
+
+        Everything is written into a hidden temporary sibling directory which is then
+        renamed into place, so an interrupted write never leaves a half-written run.
+
+        Parameters
+        ----------
+        run_dir : where the run goes; must not exist or be empty unless ``overwrite``.
+        overwrite : replace an existing run directory (one holding Rumorsim outputs).
+        figures : also render ``figures/`` (PNG + SVG); sweeps may turn this off.
+
+        Raises
+        ------
+        OutputError
+            The directory exists and is not empty (and ``overwrite`` is false), is a
+            file, does not look like a run directory, or cannot be written.
+        """
+        run_dir = Path(run_dir)
+        _check_target(run_dir, overwrite)
+        parent = run_dir.absolute().parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create the directory `{parent}`: {e.strerror or e}",
+                              file=str(parent), suggestion="Choose another -o") from e
+        tmp = parent / f".{run_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            tmp.mkdir()
+            self._write_into(tmp, figures=figures)
+            _swap_into_place(tmp, run_dir)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise OutputError(f"cannot write the run directory `{run_dir}`: "
+                                  f"{e.strerror or e}", file=str(run_dir),
+                                  suggestion="Check the disk space and permissions, "
+                                  "or choose another -o") from e
+            raise
+        return run_dir
+
+    def _write_into(self, d: Path, *, figures: bool) -> None:
+        scenario_data = self.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+        (d / "scenario.yaml").write_text(
+            yaml.safe_dump(scenario_data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        tables = {
+            "timeseries": self.timeseries,
+            "transitions": self.transitions,
+            "fired": self.fired,
+            "outcomes": self.outcome_values(),
+        }
+        if len(self.info.signal_names):
+            tables["signals"] = self.signals
+        for name, df in tables.items():
+            df.to_csv(d / f"{name}.csv", index=False)
+        try:
+            import pyarrow  # noqa: F401  (Parquet twins only when pyarrow is there)
+        except ImportError:
+            pass
+        else:
+            for name, df in tables.items():
+                df.to_parquet(d / f"{name}.parquet", index=False)
+        _write_json(d / "summary.json", self.summary())
+        _write_json(d / "provenance.json", {**self.provenance, "network_stats": self.network_stats})
+        _write_json(d / "model_info.json", _info_to_json(self.info))
+        arrays = {f.name: np.asarray(getattr(self.raw, f.name)) for f in fields(RawRun)}
+        if arrays["replicate_seeds"].dtype.kind == "O":
+            arrays["replicate_seeds"] = arrays["replicate_seeds"].astype(str)
+        np.savez_compressed(d / "raw.npz", **arrays)
+        if figures:
+            self._draw_figures(d / "figures", atomic=False)
+
+    def _draw_figures(self, fig_dir: Path, *, atomic: bool) -> List[Path]:
+        from . import plots  # plots depend on results, not the other way round at import
+
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        written: List[Path] = []
+        for name, fig in plots.standard_figures(self):
+            written += plots.save_figure(fig, fig_dir / name, atomic=atomic)
+        return written
+
+    def redraw_figures(self, run_dir: PathLike) -> List[Path]:
+        """Render ``figures/`` of ``run_dir`` again (each file replaced atomically).
+
+        Returns the paths written.
+        """
+        return self._draw_figures(Path(run_dir) / "figures", atomic=True)
+
+    # -------------------------------------------------------------- loading
+
+    @classmethod
+    def load(cls, run_dir: PathLike) -> "Results":
+        """Rebuild a :class:`Results` from a run directory written by :meth:`write`.
+
+        Raises
+        ------
+        OutputError
+            A needed file is missing or unreadable.
+        """
+        d = Path(run_dir)
+        if not d.is_dir():
+            raise OutputError(f"`{d}` is not a directory", file=str(d),
+                              expected="a run directory written by `rumorsim run`")
+        for f in ("scenario.yaml", "model_info.json", "raw.npz"):
+            if not (d / f).is_file():
+                raise OutputError(
+                    f"`{d}` is not a complete run directory: `{f}` is missing", file=str(d),
+                    expected="a run directory written by `rumorsim run` "
+                    "(scenario.yaml, model_info.json, raw.npz)",
+                )
+        try:
+            scenario = Scenario.model_validate(
+                yaml.safe_load((d / "scenario.yaml").read_text(encoding="utf-8")))
+            info = _info_from_json(json.loads((d / "model_info.json").read_text(encoding="utf-8")))
+            with np.load(d / "raw.npz", allow_pickle=False) as z:
+                kw = {f.name: z[f.name] for f in fields(RawRun)}
+            kw["wall_seconds"] = float(kw["wall_seconds"])
+            prov_path = d / "provenance.json"
+            provenance = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
+        except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
+            raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
+        network_stats = provenance.pop("network_stats", {}) or {}
+        return cls(scenario, info, RawRun(**kw), network_stats, provenance)
+
+    def __repr__(self) -> str:
+        return (f"<Results {self.scenario.name!r}: {self.n_replicates} replicates, "
+                f"{len(self.times)} report times, {self.n_agents:,} agents>")
+
+
+def redraw_figures(run_dir: PathLike) -> List[Path]:
+    """Load the run in ``run_dir`` and render its ``figures/`` again."""
+    return Results.load(run_dir).redraw_figures(run_dir)
+
+
+# ------------------------------------------------------------ directory I/O
+
+
+def _check_target(run_dir: Path, overwrite: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise OutputError(f"`{run_dir}` exists and is a file, not a directory",
+                          file=str(run_dir), suggestion="Choose another output directory with -o")
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
+        return
+    if not overwrite:
+        raise OutputError(
+            f"the output directory `{run_dir}` already exists and is not empty; "
+            "nothing was written", file=str(run_dir),
+            suggestion="Pass --overwrite to replace it, or choose another directory with -o",
+        )
+    # --overwrite replaces the whole directory: only do that to one of our own runs,
+    # never to, say, a home directory given as `-o ~` by mistake.
+    here = Path.cwd().resolve()
+    target = run_dir.resolve()
+    if target == here or target in here.parents or not any(
+            (run_dir / m).exists() for m in _RUN_MARKERS):
+        raise OutputError(
+            f"`{run_dir}` is not empty and does not look like a Rumorsim run directory "
+            "(or contains the current directory); refusing to replace it", file=str(run_dir),
+            suggestion="Choose a new or empty directory with -o",
+        )
+
+
+def _swap_into_place(tmp: Path, run_dir: Path) -> None:
+    """Rename ``tmp`` to ``run_dir``; an existing (empty or old) run_dir is moved aside first."""
+    if not run_dir.exists():
+        os.replace(tmp, run_dir)
+        return
+    old = run_dir.absolute().parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:8]}"
+    os.replace(run_dir, old)
+    try:
+        os.replace(tmp, run_dir)
+    except BaseException:
+        os.replace(old, run_dir)  # put the previous run back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
+                    + "\n", encoding="utf-8")
+
+
+def _info_to_json(info: ModelInfo) -> Dict[str, Any]:
+    return {
+        "format": RUN_FORMAT,
+        "traits": [[t, list(s)] for t, s in info.traits],
+        "joint_states": np.asarray(info.joint_states).tolist(),
+        "event_names": list(info.event_names),
+        "event_kinds": list(info.event_kinds),
+        "signal_names": list(info.signal_names),
+        "signal_labels": list(info.signal_labels),
+        "signal_units": list(info.signal_units),
+        "signal_alert_above": [_num(x) for x in np.asarray(info.signal_alert_above, float)],
+        "interventions": [
+            {"name": m.name, "label": m.label, "kind": m.kind, "at": m.at, "until": m.until}
+            for m in info.interventions
+        ],
+        # repr of a Python float round-trips exactly through JSON
+        "report_times": [float(t) for t in np.asarray(info.report_times, float)],
+    }
+
+
+def _info_from_json(d: Dict[str, Any]) -> ModelInfo:
+    return ModelInfo(
+        traits=tuple((t, tuple(s)) for t, s in d["traits"]),
+        joint_states=np.asarray(d["joint_states"], dtype=np.int64).reshape(-1, len(d["traits"])),
+        event_names=tuple(d["event_names"]),
+        event_kinds=tuple(d["event_kinds"]),
+        signal_names=tuple(d["signal_names"]),
+        signal_labels=tuple(d["signal_labels"]),
+        signal_units=tuple(d["signal_units"]),
+        signal_alert_above=np.array(
+            [np.nan if x is None else x for x in d["signal_alert_above"]], dtype=float),
+        interventions=tuple(InterventionMarker(**m) for m in d["interventions"]),
+        report_times=np.asarray(d["report_times"], dtype=float),
+    )
