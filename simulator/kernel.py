@@ -1,0 +1,536 @@
+"""The numba kernel: one replicate of the discrete-time multi-trait model.
+
+Takes and returns plain arrays only (see ``simulator.model.KernelArrays`` for what each
+one is). Semantics (DESIGN.md, "Model semantics"):
+
+* time advances in steps of ``dt``; in a step an agent whose competing transitions have
+  total hazard H makes at most one transition, with probability 1 - exp(-H dt), chosen
+  in proportion to the hazards (infinite hazards - ``probability: 1`` - win outright);
+* updates are synchronous: every decision in a step reads the states at its start;
+* induced hazards are rate x (weighted) count of matching in-neighbours; threshold
+  transitions fire once the matching fraction/count reaches the agent's threshold.
+
+Cost: neighbour counts are kept up to date incrementally as agents change state, and
+only *candidates* (agents whose current state has a transition with non-zero hazard)
+are visited each step, so a step costs O(candidates + edges of agents that changed),
+not O(N). A full O(N) rescan happens only at start and when a schedule switches a zero
+rate on (or a complete-graph count leaves zero).
+
+Only numpy and numba are imported here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .rng import normal, randint, uniform
+
+# transition kinds
+SPONTANEOUS = 0
+INDUCED = 1
+THRESHOLD = 2
+# signal kinds
+SIG_VALUE = 0
+SIG_COUNT = 1
+SIG_FLOW = 2
+SIG_OVERLOAD = 3
+SIG_RATIO = 4
+SIG_AVERAGE = 5
+# threshold distributions
+DIST_FIXED = 0
+DIST_UNIFORM = 1
+DIST_NORMAL = 2
+DIST_LOGNORMAL = 3
+
+
+@njit(cache=True, nogil=True)
+def _neighbour_count(c, i, s, counts, ctr_layer, ctr_match, lay_complete, glob):
+    """Matching in-neighbours (weight sum) of agent i (in state s) for counter c."""
+    if lay_complete[ctr_layer[c]]:
+        return glob[c] - ctr_match[c, s]
+    return counts[c, i]
+
+
+@njit(cache=True, nogil=True)
+def _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ctr_layer, tr_counter):
+    slot = tr_thr_slot[t]
+    theta = thr_vals[slot, i]
+    if thr_mode[slot] == 1:  # count
+        return value >= theta - 1e-9
+    strength = in_strength[ctr_layer[tr_counter[t]], i]
+    if strength <= 0.0:
+        return False
+    return value >= (theta - 1e-12) * strength
+
+
+@njit(cache=True, nogil=True)
+def _structurally_active(i, s, hazard, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot,
+                         thr_mode, thr_vals, in_strength, counts, ctr_layer, ctr_match,
+                         lay_complete, glob):
+    """Whether agent i could fire now (ignoring signal modulation, which may reach 0)."""
+    for k in range(st_ptr[s], st_ptr[s + 1]):
+        t = st_tr[k]
+        if hazard[t] == 0.0:
+            continue
+        kind = tr_kind[t]
+        if kind == SPONTANEOUS:
+            return True
+        value = _neighbour_count(tr_counter[t], i, s, counts, ctr_layer, ctr_match, lay_complete, glob)
+        if kind == INDUCED:
+            if value > 0.0:
+                return True
+        elif _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ctr_layer, tr_counter):
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _add_candidate(i, is_cand, cand, n_cand):
+    if is_cand[i] == 0:
+        is_cand[i] = 1
+        cand[n_cand] = i
+        return n_cand + 1
+    return n_cand
+
+
+@njit(cache=True, nogil=True)
+def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
+                  lay_indptr, indices, weights, lay_weighted, is_cand, cand, n_cand):
+    """Move agent i to joint state new_s, updating counts and candidates.
+
+    Returns (n_cand, complete_count_left_zero)."""
+    old_s = state[i]
+    state[i] = new_s
+    n_state[old_s] -= 1
+    n_state[new_s] += 1
+    woke = False
+    for c in range(ctr_layer.shape[0]):
+        delta = np.float64(ctr_match[c, new_s]) - np.float64(ctr_match[c, old_s])
+        if delta == 0.0:
+            continue
+        layer = ctr_layer[c]
+        if lay_complete[layer]:
+            before = glob[c]
+            glob[c] += delta
+            # Counts of others go from 0 to > 0 only when the global count passes 1.
+            if before <= 1.0 and glob[c] > before:
+                woke = True
+            continue
+        start = lay_indptr[layer, i]
+        end = lay_indptr[layer, i + 1]
+        if lay_weighted[layer]:
+            for e in range(start, end):
+                j = indices[e]
+                v = counts[c, j] + delta * weights[e]
+                counts[c, j] = v if v > 1e-12 else 0.0  # no float residue keeps j active
+                n_cand = _add_candidate(j, is_cand, cand, n_cand)
+        else:
+            for e in range(start, end):
+                j = indices[e]
+                counts[c, j] += delta
+                n_cand = _add_candidate(j, is_cand, cand, n_cand)
+    n_cand = _add_candidate(i, is_cand, cand, n_cand)
+    return n_cand, woke
+
+
+@njit(cache=True, nogil=True)
+def _rescan(n_agents, state, hazard, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot, thr_mode,
+            thr_vals, in_strength, counts, ctr_layer, ctr_match, lay_complete, glob, is_cand, cand):
+    n_cand = 0
+    for i in range(n_agents):
+        is_cand[i] = 0
+    for i in range(n_agents):
+        if _structurally_active(i, state[i], hazard, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot,
+                                thr_mode, thr_vals, in_strength, counts, ctr_layer, ctr_match,
+                                lay_complete, glob):
+            is_cand[i] = 1
+            cand[n_cand] = i
+            n_cand += 1
+    return n_cand
+
+
+@njit(cache=True, nogil=True)
+def _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals):
+    for slot in range(thr_vals.shape[0]):
+        d = thr_dist[slot]
+        a = thr_p1[slot]
+        b = thr_p2[slot]
+        for i in range(thr_vals.shape[1]):
+            if d == DIST_FIXED:
+                v = a
+            elif d == DIST_UNIFORM:
+                v = a + (b - a) * uniform(rng)
+            elif d == DIST_NORMAL:
+                v = a + b * normal(rng)
+            else:
+                v = np.exp(a + b * normal(rng))
+            thr_vals[slot, i] = v
+
+
+@njit(cache=True, nogil=True)
+def _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
+                     seg_value_row, n_state, fired_step, sig_val):
+    """Evaluate every signal in order (each may read the ones before it)."""
+    n_joint = n_state.shape[0]
+    for g in range(sig_kind.shape[0]):
+        kind = sig_kind[g]
+        if kind == SIG_VALUE:
+            v = seg_value_row[g]
+        elif kind == SIG_COUNT:
+            total = 0
+            for s in range(n_joint):
+                if sig_state_mask[g, s]:
+                    total += n_state[s]
+            v = total * sig_scale[g]
+        elif kind == SIG_FLOW:
+            total = 0
+            for t in range(fired_step.shape[0]):
+                if sig_tr_mask[g, t]:
+                    total += fired_step[t]
+            v = total * sig_scale[g]
+        elif kind == SIG_OVERLOAD:
+            capacity = sig_val[sig_a[g]]
+            demand = sig_val[sig_b[g]]
+            v = 0.0
+            if demand > 0.0 and capacity < demand:
+                v = 1.0 - capacity / demand
+        elif kind == SIG_RATIO:
+            den = sig_val[sig_b[g]]
+            v = sig_val[sig_a[g]] / den if den != 0.0 else 0.0
+        else:  # SIG_AVERAGE: exponential moving average with the given half-life
+            v = sig_val[g] + sig_alpha[g] * (sig_val[sig_a[g]] - sig_val[g])
+        sig_val[g] = v
+
+
+@njit(cache=True, nogil=True)
+def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
+                      ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
+                      n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
+                      lay_indptr, indices, weights, lay_weighted, is_cand, cand, n_cand, fired_tot):
+    """Apply one dated event (seed or broadcast): choose agents, apply the first matching effect."""
+    woke = False
+    # Eligible agents: everyone (mode 0) or a listed set (mode 1), restricted to ev_among.
+    if ev_mode[ev] == 0:
+        m = 0
+        for s in range(n_state.shape[0]):
+            if ev_among[ev, s]:
+                m += n_state[s]
+        n_list = n_agents
+    else:
+        m = 0
+        n_list = ev_ids_ptr[ev + 1] - ev_ids_ptr[ev]
+        for k in range(ev_ids_ptr[ev], ev_ids_ptr[ev + 1]):
+            if ev_among[ev, state[ev_ids[k]]]:
+                m += 1
+    if ev_count[ev] >= 0:
+        want = min(ev_count[ev], m)
+    elif ev_fraction[ev] >= 0.0:
+        want = min(np.int64(np.floor(ev_fraction[ev] * m + 0.5)), m)
+    else:
+        want = -1  # Bernoulli(ev_share) per eligible agent
+    share = ev_share[ev]
+    # First decide who is chosen (reading states before any change), then apply:
+    # selection must not see the effects of this same event.
+    chosen = np.empty(max(want, 0) if want >= 0 else 16, dtype=np.int64)
+    n_chosen = 0
+    seen = 0
+    for k in range(n_list):
+        i = k if ev_mode[ev] == 0 else ev_ids[ev_ids_ptr[ev] + k]
+        if not ev_among[ev, state[i]]:
+            continue
+        if want >= 0:
+            if n_chosen >= want:
+                break
+            # Knuth's selection sampling: exactly `want` of the m eligible, uniformly.
+            if uniform(rng) * (m - seen) < (want - n_chosen):
+                chosen[n_chosen] = i
+                n_chosen += 1
+            seen += 1
+        else:
+            if uniform(rng) < share:
+                if n_chosen == chosen.shape[0]:
+                    bigger = np.empty(chosen.shape[0] * 2, dtype=np.int64)
+                    bigger[:n_chosen] = chosen[:n_chosen]
+                    chosen = bigger
+                chosen[n_chosen] = i
+                n_chosen += 1
+    fire = ev_fire_index[ev]
+    for k in range(n_chosen):
+        i = chosen[k]
+        s = state[i]
+        for f in range(ev_eff_ptr[ev], ev_eff_ptr[ev + 1]):
+            if eff_from[f, s]:
+                if eff_p[f] >= 1.0 or uniform(rng) < eff_p[f]:
+                    target = eff_target[f, s]
+                    if target != s:
+                        n_cand, w = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
+                                                  ctr_match, lay_complete, lay_indptr, indices,
+                                                  weights, lay_weighted, is_cand, cand, n_cand)
+                        woke = woke or w
+                        if fire >= 0:
+                            fired_tot[fire] += 1
+                break
+    return n_cand, woke
+
+
+@njit(cache=True, nogil=True)
+def run_replicate(
+    rng,                                    # uint64[4] xoshiro state (advanced in place)
+    n_agents, n_steps, dt, report_steps,    # time
+    st_ptr, st_tr,                          # transitions by joint state (CSR)
+    tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
+    out_rest, mod_ptr, mod_sig, mod_gain,
+    thr_mode, thr_dist, thr_p1, thr_p2,
+    ctr_layer, ctr_match,
+    lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
+    sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
+    seg_start, seg_hazard, seg_value, seg_rescan,
+    ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
+    ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
+    out_counts, out_fired, out_signals, out_sig_peak, out_sig_peak_time, out_sig_above,
+    out_agent_states,
+):
+    """Run one replicate; fill the ``out_*`` arrays; return the number of steps run."""
+    n_joint = out_counts.shape[1]
+    n_tr = tr_kind.shape[0]
+    n_ctr = ctr_layer.shape[0]
+    n_sig = sig_kind.shape[0]
+    n_ev = ev_step.shape[0]
+    n_seg = seg_start.shape[0]
+
+    state = np.zeros(n_agents, dtype=np.int16)
+    n_state = np.zeros(n_joint, dtype=np.int64)
+    n_state[0] = n_agents
+    counts = np.zeros((n_ctr, n_agents), dtype=np.float64)
+    glob = np.zeros(n_ctr, dtype=np.float64)
+    for c in range(n_ctr):
+        if ctr_match[c, 0]:  # everybody starts in joint state 0
+            if lay_complete[ctr_layer[c]]:
+                glob[c] = n_agents
+            else:
+                for i in range(n_agents):
+                    counts[c, i] = in_strength[ctr_layer[c], i]
+    thr_vals = np.empty((thr_mode.shape[0], n_agents), dtype=np.float64)
+    _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
+
+    is_cand = np.zeros(n_agents, dtype=np.uint8)
+    cand = np.empty(n_agents, dtype=np.int32)
+    n_cand = 0
+    pend_agent = np.empty(n_agents, dtype=np.int32)
+    pend_tr = np.empty(n_agents, dtype=np.int32)
+    fired_step = np.zeros(n_tr, dtype=np.int64)
+    fired_tot = np.zeros(out_fired.shape[1], dtype=np.int64)
+    sig_val = np.zeros(n_sig, dtype=np.float64)
+    haz = np.zeros(n_tr, dtype=np.float64)
+    mult = np.ones(n_tr, dtype=np.float64)
+    cum_p = np.zeros(out_p.shape, dtype=np.float64)
+    for g in range(n_sig):
+        out_sig_peak[g] = -np.inf
+        out_sig_peak_time[g] = 0.0
+        out_sig_above[g] = 0.0
+
+    seg = 0
+    hazard = seg_hazard[0]
+    next_ev = 0
+    next_report = 0
+    need_rescan = True
+    steps_run = n_steps
+    _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
+                     seg_value[0], n_state, fired_step, sig_val)
+
+    for k in range(n_steps + 1):
+        # 1. schedule segment (rates, capacities) in force from this step
+        while seg + 1 < n_seg and seg_start[seg + 1] <= k:
+            seg += 1
+            hazard = seg_hazard[seg]
+            if seg_rescan[seg]:
+                need_rescan = True
+        # 2. dated events (seeds, broadcasts) due now
+        while next_ev < n_ev and ev_step[next_ev] <= k:
+            n_cand, woke = _select_and_apply(
+                next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
+                ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
+                state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete, lay_indptr,
+                indices, weights, lay_weighted, is_cand, cand, n_cand, fired_tot)
+            need_rescan = need_rescan or woke
+            next_ev += 1
+        if need_rescan:
+            n_cand = _rescan(n_agents, state, hazard, st_ptr, st_tr, tr_kind, tr_counter,
+                             tr_thr_slot, thr_mode, thr_vals, in_strength, counts, ctr_layer,
+                             ctr_match, lay_complete, glob, is_cand, cand)
+            need_rescan = False
+        # 3. report (states at the start of this step)
+        while next_report < report_steps.shape[0] and report_steps[next_report] <= k:
+            r = next_report
+            for s in range(n_joint):
+                out_counts[r, s] = n_state[s]
+            for e in range(fired_tot.shape[0]):
+                out_fired[r, e] = fired_tot[e]
+            for g in range(n_sig):
+                out_signals[r, g] = sig_val[g]
+            if out_agent_states.shape[0] > 0:
+                for i in range(n_agents):
+                    out_agent_states[r, i] = state[i]
+            next_report += 1
+        if k == n_steps:
+            break
+        # Nothing can ever change again: fill the remaining reports and stop early.
+        if n_cand == 0 and next_ev >= n_ev and seg + 1 >= n_seg:
+            for t in range(n_tr):
+                fired_step[t] = 0
+            _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
+                             sig_alpha, seg_value[seg], n_state, fired_step, sig_val)
+            for g in range(n_sig):
+                if sig_val[g] > out_sig_peak[g]:
+                    out_sig_peak[g] = sig_val[g]
+                    out_sig_peak_time[g] = k * dt
+                if sig_val[g] > sig_alert[g]:
+                    out_sig_above[g] += (n_steps - k) * dt
+            while next_report < report_steps.shape[0]:
+                r = next_report
+                for s in range(n_joint):
+                    out_counts[r, s] = n_state[s]
+                for e in range(fired_tot.shape[0]):
+                    out_fired[r, e] = fired_tot[e]
+                for g in range(n_sig):
+                    out_signals[r, g] = sig_val[g]
+                if out_agent_states.shape[0] > 0:
+                    for i in range(n_agents):
+                        out_agent_states[r, i] = state[i]
+                next_report += 1
+            steps_run = k
+            break
+
+        # 4. decisions: every candidate, reading start-of-step states (synchronous)
+        for t in range(n_tr):
+            fired_step[t] = 0
+            m = 1.0
+            for q in range(mod_ptr[t], mod_ptr[t + 1]):
+                f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
+                m *= f if f > 0.0 else 0.0
+            mult[t] = m
+        n_pend = 0
+        w = 0
+        n_now = n_cand
+        for idx in range(n_now):
+            i = cand[idx]
+            s = state[i]
+            total = 0.0
+            n_inf = 0
+            alive = False
+            for q in range(st_ptr[s], st_ptr[s + 1]):
+                t = st_tr[q]
+                h0 = hazard[t]
+                haz[t] = 0.0
+                if h0 == 0.0:
+                    continue
+                kind = tr_kind[t]
+                if kind == SPONTANEOUS:
+                    h = h0
+                else:
+                    value = _neighbour_count(tr_counter[t], i, s, counts, ctr_layer, ctr_match,
+                                             lay_complete, glob)
+                    if kind == INDUCED:
+                        if value <= 0.0:
+                            continue
+                        h = h0 * value
+                    else:
+                        if not _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals,
+                                              in_strength, ctr_layer, tr_counter):
+                            continue
+                        h = h0
+                alive = True
+                h = h * mult[t]
+                haz[t] = h
+                if h == np.inf:
+                    n_inf += 1
+                else:
+                    total += h
+            if not alive:
+                is_cand[i] = 0  # drop it; a neighbour's change or a rescan brings it back
+                continue
+            cand[w] = i
+            w += 1
+            if n_inf == 0:
+                if total <= 0.0 or uniform(rng) >= -np.expm1(-total * dt):
+                    continue
+                pick = uniform(rng) * total
+                chosen = -1
+                for q in range(st_ptr[s], st_ptr[s + 1]):
+                    t = st_tr[q]
+                    if haz[t] > 0.0:
+                        chosen = t
+                        pick -= haz[t]
+                        if pick < 0.0:
+                            break
+            else:
+                pick = randint(rng, n_inf)
+                chosen = -1
+                for q in range(st_ptr[s], st_ptr[s + 1]):
+                    t = st_tr[q]
+                    if haz[t] == np.inf:
+                        chosen = t
+                        if pick == 0:
+                            break
+                        pick -= 1
+            pend_agent[n_pend] = i
+            pend_tr[n_pend] = chosen
+            n_pend += 1
+            fired_step[chosen] += 1
+        n_cand = w
+
+        # 5. signals from this step's flows and start-of-step counts
+        _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
+                         seg_value[seg], n_state, fired_step, sig_val)
+        for g in range(n_sig):
+            if sig_val[g] > out_sig_peak[g]:
+                out_sig_peak[g] = sig_val[g]
+                out_sig_peak_time[g] = k * dt
+            if sig_val[g] > sig_alert[g]:
+                out_sig_above[g] += dt
+        # 6. outcome probabilities of this step (they may read signals)
+        for t in range(n_tr):
+            fixed = 0.0
+            for o in range(tr_n_out[t]):
+                if out_rest[t, o]:
+                    p = 0.0
+                elif out_sig[t, o] >= 0:
+                    p = min(max(sig_val[out_sig[t, o]], 0.0), 1.0)
+                    if out_complement[t, o]:
+                        p = 1.0 - p
+                else:
+                    p = out_p[t, o]
+                cum_p[t, o] = p
+                fixed += p
+            if fixed > 1.0:
+                for o in range(tr_n_out[t]):
+                    cum_p[t, o] /= fixed
+                fixed = 1.0
+            acc = 0.0
+            for o in range(tr_n_out[t]):
+                if out_rest[t, o]:
+                    cum_p[t, o] = 1.0 - fixed
+                acc += cum_p[t, o]
+                cum_p[t, o] = acc
+        # 7. apply all decisions
+        for q in range(n_pend):
+            i = pend_agent[q]
+            t = pend_tr[q]
+            s = state[i]
+            o = 0
+            if tr_n_out[t] > 1:
+                u = uniform(rng) * cum_p[t, tr_n_out[t] - 1]
+                while o < tr_n_out[t] - 1 and u >= cum_p[t, o]:
+                    o += 1
+            fired_tot[t] += 1
+            target = out_target[t, o, s]
+            if target != s:
+                n_cand, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
+                                             ctr_match, lay_complete, lay_indptr, indices, weights,
+                                             lay_weighted, is_cand, cand, n_cand)
+                if woke:
+                    need_rescan = True
+            else:
+                n_cand = _add_candidate(i, is_cand, cand, n_cand)
+    return steps_run

@@ -1,0 +1,543 @@
+"""Compile a scenario into the plain arrays the kernel runs on.
+
+Traits are combined into one *joint state* per agent (mixed radix over the traits'
+states), so every rule becomes a lookup table over joint states: which joint states a
+transition applies to, where each outcome sends each joint state, which joint states a
+neighbour counter counts. Time-dependent rate and capacity changes become a
+piecewise-constant schedule; seeds and broadcasts become a list of dated events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InterventionMarker:
+    """An intervention as plots and reports show it."""
+
+    name: str
+    label: str
+    kind: str
+    at: float
+    until: Optional[float]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the results and plots need to know about a compiled model (no kernel arrays).
+
+    Attributes
+    ----------
+    traits : ordered ``(trait, (state, ...))`` pairs.
+    joint_states : int array (n_joint, n_traits): the state index of each trait for
+        each joint state code.
+    event_names : transitions by name, then one event per broadcast/seed intervention
+        (its name); ``fired`` arrays are indexed by these.
+    event_kinds : "transition" or "intervention" for each event.
+    signal_names, signal_labels, signal_units : per signal, in evaluation order.
+    signal_alert_above : the alert level per signal, NaN where none.
+    interventions : markers for plots.
+    report_times : the reporting grid, scenario time units (includes 0 and the end).
+    """
+
+    traits: Tuple[Tuple[str, Tuple[str, ...]], ...]
+    joint_states: np.ndarray
+    event_names: Tuple[str, ...]
+    event_kinds: Tuple[str, ...]
+    signal_names: Tuple[str, ...]
+    signal_labels: Tuple[str, ...]
+    signal_units: Tuple[str, ...]
+    signal_alert_above: np.ndarray
+    interventions: Tuple[InterventionMarker, ...]
+    report_times: np.ndarray
+
+    def matching_joint_states(self, condition: Dict[str, object]) -> np.ndarray:
+        """Boolean mask over joint states for a ``{trait: state or [states]}`` condition."""
+        mask = np.ones(len(self.joint_states), dtype=bool)
+        names = [t for t, _ in self.traits]
+        for trait, wanted in condition.items():
+            k = names.index(trait)
+            states = self.traits[k][1]
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            idx = [states.index(w) for w in wanted]
+            mask &= np.isin(self.joint_states[:, k], idx)
+        return mask
+
+
+# ---------------------------------------------------------------- kernel arrays
+
+from .errors import ScenarioError  # noqa: E402
+from .scenario import (  # noqa: E402
+    Distribution,
+    InterventionSpec,
+    Scenario,
+    SeedSpec,
+    SignalRef,
+)
+from . import kernel as K  # noqa: E402
+
+_SIGNAL_KINDS = {"value": K.SIG_VALUE, "count": K.SIG_COUNT, "flow": K.SIG_FLOW,
+                 "overload": K.SIG_OVERLOAD, "ratio": K.SIG_RATIO, "average": K.SIG_AVERAGE}
+_DISTS = {"fixed": K.DIST_FIXED, "uniform": K.DIST_UNIFORM, "normal": K.DIST_NORMAL,
+          "lognormal": K.DIST_LOGNORMAL}
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A scenario as arrays: ``kernel_args`` is exactly what ``run_replicate`` takes
+    after the RNG and before the output arrays."""
+
+    info: ModelInfo
+    n_agents: int
+    n_steps: int
+    dt: float
+    report_steps: np.ndarray
+    kernel_args: Tuple[object, ...]
+    n_counters: int
+    n_thresholds: int
+
+    @property
+    def n_joint(self) -> int:
+        return len(self.info.joint_states)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.info.event_names)
+
+    @property
+    def n_signals(self) -> int:
+        return len(self.info.signal_names)
+
+
+class _JointStates:
+    """Mixed-radix codes for the joint state over all traits (first trait varies fastest)."""
+
+    def __init__(self, traits: Dict[str, List[str]]) -> None:
+        self.names = list(traits)
+        self.states = [list(v) for v in traits.values()]
+        self.sizes = np.array([len(v) for v in self.states], dtype=np.int64)
+        self.n = int(np.prod(self.sizes))
+        self.strides = np.concatenate([[1], np.cumprod(self.sizes)[:-1]]).astype(np.int64)
+        codes = np.arange(self.n)
+        self.table = (codes[:, None] // self.strides[None, :]) % self.sizes[None, :]
+
+    def mask(self, condition: Optional[Dict[str, object]]) -> np.ndarray:
+        """uint8 mask over joint states matching ``{trait: state or [states]}`` (None: all)."""
+        m = np.ones(self.n, dtype=bool)
+        for trait, wanted in (condition or {}).items():
+            k = self.names.index(trait)
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            m &= np.isin(self.table[:, k], [self.states[k].index(w) for w in wanted])
+        return m.astype(np.uint8)
+
+    def target(self, assignment: Dict[str, str]) -> np.ndarray:
+        """For each joint state, the joint state after setting the assigned traits."""
+        codes = np.arange(self.n, dtype=np.int64)
+        for trait, value in assignment.items():
+            k = self.names.index(trait)
+            new = self.states[k].index(value)
+            codes = codes + (new - self.table[:, k]) * self.strides[k]
+        return codes.astype(np.int32)
+
+
+def _step_of(t: float, dt: float) -> int:
+    """First step whose start time is at or after t (tolerant of float error)."""
+    return int(np.ceil(t / dt - 1e-9))
+
+
+def _hazard_of(value: float, is_probability: bool, dt: float) -> float:
+    """Per-unit-time hazard equivalent to a rate, or to a per-step probability."""
+    if not is_probability:
+        return float(value)
+    if value >= 1.0:
+        return np.inf
+    return float(-np.log1p(-value) / dt)
+
+
+def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
+    """Turn a validated scenario and its built network into kernel arrays.
+
+    Parameters
+    ----------
+    scenario : the validated scenario.
+    network : a ``simulator.network.Network`` built for it (its layers in scenario order).
+    """
+    sc = scenario
+    js = _JointStates(sc.traits)
+    if js.n > np.iinfo(np.int16).max:
+        raise ScenarioError(
+            f"the traits make {js.n} joint states; at most 32767 are supported",
+            file=sc.source, field="traits", suggestion="Use fewer traits or fewer states per trait",
+        )
+    dt = sc.time.dt
+    n = sc.population.agents
+    n_steps = sc.time.n_steps
+    until = sc.time.until
+    ppa = sc.population.people_per_agent
+    layer_names = list(sc.network.layers)
+    T = len(sc.transitions)
+
+    # --- neighbour counters: one per distinct (layer, matched joint states)
+    counters: List[Tuple[int, bytes]] = []
+    ctr_masks: List[np.ndarray] = []
+
+    def counter_for(layer: str, cond: Dict[str, object]) -> int:
+        mask = js.mask(cond)
+        key = (layer_names.index(layer), mask.tobytes())
+        if key not in counters:
+            counters.append(key)
+            ctr_masks.append(mask)
+        return counters.index(key)
+
+    tr_kind = np.zeros(T, np.int8)
+    tr_counter = np.full(T, -1, np.int32)
+    tr_thr_slot = np.full(T, -1, np.int32)
+    base_hazard = np.zeros(T, np.float64)
+    tr_match = np.zeros((T, js.n), np.uint8)
+    max_out = max([len(t.outcomes) for t in sc.transitions] + [1])
+    tr_n_out = np.zeros(T, np.int32)
+    out_target = np.zeros((T, max_out, js.n), np.int32)
+    out_p = np.zeros((T, max_out), np.float64)
+    out_sig = np.full((T, max_out), -1, np.int32)
+    out_complement = np.zeros((T, max_out), np.uint8)
+    out_rest = np.zeros((T, max_out), np.uint8)
+    mod_ptr = np.zeros(T + 1, np.int64)
+    mod_sig: List[int] = []
+    mod_gain: List[float] = []
+    thr_mode: List[int] = []
+    thr_dist: List[int] = []
+    thr_p1: List[float] = []
+    thr_p2: List[float] = []
+    signal_names = list(sc.signals)
+    activity_flag = np.zeros(T, bool)
+
+    for t, tr in enumerate(sc.transitions):
+        tr_match[t] = js.mask(tr.from_)
+        is_prob = tr.probability is not None
+        value = tr.probability if is_prob else tr.rate
+        if tr.threshold is not None:
+            tr_kind[t] = K.THRESHOLD
+            tr_counter[t] = counter_for(tr.threshold.layer, tr.threshold.state)
+            tr_thr_slot[t] = len(thr_mode)
+            spec = tr.threshold.fraction if tr.threshold.fraction is not None else tr.threshold.count
+            thr_mode.append(0 if tr.threshold.fraction is not None else 1)
+            if isinstance(spec, Distribution):
+                thr_dist.append(_DISTS[spec.distribution])
+                if spec.distribution == "fixed":
+                    thr_p1.append(spec.value); thr_p2.append(0.0)
+                elif spec.distribution == "uniform":
+                    thr_p1.append(spec.low); thr_p2.append(spec.high)
+                else:
+                    thr_p1.append(spec.mean); thr_p2.append(spec.sd)
+            else:
+                thr_dist.append(K.DIST_FIXED); thr_p1.append(float(spec)); thr_p2.append(0.0)
+            # Without a rate, a met threshold fires at the next step, surely.
+            base_hazard[t] = np.inf if value is None else _hazard_of(value, is_prob, dt)
+        elif tr.induced_by is not None:
+            tr_kind[t] = K.INDUCED
+            tr_counter[t] = counter_for(tr.induced_by.layer, tr.induced_by.state)
+            base_hazard[t] = _hazard_of(value, is_prob, dt)
+        else:
+            tr_kind[t] = K.SPONTANEOUS
+            base_hazard[t] = _hazard_of(value, is_prob, dt)
+        outs = tr.outcomes
+        tr_n_out[t] = len(outs)
+        for o, oc in enumerate(outs):
+            out_target[t, o] = js.target(oc.state)
+            if oc.p == "rest":
+                out_rest[t, o] = 1
+            elif isinstance(oc.p, SignalRef):
+                out_sig[t, o] = signal_names.index(oc.p.signal)
+                out_complement[t, o] = oc.p.complement
+            else:
+                out_p[t, o] = float(oc.p)
+        for m in tr.modulated_by:
+            mod_sig.append(signal_names.index(m.signal))
+            mod_gain.append(m.gain)
+        mod_ptr[t + 1] = len(mod_sig)
+        activity_flag[t] = tr.daily_activity and sc.time.daily_activity is not None
+
+    # transitions by joint state
+    st_ptr = np.zeros(js.n + 1, np.int64)
+    st_lists = [np.nonzero(tr_match[:, s])[0] for s in range(js.n)]
+    st_ptr[1:] = np.cumsum([len(x) for x in st_lists])
+    st_tr = (np.concatenate(st_lists) if st_lists else np.zeros(0)).astype(np.int32)
+
+    # --- layers as one set of arrays (concatenated only when there are several)
+    L = len(network.layers)
+    lay_complete = np.array([ly.complete for ly in network.layers], np.uint8)
+    lay_weighted = np.array([ly.weights is not None for ly in network.layers], np.uint8)
+    if L == 1:
+        ly = network.layers[0]
+        lay_indptr = ly.indptr.reshape(1, -1)
+        indices = ly.indices
+        weights = ly.weights if ly.weights is not None else np.zeros(0, np.float64)
+        in_strength = ly.in_strength.reshape(1, -1)
+    else:
+        offsets = np.cumsum([0] + [len(ly.indices) for ly in network.layers])
+        lay_indptr = np.stack([ly.indptr.astype(np.int64) + offsets[k] for k, ly in enumerate(network.layers)])
+        idx_dtype = np.result_type(*[ly.indices.dtype for ly in network.layers])
+        indices = np.concatenate([ly.indices for ly in network.layers]).astype(idx_dtype, copy=False)
+        if lay_weighted.any():
+            weights = np.concatenate([
+                ly.weights if ly.weights is not None else np.ones(len(ly.indices))
+                for ly in network.layers
+            ]).astype(np.float64)
+        else:
+            weights = np.zeros(0, np.float64)
+        in_strength = np.stack([ly.in_strength for ly in network.layers]).astype(np.float64)
+    C = len(counters)
+    ctr_layer = np.array([c[0] for c in counters], np.int32)
+    ctr_match = np.array(ctr_masks, np.uint8).reshape(C, js.n)
+
+    # --- signals
+    G = len(signal_names)
+    sig_kind = np.zeros(G, np.int8)
+    sig_a = np.full(G, -1, np.int32)
+    sig_b = np.full(G, -1, np.int32)
+    sig_scale = np.ones(G, np.float64)
+    sig_state_mask = np.zeros((G, js.n), np.uint8)
+    sig_tr_mask = np.zeros((G, T), np.uint8)
+    sig_alpha = np.zeros(G, np.float64)
+    sig_alert = np.full(G, np.inf, np.float64)
+    base_value = np.zeros(G, np.float64)
+    t_names = [t.name for t in sc.transitions]
+    for g, (name, sg) in enumerate(sc.signals.items()):
+        sig_kind[g] = _SIGNAL_KINDS[sg.kind]
+        scale = ppa if sg.per == "people" else 1.0
+        if sg.kind == "value":
+            base_value[g] = sg.value
+        elif sg.kind == "count":
+            sig_state_mask[g] = js.mask(sg.state)
+            sig_scale[g] = scale
+        elif sg.kind == "flow":
+            for tn in sg.transitions:
+                sig_tr_mask[g, t_names.index(tn)] = 1
+            sig_scale[g] = scale / dt  # firings per step -> per unit time
+        elif sg.kind == "overload":
+            sig_a[g] = signal_names.index(sg.capacity)
+            sig_b[g] = signal_names.index(sg.demand)
+        elif sg.kind == "ratio":
+            sig_a[g] = signal_names.index(sg.numerator)
+            sig_b[g] = signal_names.index(sg.denominator)
+        else:
+            sig_a[g] = signal_names.index(sg.of)
+            sig_alpha[g] = 1.0 - 0.5 ** (dt / sg.half_life)
+        if sg.alert_above is not None:
+            sig_alert[g] = sg.alert_above
+
+    # --- piecewise-constant schedule: hazards and value signals per segment
+    seg_start, seg_hazard, seg_value = _schedule(sc, base_hazard, base_value, activity_flag, t_names, signal_names)
+    seg_rescan = np.zeros(len(seg_start), np.uint8)
+    for k in range(1, len(seg_start)):
+        seg_rescan[k] = np.any((seg_hazard[k] > 0) & (seg_hazard[k - 1] == 0))
+
+    # --- dated events: seeds and broadcasts
+    events = _events(sc, js, network, layer_names, n, until)
+    ev_names = [name for name, iv in sc.interventions.items() if iv.kind in ("broadcast", "seed")]
+    (ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
+     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire) = _pack_events(events, js, T, ev_names, dt)
+
+    # --- reporting grid: multiples of the interval, plus the last step
+    every = max(1, int(round(sc.time.report_interval / dt)))
+    report_steps = np.arange(0, n_steps + 1, every, dtype=np.int64)
+    if report_steps[-1] != n_steps:
+        report_steps = np.append(report_steps, n_steps)
+
+    markers = tuple(
+        InterventionMarker(name, iv.label or name.replace("_", " "), iv.kind, iv.at, iv.until)
+        for name, iv in sc.interventions.items()
+    )
+    info = ModelInfo(
+        traits=tuple((t, tuple(s)) for t, s in sc.traits.items()),
+        joint_states=js.table.astype(np.int64),
+        event_names=tuple(t_names) + tuple(ev_names),
+        event_kinds=("transition",) * T + ("intervention",) * len(ev_names),
+        signal_names=tuple(signal_names),
+        signal_labels=tuple(sg.label or n_.replace("_", " ") for n_, sg in sc.signals.items()),
+        signal_units=tuple(sg.unit or "" for sg in sc.signals.values()),
+        signal_alert_above=np.array([sg.alert_above if sg.alert_above is not None else np.nan for sg in sc.signals.values()], np.float64),
+        interventions=markers,
+        report_times=report_steps * dt,
+    )
+    kernel_args = (
+        np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
+        st_ptr, st_tr,
+        tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
+        out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64),
+        np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
+        np.array(thr_p1, np.float64), np.array(thr_p2, np.float64),
+        ctr_layer, ctr_match,
+        lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
+        sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
+        seg_start, seg_hazard, seg_value, seg_rescan,
+        ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
+        ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire,
+    )
+    return CompiledModel(info, n, n_steps, dt, report_steps, kernel_args, C, len(thr_mode))
+
+
+def _schedule(sc: Scenario, base_hazard: np.ndarray, base_value: np.ndarray,
+              activity_flag: np.ndarray, t_names: List[str], signal_names: List[str]):
+    """Hazards and value signals as a piecewise-constant function of the step."""
+    dt = sc.time.dt
+    n_steps = sc.time.n_steps
+    bounds = {0}
+    for iv in sc.interventions.values():
+        if iv.kind in ("scale", "set"):
+            bounds.add(_step_of(iv.at, dt))
+            if iv.until is not None:
+                bounds.add(_step_of(iv.until, dt))
+    hpu = sc.time.hours_per_unit
+    if sc.time.daily_activity is not None:
+        start_hour = sc.time.start.hour + sc.time.start.minute / 60 if sc.time.start else 0.0
+        # step boundaries where the local clock passes a whole hour
+        hours_total = n_steps * dt * hpu
+        first = np.ceil(start_hour) - start_hour
+        for h in np.arange(first, hours_total + 1e-9, 1.0):
+            bounds.add(_step_of(h / hpu, dt))
+    starts = np.array(sorted(b for b in bounds if 0 <= b <= n_steps), np.int64)
+    K_ = len(starts)
+    seg_hazard = np.tile(base_hazard, (K_, 1))
+    seg_value = np.tile(base_value, (K_, 1))
+    for k, step in enumerate(starts):
+        t = step * dt
+        for iv in sc.interventions.values():
+            if iv.kind not in ("scale", "set"):
+                continue
+            on = _step_of(iv.at, dt) <= step and (iv.until is None or step < _step_of(iv.until, dt))
+            if not on:
+                continue
+            if iv.transition is not None:
+                j = t_names.index(iv.transition)
+                if iv.kind == "scale":
+                    seg_hazard[k, j] *= iv.factor
+                else:
+                    tr = sc.transitions[j]
+                    seg_hazard[k, j] = _hazard_of(iv.value, tr.probability is not None, dt)
+            else:
+                g = signal_names.index(iv.signal)
+                seg_value[k, g] = seg_value[k, g] * iv.factor if iv.kind == "scale" else iv.value
+        if sc.time.daily_activity is not None:
+            start_hour = sc.time.start.hour + sc.time.start.minute / 60 if sc.time.start else 0.0
+            hour = int(np.floor(start_hour + t * hpu + 1e-9)) % 24
+            seg_hazard[k, activity_flag] *= sc.time.daily_activity[hour]
+    seg_hazard[np.isnan(seg_hazard)] = 0.0  # inf * 0 when activity is zero at night
+    return starts, seg_hazard, seg_value
+
+
+@dataclass
+class _Event:
+    step: int
+    fire_name: Optional[str]
+    mode: int = 0
+    count: int = -1
+    fraction: float = -1.0
+    share: float = 1.0
+    ids: Optional[np.ndarray] = None
+    among: Optional[Dict[str, object]] = None
+    effects: List[Tuple[Optional[Dict[str, object]], Dict[str, str], float]] = field(default_factory=list)
+
+
+def _ranked_by_degree(network, layer_names: List[str], layer: Optional[str]) -> np.ndarray:
+    ly = network.layers[layer_names.index(layer) if layer else 0]
+    deg = ly.degree() if callable(getattr(ly, "degree", None)) else np.diff(ly.indptr)
+    return np.argsort(-np.asarray(deg), kind="stable").astype(np.int32)
+
+
+def _community_members(network, layer_names, layer: Optional[str], community: int, where: str) -> np.ndarray:
+    ly = network.layers[layer_names.index(layer) if layer else 0]
+    labels = getattr(ly, "communities", None)
+    if labels is None:
+        for other in network.layers:
+            if getattr(other, "communities", None) is not None:
+                labels = other.communities
+                break
+    if labels is None:
+        raise ScenarioError(
+            "selection by community needs a layer with communities (a stochastic_block layer)",
+            field=where,
+        )
+    members = np.nonzero(labels == community)[0].astype(np.int32)
+    if len(members) == 0:
+        raise ScenarioError(f"community {community} has no members", field=where,
+                            expected=f"one of {sorted(set(labels.tolist()))[:20]}")
+    return members
+
+
+def _events(sc: Scenario, js: _JointStates, network, layer_names, n: int, until: float) -> List[_Event]:
+    dt = sc.time.dt
+    events: List[_Event] = []
+
+    def seed_event(name: str, s: SeedSpec, fire: Optional[str], where: str) -> _Event:
+        ev = _Event(_step_of(s.at, dt), fire, among=s.among)
+        if s.strategy == "random":
+            ev.count = -1 if s.count is None else s.count
+            ev.fraction = -1.0 if s.fraction is None else s.fraction
+        else:
+            ev.mode = 1
+            if s.strategy == "ids":
+                ev.ids = np.array(s.ids, np.int32)
+            elif s.strategy == "top_degree":
+                k = s.count if s.count is not None else int(round(s.fraction * n))
+                ev.ids = _ranked_by_degree(network, layer_names, s.layer)[:k]
+            else:
+                ev.ids = _community_members(network, layer_names, s.layer, s.community, where)
+                ev.count = -1 if s.count is None else s.count
+                ev.fraction = -1.0 if s.fraction is None else s.fraction
+        ev.effects = [(None, dict(s.state), 1.0)]
+        return ev
+
+    for i, s in enumerate(sc.seed):
+        events.append(seed_event(s.name or f"seed[{i}]", s, None, f"seed[{i}]"))
+    for name, iv in sc.interventions.items():
+        where = f"interventions.{name}"
+        if iv.kind == "seed":
+            events.append(seed_event(name, iv.as_seed(name), name, where))
+        elif iv.kind == "broadcast":
+            times = [iv.at]
+            if iv.every is not None:
+                end = iv.until if iv.until is not None else until
+                times = list(np.arange(iv.at, end + 1e-9, iv.every))
+            for at in times:
+                ev = _Event(_step_of(at, dt), name, share=iv.reach)
+                if iv.select == "top_degree":
+                    ev.mode = 1
+                    ev.ids = _ranked_by_degree(network, layer_names, iv.layer)[: int(round(iv.reach * n))]
+                elif iv.select == "community":
+                    ev.mode = 1
+                    ev.ids = _community_members(network, layer_names, iv.layer, iv.community, where)
+                elif iv.select == "in_state":
+                    ev.among = iv.state
+                ev.effects = [(e.from_, dict(e.to), e.p) for e in iv.effects]
+                events.append(ev)
+    # Stable by step: at the same step, initial seeds first, then interventions in file order.
+    events.sort(key=lambda e: e.step)
+    return events
+
+
+def _pack_events(events: List[_Event], js: _JointStates, T: int, ev_names: List[str], dt: float):
+    E = len(events)
+    ev_step = np.array([e.step for e in events], np.int64)
+    ev_mode = np.array([e.mode for e in events], np.int8)
+    ev_count = np.array([e.count for e in events], np.int64)
+    ev_fraction = np.array([e.fraction for e in events], np.float64)
+    ev_share = np.array([e.share for e in events], np.float64)
+    ids = [e.ids if e.ids is not None else np.zeros(0, np.int32) for e in events]
+    ev_ids_ptr = np.zeros(E + 1, np.int64)
+    ev_ids_ptr[1:] = np.cumsum([len(x) for x in ids])
+    ev_ids = np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, np.int32)
+    ev_among = np.array([js.mask(e.among) for e in events], np.uint8).reshape(E, js.n)
+    effs = [eff for e in events for eff in e.effects]
+    ev_eff_ptr = np.zeros(E + 1, np.int64)
+    ev_eff_ptr[1:] = np.cumsum([len(e.effects) for e in events])
+    eff_from = np.array([js.mask(f) for f, _, _ in effs], np.uint8).reshape(len(effs), js.n)
+    eff_target = np.array([js.target(to) for _, to, _ in effs], np.int32).reshape(len(effs), js.n)
+    eff_p = np.array([p for _, _, p in effs], np.float64)
+    ev_fire = np.array([T + ev_names.index(e.fire_name) if e.fire_name else -1 for e in events], np.int64)
+    return (ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
+            ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire)
