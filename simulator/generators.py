@@ -1,0 +1,1073 @@
+"""Native random-graph generators: compiled loops that write edge or CSR arrays.
+
+Every function here is a numba ``@njit(cache=True, nogil=True)`` kernel (or a thin
+Python wrapper around one) that takes plain integers, floats, arrays and a xoshiro
+state from :mod:`simulator.rng`, and returns plain arrays. No networkx, no numba
+``np.random`` (its hidden per-thread state would make graphs depend on threads), no
+Python objects inside the loops. The same state gives the same bytes.
+
+The models are the ones networkx implements, step for step where it matters for the
+statistics, so ``native: true`` and ``native: false`` give graphs from the same
+distribution (the test suite compares them):
+
+=====================  =====================================================  ===========
+generator              algorithm                                              cost
+=====================  =====================================================  ===========
+``erdos_renyi``        G(n, p) by geometric skipping (Batagelj & Brandes        O(n + m)
+                       2005), written straight into CSR in two passes over
+                       the same random stream (count, then fill), so no edge
+                       list is ever held
+``barabasi_albert``    networkx's model (star on m + 1 agents, each new agent   O(n m)
+                       links to m distinct agents drawn from the list of edge
+                       endpoints = preferential attachment)
+``powerlaw_cluster``   Holme & Kim 2002 as in networkx (triad formation with    O(n m <k>)
+                       probability p, else preferential attachment); adjacency
+                       kept as linked lists over edge slots
+``watts_strogatz``     ring lattice + rewiring in networkx's order; lattice     O(n k)
+                       edges are checked arithmetically, rewired edges in a
+                       hash set, so memory stays O(n k) bytes
+``stochastic_block``   geometric skipping within each pair of blocks            O(n + m)
+``configuration``      erased configuration model: stubs shuffled and paired,   O(n + m)
+                       self-loops and multi-edges dropped afterwards (so hubs
+                       lose a few edges when the tail is heavy)
+=====================  =====================================================  ===========
+
+Edges come out as ``(src, dst)`` arrays of the index dtype (int32 below 2**31
+agents) and become CSR in :func:`csr_from_edges` by a counting sort.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .rng import geometric_skip, normal, randint, uniform
+
+# ---------------------------------------------------------------------------- dtypes
+
+
+def index_dtype(n_agents: int) -> np.dtype:
+    """int32 for agent ids while they fit (half the memory of int64), else int64."""
+    return np.dtype(np.int32) if n_agents < 2**31 else np.dtype(np.int64)
+
+
+def _template(n_agents: int) -> np.ndarray:
+    # numba specialises on the dtype of this empty array; it is how the kernels learn
+    # which integer type to allocate.
+    return np.empty(0, index_dtype(n_agents))
+
+
+# ----------------------------------------------------------------- edges -> CSR
+
+
+@njit(cache=True, nogil=True)
+def _count_rows(src, dst, n, directed, counts):
+    """counts[u + 1] += out-degree of u (self-loops skipped); returns entries."""
+    total = 0
+    for e in range(src.shape[0]):
+        u = src[e]
+        v = dst[e]
+        if u == v:
+            continue
+        counts[u + 1] += 1
+        total += 1
+        if not directed:
+            counts[v + 1] += 1
+            total += 1
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _fill_rows(src, dst, w, has_w, directed, indptr, indices, weights):
+    """Scatter edges into their rows, keeping input order inside each row."""
+    n = indptr.shape[0] - 1
+    pos = indptr[:n].copy()
+    for e in range(src.shape[0]):
+        u = src[e]
+        v = dst[e]
+        if u == v:
+            continue
+        p = pos[u]
+        indices[p] = v
+        if has_w:
+            weights[p] = w[e]
+        pos[u] = p + 1
+        if not directed:
+            p = pos[v]
+            indices[p] = u
+            if has_w:
+                weights[p] = w[e]
+            pos[v] = p + 1
+
+
+@njit(cache=True, nogil=True)
+def _sort_dedup_rows(indptr, indices, weights, has_w):
+    """Sort each row and drop repeated neighbours, keeping the first occurrence.
+
+    Rows already strictly increasing (what the generators mostly produce) are only
+    scanned. ``indptr`` is rewritten in place and rows are compacted to the left;
+    returns the number of entries kept.
+    """
+    n = indptr.shape[0] - 1
+    out = 0
+    start = indptr[0]
+    for u in range(n):
+        end = indptr[u + 1]
+        ordered = True
+        for p in range(start + 1, end):
+            if indices[p] <= indices[p - 1]:
+                ordered = False
+                break
+        if not ordered:
+            seg = indices[start:end]
+            if has_w:
+                # stable, so among equal neighbours the first in input order wins
+                order = np.argsort(seg, kind="mergesort")
+                sidx = seg[order]
+                sw = weights[start:end][order]
+                last = -1
+                for q in range(end - start):
+                    if q == 0 or sidx[q] != last:
+                        indices[out] = sidx[q]
+                        weights[out] = sw[q]
+                        out += 1
+                        last = sidx[q]
+            else:
+                sidx = np.sort(seg)
+                for q in range(end - start):
+                    if q == 0 or sidx[q] != sidx[q - 1]:
+                        indices[out] = sidx[q]
+                        out += 1
+        else:
+            if out != start:
+                for p in range(start, end):
+                    indices[out] = indices[p]
+                    if has_w:
+                        weights[out] = weights[p]
+                    out += 1
+            else:
+                out += end - start
+        start = end
+        indptr[u + 1] = out
+    return out
+
+
+def csr_from_edges(
+    src: np.ndarray,
+    dst: np.ndarray,
+    n_agents: int,
+    *,
+    weights: np.ndarray | None = None,
+    directed: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Turn an edge list into CSR out-adjacency (counting sort, compiled).
+
+    Parameters
+    ----------
+    src, dst : integer arrays of equal length
+        Edge ``i`` goes from ``src[i]`` to ``dst[i]`` (``src`` influences ``dst``).
+        Ids must lie in ``0 .. n_agents - 1`` (checked).
+    n_agents : int
+        Number of rows.
+    weights : float array or None
+        Weight of each edge, or None for weight 1.
+    directed : bool
+        If False every edge is stored in both rows.
+
+    Returns
+    -------
+    indptr : int64 array (n_agents + 1,)
+    indices : int32 array (int64 from 2**31 agents); each row sorted
+    weights : float64 array aligned with ``indices``, or None
+
+    Notes
+    -----
+    Self-loops are dropped (an agent does not influence itself). Repeated edges are
+    merged keeping the **first** occurrence in input order, weight included: neither
+    the sum nor the max is right for every data set, and "first" is what a reader of
+    the file can predict. On undirected layers ``u v`` and ``v u`` are the same edge.
+
+    Examples
+    --------
+    >>> indptr, indices, w = csr_from_edges(np.array([0, 1, 1]), np.array([1, 2, 2]), 3, directed=False)
+    >>> indptr.tolist(), indices.tolist()
+    ([0, 1, 3, 4], [1, 0, 2, 1])
+    """
+    src = np.asarray(src)
+    dst = np.asarray(dst)
+    if src.shape != dst.shape or src.ndim != 1:
+        raise ValueError("src and dst must be 1-d arrays of the same length")
+    if src.dtype.kind not in "iu" or dst.dtype.kind not in "iu":
+        raise ValueError("src and dst must be integer arrays")
+    if src.size:
+        lo = min(int(src.min()), int(dst.min()))
+        hi = max(int(src.max()), int(dst.max()))
+        if lo < 0 or hi >= n_agents:
+            raise ValueError(f"edge endpoints must lie in 0..{n_agents - 1}, found {lo}..{hi}")
+    has_w = weights is not None
+    w_in = (
+        np.ascontiguousarray(weights, dtype=np.float64)
+        if has_w
+        else np.empty(0, np.float64)
+    )
+    if has_w and w_in.shape != src.shape:
+        raise ValueError("weights must have one value per edge")
+    indptr = np.zeros(n_agents + 1, np.int64)
+    total = _count_rows(src, dst, n_agents, directed, indptr)
+    np.cumsum(indptr, out=indptr)
+    indices = np.empty(total, index_dtype(n_agents))
+    w_out = np.empty(total if has_w else 0, np.float64)
+    _fill_rows(src, dst, w_in, has_w, directed, indptr, indices, w_out)
+    kept = _sort_dedup_rows(indptr, indices, w_out, has_w)
+    if kept < total:
+        # copy rather than view so the dropped tail is given back
+        indices = indices[:kept].copy()
+        w_out = w_out[:kept].copy()
+    return indptr, indices, (w_out if has_w else None)
+
+
+@njit(cache=True, nogil=True)
+def in_strength(indptr, indices, weights, has_w, n):
+    """Sum of the weights of each agent's in-edges (in-degree when unweighted)."""
+    s = np.zeros(n, np.float64)
+    for p in range(indices.shape[0]):
+        s[indices[p]] += weights[p] if has_w else 1.0
+    return s
+
+
+# --------------------------------------------------------------------- Erdős–Rényi
+
+
+@njit(cache=True, nogil=True)
+def _gnp_undirected_pass(n, log_q, state, indptr, indices, fill):
+    """One run of Batagelj–Brandes over pairs w < v; counts (fill=False) or fills.
+
+    Pairs come in order of v, then w, so row u first receives its lower neighbours
+    (while v = u) and then its higher ones in increasing v: rows come out sorted and
+    no per-row sort is needed.
+    """
+    pos = indptr[:n].copy()
+    v = 1
+    w = -1
+    while v < n:
+        w += 1 + geometric_skip(state, log_q)
+        while w >= v and v < n:
+            w -= v
+            v += 1
+        if v < n:
+            if fill:
+                indices[pos[v]] = w
+                pos[v] += 1
+                indices[pos[w]] = v
+                pos[w] += 1
+            else:
+                indptr[v + 1] += 1
+                indptr[w + 1] += 1
+
+
+@njit(cache=True, nogil=True)
+def _gnp_directed_pass(n, log_q, state, indptr, indices, fill):
+    """Skipping over the n(n-1) ordered pairs (u, v), u != v, in row order."""
+    total = n * (n - 1)
+    i = -1
+    p = 0
+    while True:
+        i += 1 + geometric_skip(state, log_q)
+        if i >= total:
+            break
+        u = i // (n - 1)
+        j = i - u * (n - 1)
+        v = j + 1 if j >= u else j
+        if fill:
+            indices[p] = v
+            p += 1
+        else:
+            indptr[u + 1] += 1
+
+
+def erdos_renyi_csr(
+    n: int, p: float, state: np.ndarray, *, directed: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """G(n, p) straight into CSR: ``(indptr, indices)``, rows sorted.
+
+    The random stream is run twice from the same starting state (count, then fill),
+    which costs a second pass of logarithms but never holds an edge list: the peak
+    memory is the final CSR. ``state`` is advanced as by one pass.
+    """
+    indptr = np.zeros(n + 1, np.int64)
+    if p <= 0.0 or n < 2:
+        return indptr, np.empty(0, index_dtype(n))
+    log_q = math.log1p(-p) if p < 1.0 else -math.inf
+    start = state.copy()
+    kernel = _gnp_directed_pass if directed else _gnp_undirected_pass
+    dummy = np.empty(0, index_dtype(n))
+    kernel(n, log_q, state, indptr, dummy, False)
+    np.cumsum(indptr, out=indptr)
+    indices = np.empty(int(indptr[-1]), index_dtype(n))
+    kernel(n, log_q, start, indptr, indices, True)
+    return indptr, indices
+
+
+# ---------------------------------------------------------- preferential attachment
+
+
+@njit(cache=True, nogil=True)
+def _pick_distinct(state, repeated, rlen, m, out):
+    """Fill ``out[:m]`` with m distinct entries drawn uniformly from ``repeated[:rlen]``.
+
+    networkx's ``_random_subset``: draws are with replacement from the endpoint list,
+    so an agent is drawn in proportion to its degree; repeats are redrawn.
+    """
+    c = 0
+    while c < m:
+        x = repeated[randint(state, rlen)]
+        dup = False
+        for q in range(c):
+            if out[q] == x:
+                dup = True
+                break
+        if not dup:
+            out[c] = x
+            c += 1
+
+
+@njit(cache=True, nogil=True)
+def barabasi_albert_edges(n, m, state, tmpl):
+    """Barabási–Albert as networkx builds it; returns ``(src, dst)``.
+
+    Starts from a star on agents 0..m (agent 0 the centre); each new agent links to m
+    distinct earlier agents chosen in proportion to degree. Exactly
+    ``m + m (n - m - 1)`` edges.
+    """
+    n_edges = m + m * (n - m - 1)
+    src = np.empty(n_edges, tmpl.dtype)
+    dst = np.empty(n_edges, tmpl.dtype)
+    repeated = np.empty(2 * n_edges, tmpl.dtype)
+    e = 0
+    r = 0
+    for t in range(1, m + 1):
+        src[e] = 0
+        dst[e] = t
+        e += 1
+        repeated[r] = 0
+        repeated[r + 1] = t
+        r += 2
+    targets = np.empty(m, tmpl.dtype)
+    for source in range(m + 1, n):
+        _pick_distinct(state, repeated, r, m, targets)
+        for q in range(m):
+            src[e] = source
+            dst[e] = targets[q]
+            e += 1
+            repeated[r] = targets[q]
+            r += 1
+        for q in range(m):
+            repeated[r] = source
+            r += 1
+    return src, dst
+
+
+@njit(cache=True, nogil=True)
+def _slot_neighbour(src, dst, s):
+    # slot 2e is the src end of edge e (its neighbour is dst[e]), slot 2e+1 the dst end
+    e = s >> 1
+    return dst[e] if (s & 1) == 0 else src[e]
+
+
+@njit(cache=True, nogil=True)
+def powerlaw_cluster_edges(n, m, p, state, tmpl):
+    """Holme–Kim growth with triad formation, as networkx's ``powerlaw_cluster_graph``.
+
+    Starts from m isolated agents. Each new agent makes one preferential link, then
+    m - 1 more: with probability ``p`` to a random neighbour of the last preferential
+    target that it is not yet linked to (a triangle), otherwise to the next of its m
+    preferentially drawn targets. As in networkx, a drawn target that the triad step
+    already linked still counts as one of the m links, so a few agents end with
+    fewer than m. Returns ``(src, dst)``.
+
+    Adjacency lives in linked lists threaded through the edge slots (``head`` per
+    agent, ``nxt`` per slot), so neighbours of any agent can be walked while the
+    graph grows, with no per-agent containers.
+    """
+    cap = m * (n - m) if n > m else 0
+    src = np.empty(cap, tmpl.dtype)
+    dst = np.empty(cap, tmpl.dtype)
+    head = np.full(n, -1, np.int64)
+    nxt = np.empty(2 * cap, np.int64)
+    repeated = np.empty(m + 2 * cap, tmpl.dtype)
+    r = 0
+    for i in range(m):
+        repeated[r] = i
+        r += 1
+    e = 0
+    possible = np.empty(m, tmpl.dtype)
+    linked = np.empty(m, tmpl.dtype)  # the new agent's neighbours so far
+    for source in range(m, n):
+        _pick_distinct(state, repeated, r, m, possible)
+        n_possible = m
+        n_linked = 0
+        count = 0
+        target = -1
+        while count < m:
+            if count > 0 and uniform(state) < p:
+                # eligible: neighbours of target not linked to source and not source
+                n_elig = 0
+                s = head[target]
+                while s >= 0:
+                    x = _slot_neighbour(src, dst, s)
+                    if x != source:
+                        ok = True
+                        for q in range(n_linked):
+                            if linked[q] == x:
+                                ok = False
+                                break
+                        if ok:
+                            n_elig += 1
+                    s = nxt[s]
+                if n_elig > 0:
+                    k = randint(state, n_elig)
+                    s = head[target]
+                    chosen = -1
+                    while s >= 0:
+                        x = _slot_neighbour(src, dst, s)
+                        if x != source:
+                            ok = True
+                            for q in range(n_linked):
+                                if linked[q] == x:
+                                    ok = False
+                                    break
+                            if ok:
+                                if k == 0:
+                                    chosen = x
+                                    break
+                                k -= 1
+                        s = nxt[s]
+                    src[e] = source
+                    dst[e] = chosen
+                    nxt[2 * e] = head[source]
+                    head[source] = 2 * e
+                    nxt[2 * e + 1] = head[chosen]
+                    head[chosen] = 2 * e + 1
+                    e += 1
+                    linked[n_linked] = chosen
+                    n_linked += 1
+                    repeated[r] = chosen
+                    r += 1
+                    count += 1
+                    continue
+            # preferential step: next drawn target
+            n_possible -= 1
+            target = possible[n_possible]
+            already = False
+            for q in range(n_linked):
+                if linked[q] == target:
+                    already = True
+                    break
+            if not already:
+                src[e] = source
+                dst[e] = target
+                nxt[2 * e] = head[source]
+                head[source] = 2 * e
+                nxt[2 * e + 1] = head[target]
+                head[target] = 2 * e + 1
+                e += 1
+                linked[n_linked] = target
+                n_linked += 1
+            repeated[r] = target
+            r += 1
+            count += 1
+        for q in range(m):
+            repeated[r] = source
+            r += 1
+    return src[:e], dst[:e]
+
+
+# ------------------------------------------------------------------ Watts–Strogatz
+
+
+@njit(cache=True, nogil=True)
+def _hash_slot(key, mask):
+    h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    return np.int64(h >> np.uint64(20)) & mask
+
+
+@njit(cache=True, nogil=True)
+def _hash_has(table, key):
+    mask = table.shape[0] - 1
+    i = _hash_slot(key, mask)
+    while table[i] != -1:
+        if table[i] == key:
+            return True
+        i = (i + 1) & mask
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _hash_add(table, key):
+    mask = table.shape[0] - 1
+    i = _hash_slot(key, mask)
+    while table[i] != -1:
+        if table[i] == key:
+            return
+        i = (i + 1) & mask
+    table[i] = key
+
+
+@njit(cache=True, nogil=True)
+def _ws_has_edge(a, b, n, h, removed, table):
+    d = (b - a) % n
+    if 1 <= d <= h:
+        if removed[(d - 1) * n + a] == 0:
+            return True
+    elif 1 <= n - d <= h:
+        if removed[(n - d - 1) * n + b] == 0:
+            return True
+    lo = min(a, b)
+    hi = max(a, b)
+    return _hash_has(table, lo * n + hi)
+
+
+@njit(cache=True, nogil=True)
+def watts_strogatz_edges(n, k, p, state, tmpl):
+    """Watts–Strogatz in networkx's order; ``k`` even, ``k < n``. Returns ``(src, dst)``.
+
+    Ring lattice (each agent to k/2 neighbours on each side), then for j = 1..k/2 and
+    each agent u in order, with probability p the lattice edge (u, u + j) is moved to
+    (u, w), w uniform, redrawn while w = u or already a neighbour (and skipped if u
+    is linked to everyone). Lattice edges are tested by arithmetic plus one
+    "removed" byte each; only the rewired edges go into a hash set.
+    """
+    h = k // 2
+    n_lat = n * h
+    removed = np.zeros(n_lat, np.uint8)
+    deg = np.full(n, 2 * h, np.int64)
+    cap = 64
+    expected = p * n_lat
+    while cap < 2.0 * (expected + 6.0 * math.sqrt(expected + 1.0)) + 64:
+        cap *= 2
+    table = np.full(cap, -1, np.int64)
+    n_added = 0
+    for j in range(1, h + 1):
+        for u in range(n):
+            if uniform(state) < p:
+                w = randint(state, n)
+                skip = False
+                while w == u or _ws_has_edge(u, w, n, h, removed, table):
+                    w = randint(state, n)
+                    if deg[u] >= n - 1:
+                        skip = True
+                        break
+                if not skip:
+                    v = (u + j) % n
+                    removed[(j - 1) * n + u] = 1
+                    deg[v] -= 1
+                    deg[w] += 1
+                    _hash_add(table, min(u, w) * n + max(u, w))
+                    n_added += 1
+                    if 2 * n_added > table.shape[0]:  # keep the load under one half
+                        old = table
+                        table = np.full(2 * old.shape[0], -1, np.int64)
+                        for q in range(old.shape[0]):
+                            if old[q] != -1:
+                                _hash_add(table, old[q])
+    src = np.empty(n_lat, tmpl.dtype)
+    dst = np.empty(n_lat, tmpl.dtype)
+    e = 0
+    for j in range(1, h + 1):
+        for u in range(n):
+            if removed[(j - 1) * n + u] == 0:
+                src[e] = u
+                dst[e] = (u + j) % n
+                e += 1
+    for q in range(table.shape[0]):
+        key = table[q]
+        if key != -1:
+            src[e] = key // n
+            dst[e] = key % n
+            e += 1
+    return src[:e], dst[:e]
+
+
+# --------------------------------------------------------------- stochastic block
+
+
+@njit(cache=True, nogil=True)
+def _sbm_pass(offsets, p_in, p_out, directed, state, src, dst, fill):
+    """Skip through every pair of blocks; returns the number of edges."""
+    nb = offsets.shape[0] - 1
+    e = 0
+    for a in range(nb):
+        for b in range(nb):
+            if not directed and b < a:
+                continue
+            p = p_in if a == b else p_out
+            if p <= 0.0:
+                continue
+            log_q = math.log1p(-p) if p < 1.0 else -math.inf
+            sa = offsets[a + 1] - offsets[a]
+            sb = offsets[b + 1] - offsets[b]
+            oa = offsets[a]
+            ob = offsets[b]
+            if a == b and not directed:
+                # pairs w < v inside the block (Batagelj–Brandes)
+                v = 1
+                w = -1
+                while v < sa:
+                    w += 1 + geometric_skip(state, log_q)
+                    while w >= v and v < sa:
+                        w -= v
+                        v += 1
+                    if v < sa:
+                        if fill:
+                            src[e] = oa + v
+                            dst[e] = oa + w
+                        e += 1
+            elif a == b:
+                total = sa * (sa - 1)
+                i = -1
+                while True:
+                    i += 1 + geometric_skip(state, log_q)
+                    if i >= total:
+                        break
+                    u = i // (sa - 1)
+                    j = i - u * (sa - 1)
+                    v = j + 1 if j >= u else j
+                    if fill:
+                        src[e] = oa + u
+                        dst[e] = oa + v
+                    e += 1
+            else:
+                total = sa * sb
+                i = -1
+                while True:
+                    i += 1 + geometric_skip(state, log_q)
+                    if i >= total:
+                        break
+                    if fill:
+                        src[e] = oa + i // sb
+                        dst[e] = ob + i % sb
+                    e += 1
+    return e
+
+
+def stochastic_block_edges(
+    sizes: np.ndarray, p_in: float, p_out: float, state: np.ndarray, *, directed: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stochastic block model on consecutive blocks of ``sizes``; returns ``(src, dst)``.
+
+    Two passes from the same starting state (count, then fill) so the edge arrays
+    are allocated once at their exact size.
+    """
+    offsets = np.zeros(len(sizes) + 1, np.int64)
+    offsets[1:] = np.cumsum(sizes)
+    n = int(offsets[-1])
+    start = state.copy()
+    dummy = np.empty(0, index_dtype(n))
+    m = _sbm_pass(offsets, p_in, p_out, directed, state, dummy, dummy, False)
+    src = np.empty(m, index_dtype(n))
+    dst = np.empty(m, index_dtype(n))
+    _sbm_pass(offsets, p_in, p_out, directed, start, src, dst, True)
+    return src, dst
+
+
+# -------------------------------------------------------- configuration model
+
+DEGREE_KINDS = {"powerlaw": 0, "poisson": 1, "lognormal": 2, "fixed": 3}
+
+
+@njit(cache=True, nogil=True)
+def _poisson(state, lam):
+    """Poisson deviate: multiplication method for small means, PTRS (Hörmann 1993) else."""
+    if lam < 10.0:
+        limit = math.exp(-lam)
+        k = 0
+        prod = uniform(state)
+        while prod > limit:
+            k += 1
+            prod *= uniform(state)
+        return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = uniform(state) - 0.5
+        v = uniform(state)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return np.int64(k)
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (
+            -lam + k * loglam - math.lgamma(k + 1.0)
+        ):
+            return np.int64(k)
+
+
+@njit(cache=True, nogil=True)
+def _powerlaw(state, gamma, kmin, kmax):
+    """Exact discrete power law P(k) ∝ k^-gamma on kmin..kmax (kmin >= 1).
+
+    Proposal: floor of a continuous Pareto on [kmin, kmax + 1); accept with
+    r(k) / r(kmin), where r(k) = k^-gamma / ∫_k^{k+1} x^-gamma dx is decreasing in k.
+    """
+    a = 1.0 - gamma
+    lo = kmin**a
+    hi = (kmax + 1.0) ** a
+    r_min = kmin ** (-gamma) / (kmin**a - (kmin + 1.0) ** a)
+    while True:
+        x = (lo - uniform(state) * (lo - hi)) ** (1.0 / a)
+        k = math.floor(x)
+        if k > kmax:
+            k = kmax
+        if k < kmin:
+            k = kmin
+        r_k = k ** (-gamma) / (k**a - (k + 1.0) ** a)
+        if uniform(state) * r_min <= r_k:
+            return np.int64(k)
+
+
+@njit(cache=True, nogil=True)
+def draw_degrees(n, kind, exponent, mean, sigma, kmin, kmax, state):
+    """Degree sequence of length n drawn from a distribution truncated to [kmin, kmax].
+
+    ``kind``: 0 powerlaw(exponent), 1 poisson(mean), 2 lognormal(mean, sigma: sd of
+    log degree), 3 fixed(round(mean)). Values outside [kmin, kmax] are redrawn (up
+    to 1000 times, then clipped). If the sum is odd one agent below kmax gets one
+    more stub (or, failing that, one above kmin one fewer), since stubs pair up.
+    """
+    deg = np.empty(n, np.int64)
+    mu = 0.0
+    if kind == 2:
+        mu = math.log(mean) - 0.5 * sigma * sigma
+    for i in range(n):
+        k = kmin
+        for _ in range(1000):
+            if kind == 0:
+                k = _powerlaw(state, exponent, kmin, kmax)
+            elif kind == 1:
+                k = _poisson(state, mean)
+            elif kind == 2:
+                k = np.int64(round(math.exp(mu + sigma * normal(state))))
+            else:
+                k = np.int64(round(mean))
+            if kmin <= k <= kmax:
+                break
+        deg[i] = min(max(k, kmin), kmax)
+    if deg.sum() % 2 == 1:
+        fixed = False
+        for _ in range(64 * n + 64):
+            i = randint(state, n)
+            if deg[i] < kmax:
+                deg[i] += 1
+                fixed = True
+                break
+        if not fixed:
+            for i in range(n):
+                if deg[i] > kmin:
+                    deg[i] -= 1
+                    break
+    return deg
+
+
+@njit(cache=True, nogil=True)
+def _shuffle(state, a):
+    for i in range(a.shape[0] - 1, 0, -1):
+        j = randint(state, i + 1)
+        t = a[i]
+        a[i] = a[j]
+        a[j] = t
+
+
+@njit(cache=True, nogil=True)
+def _stubs(deg, tmpl):
+    stubs = np.empty(deg.sum(), tmpl.dtype)
+    s = 0
+    for i in range(deg.shape[0]):
+        for _ in range(deg[i]):
+            stubs[s] = i
+            s += 1
+    return stubs
+
+
+@njit(cache=True, nogil=True)
+def configuration_edges(deg, directed, state, tmpl):
+    """Stub matching for a degree sequence; returns ``(src, dst)`` with loops and repeats.
+
+    Undirected: all stubs shuffled, consecutive stubs paired (the sum must be even).
+    Directed: every agent has ``deg`` out-stubs and ``deg`` in-stubs; the in-stubs are
+    shuffled and paired with the out-stubs. The caller erases self-loops and
+    multi-edges (:func:`csr_from_edges`), which is the *erased* configuration model.
+    """
+    stubs = _stubs(deg, tmpl)
+    if directed:
+        ins = stubs.copy()
+        _shuffle(state, ins)
+        return stubs, ins
+    _shuffle(state, stubs)
+    half = stubs.shape[0] // 2
+    src = np.empty(half, tmpl.dtype)
+    dst = np.empty(half, tmpl.dtype)
+    for e in range(half):
+        src[e] = stubs[2 * e]
+        dst[e] = stubs[2 * e + 1]
+    return src, dst
+
+
+# ----------------------------------------------------------------- statistics
+
+
+@njit(cache=True, nogil=True)
+def local_clustering(indptr, indices, nodes):
+    """Local clustering coefficient of each agent in ``nodes`` (undirected CSR).
+
+    Triangles through u are counted by marking u's neighbours and scanning theirs;
+    agents with degree < 2 get 0, as in networkx.
+    """
+    n = indptr.shape[0] - 1
+    mark = np.zeros(n, np.uint8)
+    out = np.zeros(nodes.shape[0], np.float64)
+    for i in range(nodes.shape[0]):
+        u = nodes[i]
+        a = indptr[u]
+        b = indptr[u + 1]
+        d = b - a
+        if d < 2:
+            continue
+        for p in range(a, b):
+            mark[indices[p]] = 1
+        tri = 0
+        for p in range(a, b):
+            v = indices[p]
+            for q in range(indptr[v], indptr[v + 1]):
+                tri += mark[indices[q]]
+        for p in range(a, b):
+            mark[indices[p]] = 0
+        out[i] = tri / (d * (d - 1.0))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def clustering_cost(indptr, indices):
+    """Work of an exact clustering pass: sum over edges of the far end's degree."""
+    c = 0
+    for p in range(indices.shape[0]):
+        v = indices[p]
+        c += indptr[v + 1] - indptr[v]
+    return c
+
+
+# ------------------------------------------------------------------ edge-list text
+
+#: Error codes of :func:`parse_edge_chunk`.
+PARSE_OK = 0
+PARSE_FEW_COLUMNS = 1
+PARSE_MANY_COLUMNS = 2
+PARSE_BAD_ID = 3
+PARSE_BAD_WEIGHT = 4
+PARSE_NEGATIVE_WEIGHT = 5
+PARSE_ID_RANGE = 6
+PARSE_ID_OVERFLOW = 7
+
+
+@njit(cache=True, nogil=True)
+def _is_blank(c):
+    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
+
+
+@njit(cache=True, nogil=True)
+def _parse_int(buf, a, b):
+    """Integer in buf[a:b]; returns (value, error code)."""
+    neg = False
+    if buf[a] == 45:
+        neg = True
+        a += 1
+    elif buf[a] == 43:
+        a += 1
+    if a >= b:
+        return 0, PARSE_BAD_ID
+    val = 0
+    for q in range(a, b):
+        c = np.int64(buf[q]) - 48
+        if c < 0 or c > 9:
+            return 0, PARSE_BAD_ID
+        if val > 922337203685477579:
+            return 0, PARSE_ID_OVERFLOW
+        val = val * 10 + c
+    return (-val if neg else val), PARSE_OK
+
+
+@njit(cache=True, nogil=True)
+def _parse_float(buf, a, b):
+    """Decimal number in buf[a:b] (sign, digits, point, exponent); (value, error code).
+
+    Up to 19 significant digits are kept, then scaled by an exact power of ten, which
+    is correctly rounded for ordinary weights and within one ulp otherwise.
+    """
+    neg = False
+    if buf[a] == 45:
+        neg = True
+        a += 1
+    elif buf[a] == 43:
+        a += 1
+    mant = 0
+    ndig = 0
+    exp10 = 0
+    seen_digit = False
+    seen_point = False
+    q = a
+    while q < b:
+        c = np.int64(buf[q])
+        if 48 <= c <= 57:
+            seen_digit = True
+            if ndig < 19:
+                mant = mant * 10 + (c - 48)
+                if mant > 0:
+                    ndig += 1
+                if seen_point:
+                    exp10 -= 1
+            elif not seen_point:
+                exp10 += 1
+            q += 1
+        elif c == 46 and not seen_point:
+            seen_point = True
+            q += 1
+        else:
+            break
+    if not seen_digit:
+        return 0.0, PARSE_BAD_WEIGHT
+    if q < b:
+        c = buf[q]
+        if c != 101 and c != 69:  # e, E
+            return 0.0, PARSE_BAD_WEIGHT
+        q += 1
+        eneg = False
+        if q < b and (buf[q] == 45 or buf[q] == 43):
+            eneg = buf[q] == 45
+            q += 1
+        if q >= b:
+            return 0.0, PARSE_BAD_WEIGHT
+        e = 0
+        while q < b:
+            c = np.int64(buf[q]) - 48
+            if c < 0 or c > 9:
+                return 0.0, PARSE_BAD_WEIGHT
+            if e < 100000:
+                e = e * 10 + c
+            q += 1
+        exp10 += -e if eneg else e
+    if mant == 0:
+        val = 0.0
+    elif exp10 >= 0:
+        val = mant * 10.0**exp10
+    else:
+        val = mant / 10.0 ** (-exp10)
+    if neg:
+        val = -val
+    if not math.isfinite(val):
+        return val, PARSE_BAD_WEIGHT
+    if val < 0.0:
+        return val, PARSE_NEGATIVE_WEIGHT
+    return val, PARSE_OK
+
+
+@njit(cache=True, nogil=True)
+def parse_edge_chunk(buf, weighted, id_limit, skip_first, ids, wts):
+    """Parse whole lines of an edge list held as bytes.
+
+    Each data line is ``u v`` (or ``u v w`` when ``weighted``), separated by blanks
+    and/or one comma; ``#`` or ``%`` starts a comment; blank lines are skipped.
+    Node ids are integers (any sign, int64); with ``id_limit >= 0`` they must lie in
+    ``0 .. id_limit - 1``. ``ids`` receives ``u0, v0, u1, v1, ...``; ``wts`` the
+    weights. With ``skip_first`` the first data line (a header) is ignored.
+
+    Returns
+    -------
+    (n_edges, err, err_line, err_start, err_end, err_tok_start, err_tok_end, skipping)
+        ``err`` is a PARSE_* code; ``err_line`` the 0-based line within ``buf``;
+        the offsets delimit the offending line and token in ``buf``; ``skipping``
+        is still True if no data line was seen to skip (carry it to the next chunk).
+    """
+    n = buf.shape[0]
+    ncols = 3 if weighted else 2
+    i = 0
+    line = 0
+    e = 0
+    skipping = skip_first
+    while i < n:
+        line_start = i
+        col = 0
+        u = np.int64(0)
+        v = np.int64(0)
+        w = 1.0
+        err = PARSE_OK
+        tok_a = 0
+        tok_b = 0
+        while True:
+            while i < n and _is_blank(buf[i]):
+                i += 1
+            if col > 0 and i < n and buf[i] == 44:  # one comma between columns
+                i += 1
+                while i < n and _is_blank(buf[i]):
+                    i += 1
+            if i >= n or buf[i] == 10 or buf[i] == 35 or buf[i] == 37:
+                break
+            a = i
+            while i < n and not _is_blank(buf[i]) and buf[i] != 44 and buf[i] != 10:
+                i += 1
+            if i == a:  # a stray comma: an empty column
+                i += 1
+                tok_a = a
+                tok_b = i
+                if skipping:
+                    continue
+                err = PARSE_BAD_ID
+                break
+            tok_a = a
+            tok_b = i
+            if skipping:
+                col += 1
+                continue
+            if col >= ncols:
+                err = PARSE_MANY_COLUMNS
+                break
+            if col < 2:
+                val, err = _parse_int(buf, a, i)
+                if err == PARSE_OK and id_limit >= 0 and (val < 0 or val >= id_limit):
+                    err = PARSE_ID_RANGE
+                if err != PARSE_OK:
+                    break
+                if col == 0:
+                    u = val
+                else:
+                    v = val
+            else:
+                w, err = _parse_float(buf, a, i)
+                if err != PARSE_OK:
+                    break
+            col += 1
+        # find the end of this line (comments included)
+        end = i
+        while end < n and buf[end] != 10:
+            end += 1
+        if err == PARSE_OK and col > 0:
+            if skipping:
+                skipping = False
+            elif col < ncols:
+                err = PARSE_FEW_COLUMNS
+            else:
+                ids[2 * e] = u
+                ids[2 * e + 1] = v
+                if weighted:
+                    wts[e] = w
+                e += 1
+        if err != PARSE_OK:
+            return e, err, line, line_start, end, tok_a, tok_b, skipping
+        i = end + 1
+        line += 1
+    return e, PARSE_OK, line, 0, 0, 0, 0, skipping
