@@ -47,7 +47,6 @@ def run_replicates(
     *,
     workers: Optional[int] = None,
     first_replicate: int = 0,
-    record_agents: bool = False,
     progress: Optional[Callable[[int], None]] = None,
 ) -> RawRun:
     """Run ``replicates`` independent realisations of ``model``.
@@ -58,8 +57,6 @@ def run_replicates(
     replicates : how many.
     seed : the run's seed; replicate i uses child ``first_replicate + i`` of it.
     workers : threads (default: all cores). Results do not depend on it.
-    record_agents : also keep every agent's joint state at each report time (small graphs,
-        for snapshots and animations): returned as ``RawRun.agent_states``.
     progress : called with 1 each time a replicate finishes (e.g. a tqdm bar's update).
     """
     workers = default_workers() if workers is None else max(1, int(workers))
@@ -76,13 +73,12 @@ def run_replicates(
     seeds = replicate_seeds(seed, R, first_replicate)
     states = np.stack([new_state(s) for s in seeds]) if R else np.zeros((0, 4), np.uint64)
     seed_record = states.copy()
-    agent_shape = (R, n_rep, model.n_agents) if record_agents else (R, 0, 0)
-    agent_states = np.zeros(agent_shape, np.int16)
+    no_agents = np.zeros((0, 0), np.int16)
 
     def one(r: int) -> None:
         steps[r] = run_replicate(
             states[r], *model.kernel_args,
-            counts[r], fired[r], signals[r], peak[r], peak_time[r], above[r], agent_states[r],
+            counts[r], fired[r], signals[r], peak[r], peak_time[r], above[r], no_agents,
         )
         if progress is not None:
             progress(1)
@@ -101,5 +97,23 @@ def run_replicates(
         counts=counts, fired=fired, signals=signals, signal_peak=peak,
         signal_peak_time=peak_time, signal_time_above=above, steps_run=steps,
         replicate_seeds=seed_record, wall_seconds=wall,
-        **({"agent_states": agent_states} if record_agents else {}),
     )
+
+
+def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0) -> np.ndarray:
+    """Every agent's joint state at each report time, for one replicate.
+
+    Re-runs replicate ``replicate`` of ``seed`` (bit-identical to the same replicate in
+    ``run_replicates``) keeping per-agent history: for network snapshots and animations
+    of small graphs. Returns int16 (n_reports, n_agents).
+    """
+    n_rep = len(model.report_steps)
+    S, E, G = model.n_joint, model.n_events, model.n_signals
+    history = np.zeros((n_rep, model.n_agents), np.int16)
+    rng = new_state(replicate_seeds(seed, 1, replicate)[0])
+    run_replicate(
+        rng, *model.kernel_args,
+        np.zeros((n_rep, S), np.int32), np.zeros((n_rep, E), np.int64),
+        np.zeros((n_rep, G)), np.zeros(G), np.zeros(G), np.zeros(G), history,
+    )
+    return history

@@ -1090,3 +1090,12 @@ def check_references(sc: Scenario, tree: Optional[_Tree] = None) -> None:
             for j, tn in enumerate(s.fired or []):
                 if tn not in t_names and tn not in sc.interventions:
                     transition_ok(tn, path + ("fired", j))
+
+
+def scenario_json_schema() -> Dict[str, Any]:
+    """JSON Schema of scenario files (draft 2020-12), for editors and CI checks."""
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    schema.get("properties", {}).pop("source", None)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Rumorsim scenario"
+    return schema

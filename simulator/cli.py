@@ -1,0 +1,281 @@
+"""The `rumorsim` command line.
+
+Every user mistake becomes a one-paragraph message and a non-zero exit (2); tracebacks
+only with ``--debug``. Long work shows a progress bar on a terminal.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import click
+
+from . import __version__
+from .errors import OutputError, RumorsimError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
+    click.echo(click.wrap_text("error: " + message, width=100, preserve_paragraphs=True), err=True)
+    sys.exit(code)
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn Rumorsim errors into a message and exit code (tracebacks only with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except RumorsimError as exc:
+            if debug:
+                raise
+            _fail(exc.format())
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _fail("interrupted; nothing was written for the unfinished run "
+                  "(finished sweep points are kept and resume on the next run)", EXIT_INTERRUPTED)
+        except MemoryError:
+            if debug:
+                raise
+            _fail("ran out of memory. Try fewer agents (population.agents), fewer replicates "
+                  "at once (--workers 1) or a coarser report grid (time.report_every)")
+        except Exception as exc:  # a bug, not a user mistake: say so briefly
+            if debug:
+                raise
+            _fail(f"internal error ({type(exc).__name__}: {exc}). This is a bug in Rumorsim; "
+                  "rerun with --debug for the traceback and please report it", 3)
+
+    return wrapper
+
+
+def _default_run_dir(stem: str) -> Path:
+    """runs/<stem>, or runs/<stem>-2, -3, ... so nothing is overwritten."""
+    base = Path("runs") / stem
+    if not base.exists() or not any(base.iterdir()):
+        return base
+    k = 2
+    while (base.parent / f"{stem}-{k}").exists():
+        k += 1
+    return base.parent / f"{stem}-{k}"
+
+
+def _check_out_dir(out: Optional[Path], overwrite: bool) -> None:
+    """Refuse a non-empty output directory before any work is done."""
+    if out is not None and out.exists() and not overwrite:
+        if not out.is_dir() or any(out.iterdir()):
+            raise OutputError(
+                "the output directory exists and is not empty; nothing was overwritten",
+                file=str(out), suggestion="Pass --overwrite to replace it, or choose another -o",
+            )
+
+
+set_option = click.option(
+    "--set", "overrides", multiple=True, metavar="PATH=VALUE",
+    help="Override a scenario value, e.g. --set population.agents=5000 "
+         "--set transitions.telling.rate=2e-4 (repeatable).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="rumorsim")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+def cli(debug: bool) -> None:
+    """Rumorsim: simulate viral spread and rumors on social networks.
+
+    \b
+    Start with:
+      rumorsim scenarios                                   # what ships
+      rumorsim run wechat_leak_2016                        # the flagship crisis
+      rumorsim run scenarios/classic/sir.yaml --reps 50 --seed 7 -o runs/sir
+    """
+
+
+@cli.command("scenarios")
+@friendly
+def scenarios_cmd() -> None:
+    """List the shipped scenarios with one-line descriptions."""
+    from .api import list_scenarios
+
+    items = list_scenarios()
+    if not items:
+        raise RumorsimError("no shipped scenarios found", suggestion="Run from the project folder or reinstall")
+    width = max(len(s["name"]) for s in items)
+    for s in items:
+        desc = s["description"] or s["title"]
+        if len(desc) > 90:
+            desc = desc[:87].rsplit(" ", 1)[0] + "..."
+        tag = " [what-if]" if s["kind"] == "what-if" else ""
+        click.echo(f"{s['name']:<{width}}  {s['title']}{tag}\n{'':<{width}}  {desc}")
+
+
+@cli.command()
+@click.argument("scenario")
+@set_option
+@friendly
+def validate(scenario: str, overrides: Sequence[str]) -> None:
+    """Check a scenario file without running it."""
+    from .api import find_scenario, load
+
+    path = find_scenario(scenario)
+    from .whatif import is_whatif_file, load_whatifs
+
+    if is_whatif_file(path):
+        plan = load_whatifs(path, overrides)
+        click.echo(f"ok: {path} (what-ifs over `{plan.baseline.name}`: {len(plan.variants)} variants)")
+        return
+    sc = load(path, overrides)
+    n_joint = 1
+    for states in sc.traits.values():
+        n_joint *= len(states)
+    click.echo(
+        f"ok: {path}\n  {sc.name}\n  {sc.population.agents:,} agents"
+        + (f" representing {sc.population.represents:,.0f} people" if sc.population.represents else "")
+        + f"; layers: {', '.join(sc.network.layers)}; traits: "
+        + ", ".join(f"{t} ({len(s)})" for t, s in sc.traits.items())
+        + f" = {n_joint} joint states\n  {len(sc.transitions)} transitions, {len(sc.signals)} signals, "
+        f"{len(sc.interventions)} interventions; {sc.time.n_steps:,} steps of {sc.time.dt:g} {sc.time.unit}"
+    )
+
+
+def _print_summary(res: Any) -> None:
+    table = res.outcome_table() if hasattr(res, "outcome_table") else None
+    if table is None or len(table) == 0:
+        return
+    click.echo(f"\n{res.scenario.name}: {res.n_replicates} replicates "
+               "(median and 90 % interval across replicates)")
+    for _, row in table.iterrows():
+        unit = f" {row['unit']}" if row["unit"] else ""
+        click.echo(f"  {str(row['label'])[:52]:<52} {_num(row['median'])}{unit}"
+                   f"  [{_num(row['low'])} – {_num(row['high'])}]")
+
+
+def _num(x: float) -> str:
+    """Readable number: 1.23 M, 45.6 k, 0.731."""
+    ax = abs(x)
+    for size, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if ax >= size:
+            return f"{x / size:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option("--reps", "-r", type=click.IntRange(min=1), default=None, help="Replicates (default: the scenario's run.replicates).")
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Threads (default: all cores). Never changes the numbers.")
+@set_option
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="Run directory (default: runs/<scenario>, numbered if taken).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty run directory.")
+@click.option("--no-figures", is_flag=True, help="Skip PNG/SVG figures.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@friendly
+def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
+        overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
+        quiet: bool) -> None:
+    """Run SCENARIO (a file or a shipped name) and write a run directory."""
+    from .api import find_scenario, load, run as run_scenario
+
+    path = find_scenario(scenario)
+    _check_out_dir(out, overwrite)
+    sc = load(path, overrides)
+    res = run_scenario(sc, replicates=reps, seed=seed, workers=workers,
+                       progress=not quiet and sys.stderr.isatty(), command=" ".join(["rumorsim"] + sys.argv[1:]))
+    out = out if out is not None else _default_run_dir(path.stem)
+    written = res.write(out, overwrite=overwrite, figures=not no_figures)
+    if not quiet:
+        _print_summary(res)
+    click.echo(f"\nwrote {written}")
+
+
+@cli.command()
+@click.argument("whatifs")
+@click.option("--reps", "-r", type=click.IntRange(min=1), default=None, help="Replicates per variant.")
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Seed shared by all variants (common random numbers).")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None)
+@set_option
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="Output directory (default: runs/<file>).")
+@click.option("--overwrite", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True)
+@friendly
+def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
+            overrides: Sequence[str], out: Optional[Path], overwrite: bool, quiet: bool) -> None:
+    """Run the variants of a what-if file with common random numbers and compare them."""
+    from .api import find_scenario
+    from .whatif import load_whatifs, run_whatifs
+
+    path = find_scenario(whatifs)
+    _check_out_dir(out, overwrite)
+    plan = load_whatifs(path, overrides)
+    out = out if out is not None else _default_run_dir(path.stem)
+    comparison = run_whatifs(plan, replicates=reps, seed=seed, workers=workers,
+                             progress=not quiet and sys.stderr.isatty())
+    written = comparison.write(out, overwrite=overwrite)
+    if not quiet:
+        click.echo(comparison.markdown())
+    click.echo(f"\nwrote {written}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@friendly
+def plot(run_dir: Path) -> None:
+    """Redraw the figures of a finished run directory."""
+    from .results import redraw_figures
+
+    _require_run_dir(run_dir)
+    for p in redraw_figures(run_dir):
+        click.echo(f"wrote {p}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="HTML file (default: RUN_DIR/report.html).")
+@friendly
+def report(run_dir: Path, out: Optional[Path]) -> None:
+    """Write one self-contained HTML report of a run or comparison directory."""
+    from .report import write_report
+
+    _require_run_dir(run_dir)
+    click.echo(f"wrote {write_report(run_dir, out=out)}")
+
+
+def _require_run_dir(run_dir: Path) -> None:
+    if not run_dir.is_dir():
+        raise OutputError("no such run directory", file=str(run_dir),
+                          suggestion="Give a folder written by `rumorsim run` or `rumorsim compare`")
+
+
+@cli.command()
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="Write to a file instead of standard output.")
+@friendly
+def schema(out: Optional[Path]) -> None:
+    """Print the JSON Schema of scenario files (for editors and CI checks)."""
+    from .scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2)
+    if out is None:
+        click.echo(text)
+    else:
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, out)  # atomic: a reader never sees half a schema
+        click.echo(f"wrote {out}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="rumorsim")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
