@@ -58,6 +58,25 @@ def friendly(fn: Callable) -> Callable:
     return wrapper
 
 
+def _command_line() -> str:
+    """The command as typed, rebuilt from the parsed parameters (for provenance)."""
+    import shlex
+
+    ctx = click.get_current_context()
+    words = [ctx.command_path]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value in (None, False, ()) or isinstance(param, click.Option) and value == param.default:
+            continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        flag = max(param.opts, key=len)
+        for v in (value if param.multiple else [value]):
+            words.append(flag if value is True else f"{flag} {shlex.quote(str(v))}")
+    return " ".join(words)
+
+
 def _default_run_dir(stem: str) -> Path:
     """runs/<stem>, or runs/<stem>-2, -3, ... so nothing is overwritten."""
     base = Path("runs") / stem
@@ -126,10 +145,12 @@ def validate(scenario: str, overrides: Sequence[str]) -> None:
     """Check a scenario file without running it."""
     from .api import find_scenario, load
 
-    path = find_scenario(scenario)
-    from .whatif import is_whatif_file, load_whatifs
+    from .whatif import is_whatif_file
 
+    path = find_scenario(scenario)
     if is_whatif_file(path):
+        from .whatif import load_whatifs
+
         plan = load_whatifs(path, overrides)
         click.echo(f"ok: {path} (what-ifs over `{plan.baseline.name}`: {len(plan.variants)} variants)")
         return
@@ -189,7 +210,7 @@ def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Option
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
     res = run_scenario(sc, replicates=reps, seed=seed, workers=workers,
-                       progress=not quiet and sys.stderr.isatty(), command=" ".join(["rumorsim"] + sys.argv[1:]))
+                       progress=not quiet and sys.stderr.isatty(), command=_command_line())
     out = out if out is not None else _default_run_dir(path.stem)
     written = res.write(out, overwrite=overwrite, figures=not no_figures)
     if not quiet:

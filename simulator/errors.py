@@ -52,7 +52,8 @@ class RumorsimError(Exception):
         if self.expected:
             text += f" Expected {self.expected.rstrip('.')}."
         if self.suggestion:
-            text += f" {self.suggestion.rstrip('.')}."
+            tip = self.suggestion.rstrip(".")
+            text += f" {tip}" + ("" if tip.endswith(("?", "!")) else ".")
         return text
 
     def __str__(self) -> str:  # keep str() in sync if attributes were changed after init

@@ -675,7 +675,9 @@ class _Tree:
         )
 
 
-_SAFE_TAG = "tag:yaml.org,2002:"
+# Plain data only: any other tag (``!!python/object``, ``!!binary``, custom ``!tags``) is refused.
+_SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in
+              ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
 def _compose(text: str, source: str) -> _Tree:
@@ -697,7 +699,7 @@ def _compose(text: str, source: str) -> _Tree:
 
     def build(node: yaml.Node, path: Path_) -> Any:
         lines.setdefault(path, node.start_mark.line + 1)
-        if not node.tag.startswith(_SAFE_TAG):
+        if node.tag not in _SAFE_TAGS:
             raise ScenarioError(
                 f"the YAML tag `{node.tag}` is not allowed: scenario files hold plain data only",
                 file=source, line=node.start_mark.line + 1, field=_field_path(path),
@@ -942,6 +944,17 @@ def check_references(sc: Scenario, tree: Optional[_Tree] = None) -> None:
     t_names = [t.name for t in sc.transitions]
     n = sc.population.agents
     until = sc.time.until
+
+    for name, layer in layers.items():
+        if layer.generator == "edgelist":
+            p = Path(layer.path)
+            p = p if p.is_absolute() else sc.base_dir / p
+            if not p.exists():
+                raise tree.error(
+                    ("network", "layers", name, "path"), f"the edge-list file `{layer.path}` does not exist",
+                    expected=f"a path relative to the scenario's folder ({sc.base_dir})",
+                    found=str(p),
+                )
 
     for trait, states in traits.items():
         if not states:
