@@ -14,15 +14,15 @@ distribution (the test suite compares them):
 generator              algorithm                                              cost
 =====================  =====================================================  ===========
 ``erdos_renyi``        G(n, p) by geometric skipping (Batagelj & Brandes        O(n + m)
-                       2005), written straight into CSR in two passes over
-                       the same random stream (count, then fill), so no edge
-                       list is ever held
+                       2005), two passes over the same random stream (count,
+                       then fill) so arrays are sized exactly; directed arcs
+                       come in row order and go straight into CSR
 ``barabasi_albert``    networkx's model (star on m + 1 agents, each new agent   O(n m)
                        links to m distinct agents drawn from the list of edge
                        endpoints = preferential attachment)
-``powerlaw_cluster``   Holme & Kim 2002 as in networkx (triad formation with    O(n m <k>)
-                       probability p, else preferential attachment); adjacency
-                       kept as linked lists over edge slots
+``powerlaw_cluster``   Holme & Kim 2002 as in networkx (triad formation with    O(n m)
+                       probability p, else preferential attachment); growing
+                       neighbour arrays in one pool for O(1) random neighbours
 ``watts_strogatz``     ring lattice + rewiring in networkx's order; lattice     O(n k)
                        edges are checked arithmetically, rewired edges in a
                        hash set, so memory stays O(n k) bytes
@@ -33,7 +33,8 @@ generator              algorithm                                              co
 =====================  =====================================================  ===========
 
 Edges come out as ``(src, dst)`` arrays of the index dtype (int32 below 2**31
-agents) and become CSR in :func:`csr_from_edges` by a counting sort.
+agents) and become CSR in :func:`csr_from_edges` by a counting sort blocked for
+the cache (the scattered writes of a plain one dominate at 10^7 agents).
 """
 
 from __future__ import annotations
@@ -62,53 +63,128 @@ def _template(n_agents: int) -> np.ndarray:
 # ----------------------------------------------------------------- edges -> CSR
 
 
+#: Rows per bucket of the blocked counting sort is 2**shift, at least this.
+_MIN_BUCKET_SHIFT = 15
+#: Entries held in the scatter buffer at once (a sweep), at least this many.
+_MIN_SWEEP_ENTRIES = 2**25
+
+
 @njit(cache=True, nogil=True)
-def _count_rows(src, dst, n, directed, counts):
-    """counts[u + 1] += out-degree of u (self-loops skipped); returns entries."""
-    total = 0
+def _bucket_offsets(src, dst, directed, shift, nb):
+    """Entries per bucket of rows (self-loops skipped), as offsets (nb + 1,)."""
+    off = np.zeros(nb + 1, np.int64)
     for e in range(src.shape[0]):
         u = src[e]
         v = dst[e]
         if u == v:
             continue
-        counts[u + 1] += 1
-        total += 1
+        off[(u >> shift) + 1] += 1
         if not directed:
-            counts[v + 1] += 1
-            total += 1
-    return total
+            off[(v >> shift) + 1] += 1
+    for b in range(nb):
+        off[b + 1] += off[b]
+    return off
 
 
 @njit(cache=True, nogil=True)
-def _fill_rows(src, dst, w, has_w, directed, indptr, indices, weights):
-    """Scatter edges into their rows, keeping input order inside each row."""
+def _scatter_blocked(src, dst, w, has_w, directed, shift, boff, cap, indptr, indices, weights):
+    """Counting sort of edges into CSR rows, in two cache-friendly levels.
+
+    A plain counting sort writes every entry to a random place in an array of
+    hundreds of MB: one cache miss per entry, and it dominates building a large
+    graph. Here rows are grouped in buckets of 2**shift. A sweep streams the edges
+    once and appends those whose row falls in a range of buckets to a buffer of at
+    most ``cap`` entries, grouped by bucket (a few hundred sequential write
+    streams); then each bucket is counting-sorted locally, its row pointers and
+    output slice fitting in cache. Entries keep their input order within a row.
+    """
     n = indptr.shape[0] - 1
-    pos = indptr[:n].copy()
-    for e in range(src.shape[0]):
-        u = src[e]
-        v = dst[e]
-        if u == v:
-            continue
-        p = pos[u]
-        indices[p] = v
-        if has_w:
-            weights[p] = w[e]
-        pos[u] = p + 1
-        if not directed:
-            p = pos[v]
-            indices[p] = u
+    nb = boff.shape[0] - 1
+    trow = np.empty(cap, indices.dtype)
+    tval = np.empty(cap, indices.dtype)
+    tw = np.empty(cap if has_w else 0, np.float64)
+    local = np.zeros(np.int64(1) << shift, np.int64)
+    indptr[0] = 0
+    b0 = 0
+    while b0 < nb:
+        b1 = b0 + 1
+        while b1 < nb and boff[b1 + 1] - boff[b0] <= cap:
+            b1 += 1
+        base = boff[b0]
+        wp = boff[b0:b1] - base
+        lo = np.int64(b0) << shift
+        hi = min(np.int64(b1) << shift, n)
+        for e in range(src.shape[0]):
+            u = src[e]
+            v = dst[e]
+            if u == v:
+                continue
+            if lo <= u < hi:
+                b = (u >> shift) - b0
+                p = wp[b]
+                trow[p] = u
+                tval[p] = v
+                if has_w:
+                    tw[p] = w[e]
+                wp[b] = p + 1
+            if not directed and lo <= v < hi:
+                b = (v >> shift) - b0
+                p = wp[b]
+                trow[p] = v
+                tval[p] = u
+                if has_w:
+                    tw[p] = w[e]
+                wp[b] = p + 1
+        for b in range(b0, b1):
+            r0 = np.int64(b) << shift
+            r1 = min(r0 + (np.int64(1) << shift), n)
+            s = boff[b] - base
+            t = boff[b + 1] - base
+            for r in range(r1 - r0):
+                local[r] = 0
+            for p in range(s, t):
+                local[trow[p] - r0] += 1
+            run = boff[b]
+            for r in range(r1 - r0):
+                c = local[r]
+                local[r] = run
+                run += c
+                indptr[r0 + r + 1] = run
+            for p in range(s, t):
+                r = trow[p] - r0
+                q = local[r]
+                indices[q] = tval[p]
+                if has_w:
+                    weights[q] = tw[p]
+                local[r] = q + 1
+        b0 = b1
+
+
+@njit(cache=True, nogil=True)
+def _insertion_sort(idx, w, has_w, a, b):
+    """Stable in-place sort of idx[a:b] (and w alongside): fast for short rows."""
+    for i in range(a + 1, b):
+        x = idx[i]
+        y = w[i] if has_w else 0.0
+        j = i - 1
+        while j >= a and idx[j] > x:
+            idx[j + 1] = idx[j]
             if has_w:
-                weights[p] = w[e]
-            pos[v] = p + 1
+                w[j + 1] = w[j]
+            j -= 1
+        idx[j + 1] = x
+        if has_w:
+            w[j + 1] = y
 
 
 @njit(cache=True, nogil=True)
 def _sort_dedup_rows(indptr, indices, weights, has_w):
     """Sort each row and drop repeated neighbours, keeping the first occurrence.
 
-    Rows already strictly increasing (what the generators mostly produce) are only
-    scanned. ``indptr`` is rewritten in place and rows are compacted to the left;
-    returns the number of entries kept.
+    Rows already strictly increasing (what most generators produce) are only
+    scanned. Sorting is stable, so among repeats the first in input order (and its
+    weight) survives. ``indptr`` is rewritten in place and rows are compacted to
+    the left; returns the number of entries kept.
     """
     n = indptr.shape[0] - 1
     out = 0
@@ -121,34 +197,35 @@ def _sort_dedup_rows(indptr, indices, weights, has_w):
                 ordered = False
                 break
         if not ordered:
-            seg = indices[start:end]
-            if has_w:
-                # stable, so among equal neighbours the first in input order wins
-                order = np.argsort(seg, kind="mergesort")
-                sidx = seg[order]
-                sw = weights[start:end][order]
-                last = -1
-                for q in range(end - start):
-                    if q == 0 or sidx[q] != last:
-                        indices[out] = sidx[q]
-                        weights[out] = sw[q]
-                        out += 1
-                        last = sidx[q]
+            if end - start <= 48:
+                _insertion_sort(indices, weights, has_w, start, end)
+            elif has_w:
+                order = np.argsort(indices[start:end], kind="mergesort")
+                weights[start:end] = weights[start:end][order]
+                indices[start:end] = indices[start:end][order]
             else:
-                sidx = np.sort(seg)
-                for q in range(end - start):
-                    if q == 0 or sidx[q] != sidx[q - 1]:
-                        indices[out] = sidx[q]
-                        out += 1
-        else:
-            if out != start:
-                for p in range(start, end):
-                    indices[out] = indices[p]
+                indices[start:end] = np.sort(indices[start:end])
+            last = indices[start]
+            indices[out] = last
+            if has_w:
+                weights[out] = weights[start]
+            out += 1
+            for p in range(start + 1, end):
+                x = indices[p]
+                if x != last:
+                    indices[out] = x
                     if has_w:
                         weights[out] = weights[p]
                     out += 1
-            else:
-                out += end - start
+                    last = x
+        elif out != start:
+            for p in range(start, end):
+                indices[out] = indices[p]
+                if has_w:
+                    weights[out] = weights[p]
+                out += 1
+        else:
+            out += end - start
         start = end
         indptr[u + 1] = out
     return out
@@ -214,12 +291,17 @@ def csr_from_edges(
     )
     if has_w and w_in.shape != src.shape:
         raise ValueError("weights must have one value per edge")
+    shift = max(_MIN_BUCKET_SHIFT, int(math.ceil(math.log2(max(n_agents, 2) / 1024.0))))
+    nb = (n_agents + (1 << shift) - 1) >> shift if n_agents else 1
+    boff = _bucket_offsets(src, dst, directed, shift, nb)
+    total = int(boff[-1])
+    largest = int(np.max(np.diff(boff))) if nb else 0
+    cap = max(min(total, max(_MIN_SWEEP_ENTRIES, -(-total // 8))), largest, 1)
     indptr = np.zeros(n_agents + 1, np.int64)
-    total = _count_rows(src, dst, n_agents, directed, indptr)
-    np.cumsum(indptr, out=indptr)
     indices = np.empty(total, index_dtype(n_agents))
     w_out = np.empty(total if has_w else 0, np.float64)
-    _fill_rows(src, dst, w_in, has_w, directed, indptr, indices, w_out)
+    if n_agents:
+        _scatter_blocked(src, dst, w_in, has_w, directed, shift, boff, cap, indptr, indices, w_out)
     kept = _sort_dedup_rows(indptr, indices, w_out, has_w)
     if kept < total:
         # copy rather than view so the dropped tail is given back
@@ -229,9 +311,24 @@ def csr_from_edges(
 
 
 @njit(cache=True, nogil=True)
-def in_strength(indptr, indices, weights, has_w, n):
-    """Sum of the weights of each agent's in-edges (in-degree when unweighted)."""
+def in_strength(indptr, indices, weights, has_w, directed):
+    """Sum of the weights of each agent's in-edges (in-degree when unweighted).
+
+    Undirected layers store both directions, so in-strength is the row sum: a
+    sequential pass instead of one scattered increment per entry.
+    """
+    n = indptr.shape[0] - 1
     s = np.zeros(n, np.float64)
+    if not directed:
+        for u in range(n):
+            if has_w:
+                acc = 0.0
+                for p in range(indptr[u], indptr[u + 1]):
+                    acc += weights[p]
+                s[u] = acc
+            else:
+                s[u] = indptr[u + 1] - indptr[u]
+        return s
     for p in range(indices.shape[0]):
         s[indices[p]] += weights[p] if has_w else 1.0
     return s
@@ -241,14 +338,14 @@ def in_strength(indptr, indices, weights, has_w, n):
 
 
 @njit(cache=True, nogil=True)
-def _gnp_undirected_pass(n, log_q, state, indptr, indices, fill):
-    """One run of Batagelj–Brandes over pairs w < v; counts (fill=False) or fills.
+def _gnp_undirected_pass(n, log_q, state, src, dst, fill):
+    """Batagelj–Brandes over pairs w < v; counts edges (fill=False) or writes them.
 
-    Pairs come in order of v, then w, so row u first receives its lower neighbours
-    (while v = u) and then its higher ones in increasing v: rows come out sorted and
-    no per-row sort is needed.
+    Pairs come in order of v, then w. Once edges are scattered into rows in that
+    order, row u holds its lower neighbours (emitted while v = u) followed by its
+    higher ones in increasing v: rows come out sorted and need no per-row sort.
     """
-    pos = indptr[:n].copy()
+    e = 0
     v = 1
     w = -1
     while v < n:
@@ -258,18 +355,19 @@ def _gnp_undirected_pass(n, log_q, state, indptr, indices, fill):
             v += 1
         if v < n:
             if fill:
-                indices[pos[v]] = w
-                pos[v] += 1
-                indices[pos[w]] = v
-                pos[w] += 1
-            else:
-                indptr[v + 1] += 1
-                indptr[w + 1] += 1
+                src[e] = v
+                dst[e] = w
+            e += 1
+    return e
 
 
 @njit(cache=True, nogil=True)
 def _gnp_directed_pass(n, log_q, state, indptr, indices, fill):
-    """Skipping over the n(n-1) ordered pairs (u, v), u != v, in row order."""
+    """Skipping over the n(n-1) ordered pairs (u, v), u != v, in row order.
+
+    Arcs come out in row order with sorted rows, so CSR is written directly:
+    counting pass (row lengths), then filling pass, both sequential in memory.
+    """
     total = n * (n - 1)
     i = -1
     p = 0
@@ -290,23 +388,31 @@ def _gnp_directed_pass(n, log_q, state, indptr, indices, fill):
 def erdos_renyi_csr(
     n: int, p: float, state: np.ndarray, *, directed: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """G(n, p) straight into CSR: ``(indptr, indices)``, rows sorted.
+    """G(n, p) as CSR ``(indptr, indices)`` with sorted rows.
 
-    The random stream is run twice from the same starting state (count, then fill),
-    which costs a second pass of logarithms but never holds an edge list: the peak
-    memory is the final CSR. ``state`` is advanced as by one pass.
+    The random stream is run twice from the same starting state (count, then fill)
+    so arrays are allocated once at their exact size. Directed: the arcs come in
+    row order and are written straight into CSR. Undirected: the edges (each pair
+    once) go through :func:`csr_from_edges`. ``state`` advances as by one pass.
     """
-    indptr = np.zeros(n + 1, np.int64)
+    dt = index_dtype(n)
     if p <= 0.0 or n < 2:
-        return indptr, np.empty(0, index_dtype(n))
+        return np.zeros(n + 1, np.int64), np.empty(0, dt)
     log_q = math.log1p(-p) if p < 1.0 else -math.inf
     start = state.copy()
-    kernel = _gnp_directed_pass if directed else _gnp_undirected_pass
-    dummy = np.empty(0, index_dtype(n))
-    kernel(n, log_q, state, indptr, dummy, False)
-    np.cumsum(indptr, out=indptr)
-    indices = np.empty(int(indptr[-1]), index_dtype(n))
-    kernel(n, log_q, start, indptr, indices, True)
+    if directed:
+        indptr = np.zeros(n + 1, np.int64)
+        _gnp_directed_pass(n, log_q, state, indptr, np.empty(0, dt), False)
+        np.cumsum(indptr, out=indptr)
+        indices = np.empty(int(indptr[-1]), dt)
+        _gnp_directed_pass(n, log_q, start, indptr, indices, True)
+        return indptr, indices
+    dummy = np.empty(0, dt)
+    m = _gnp_undirected_pass(n, log_q, state, dummy, dummy, False)
+    src = np.empty(m, dt)
+    dst = np.empty(m, dt)
+    _gnp_undirected_pass(n, log_q, start, src, dst, True)
+    indptr, indices, _ = csr_from_edges(src, dst, n, directed=False)
     return indptr, indices
 
 
@@ -370,10 +476,36 @@ def barabasi_albert_edges(n, m, state, tmpl):
 
 
 @njit(cache=True, nogil=True)
-def _slot_neighbour(src, dst, s):
-    # slot 2e is the src end of edge e (its neighbour is dst[e]), slot 2e+1 the dst end
-    e = s >> 1
-    return dst[e] if (s & 1) == 0 else src[e]
+def _adj_push(pool, top, start, length, capa, t, x):
+    """Append x to agent t's neighbour array in ``pool``; returns (pool, top).
+
+    Each agent owns a slice of one big pool, doubled (moved to the pool's end)
+    when full, so neighbours of any agent can be read by index while the graph
+    grows; abandoned slices cost at most as much as the live ones.
+    """
+    if length[t] == capa[t]:
+        newcap = max(4, 2 * capa[t])
+        if top + newcap > pool.shape[0]:
+            bigger = np.empty(max(2 * pool.shape[0], top + newcap), pool.dtype)
+            bigger[:top] = pool[:top]
+            pool = bigger
+        pool[top : top + length[t]] = pool[start[t] : start[t] + length[t]]
+        start[t] = top
+        capa[t] = newcap
+        top += newcap
+    pool[start[t] + length[t]] = x
+    length[t] += 1
+    return pool, top
+
+
+@njit(cache=True, nogil=True)
+def _eligible(x, source, linked, n_linked):
+    if x == source:
+        return False
+    for q in range(n_linked):
+        if linked[q] == x:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -381,21 +513,24 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
     """Holme–Kim growth with triad formation, as networkx's ``powerlaw_cluster_graph``.
 
     Starts from m isolated agents. Each new agent makes one preferential link, then
-    m - 1 more: with probability ``p`` to a random neighbour of the last preferential
-    target that it is not yet linked to (a triangle), otherwise to the next of its m
-    preferentially drawn targets. As in networkx, a drawn target that the triad step
-    already linked still counts as one of the m links, so a few agents end with
-    fewer than m. Returns ``(src, dst)``.
+    m - 1 more: with probability ``p`` to a uniformly random neighbour of the last
+    preferential target that it is not yet linked to (closing a triangle), otherwise
+    to the next of its m preferentially drawn targets. As in networkx, a drawn
+    target that the triad step already linked still counts as one of the m links,
+    so a few agents end with fewer than m. Returns ``(src, dst)``.
 
-    Adjacency lives in linked lists threaded through the edge slots (``head`` per
-    agent, ``nxt`` per slot), so neighbours of any agent can be walked while the
-    graph grows, with no per-agent containers.
+    The triad step draws a random neighbour by index and redraws if ineligible (up
+    to 8 times), then falls back to counting the eligible ones: uniform either way,
+    and O(1) for hubs, whose neighbours are almost all eligible.
     """
     cap = m * (n - m) if n > m else 0
     src = np.empty(cap, tmpl.dtype)
     dst = np.empty(cap, tmpl.dtype)
-    head = np.full(n, -1, np.int64)
-    nxt = np.empty(2 * cap, np.int64)
+    start = np.zeros(n, np.int64)
+    length = np.zeros(n, np.int64)
+    capa = np.zeros(n, np.int64)
+    pool = np.empty(3 * 2 * cap + 16, tmpl.dtype)
+    top = 0
     repeated = np.empty(m + 2 * cap, tmpl.dtype)
     r = 0
     for i in range(m):
@@ -412,45 +547,33 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
         target = -1
         while count < m:
             if count > 0 and uniform(state) < p:
-                # eligible: neighbours of target not linked to source and not source
-                n_elig = 0
-                s = head[target]
-                while s >= 0:
-                    x = _slot_neighbour(src, dst, s)
-                    if x != source:
-                        ok = True
-                        for q in range(n_linked):
-                            if linked[q] == x:
-                                ok = False
-                                break
-                        if ok:
+                d = length[target]
+                st = start[target]
+                chosen = -1
+                for _ in range(8):
+                    x = pool[st + randint(state, d)]
+                    if _eligible(x, source, linked, n_linked):
+                        chosen = x
+                        break
+                if chosen < 0:
+                    n_elig = 0
+                    for q in range(st, st + d):
+                        if _eligible(pool[q], source, linked, n_linked):
                             n_elig += 1
-                    s = nxt[s]
-                if n_elig > 0:
-                    k = randint(state, n_elig)
-                    s = head[target]
-                    chosen = -1
-                    while s >= 0:
-                        x = _slot_neighbour(src, dst, s)
-                        if x != source:
-                            ok = True
-                            for q in range(n_linked):
-                                if linked[q] == x:
-                                    ok = False
-                                    break
-                            if ok:
+                    if n_elig > 0:
+                        k = randint(state, n_elig)
+                        for q in range(st, st + d):
+                            if _eligible(pool[q], source, linked, n_linked):
                                 if k == 0:
-                                    chosen = x
+                                    chosen = pool[q]
                                     break
                                 k -= 1
-                        s = nxt[s]
+                if chosen >= 0:
                     src[e] = source
                     dst[e] = chosen
-                    nxt[2 * e] = head[source]
-                    head[source] = 2 * e
-                    nxt[2 * e + 1] = head[chosen]
-                    head[chosen] = 2 * e + 1
                     e += 1
+                    pool, top = _adj_push(pool, top, start, length, capa, source, chosen)
+                    pool, top = _adj_push(pool, top, start, length, capa, chosen, source)
                     linked[n_linked] = chosen
                     n_linked += 1
                     repeated[r] = chosen
@@ -468,11 +591,9 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
             if not already:
                 src[e] = source
                 dst[e] = target
-                nxt[2 * e] = head[source]
-                head[source] = 2 * e
-                nxt[2 * e + 1] = head[target]
-                head[target] = 2 * e + 1
                 e += 1
+                pool, top = _adj_push(pool, top, start, length, capa, source, target)
+                pool, top = _adj_push(pool, top, start, length, capa, target, source)
                 linked[n_linked] = target
                 n_linked += 1
             repeated[r] = target

@@ -249,7 +249,7 @@ def _make_layer(
         weights = None
     strength = gen.in_strength(
         indptr, indices, weights if weights is not None else np.empty(0), weights is not None,
-        n_agents,
+        bool(directed),
     )
     return Layer(
         name=name, n_agents=int(n_agents), indptr=indptr, indices=indices, weights=weights,
