@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import textwrap
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping,
                     Sequence, Tuple, Union)
 
 import matplotlib
+import matplotlib.legend
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib import dates as mdates
@@ -47,7 +50,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from .errors import OutputError
+from .errors import OutputError, ScenarioError
 from .results import ensemble_band
 
 from .scenario import Scenario, SeriesSpec
@@ -99,7 +102,11 @@ for _names, _c in [
 ]:
     for _n in _names:
         STATE_COLORS[_n.lower()] = _c
-_PALETTE = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab20"].colors]
+# Strong colours only (tab10 without its grey, then the dark tab20b/c shades): a hashed
+# colour must stay readable as a thin line on white.
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+            "#3182bd", "#e6550d", "#31a354", "#756bb1"]
 _VARIANT_COLORS = ["#222222", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                    "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 _LINESTYLES = ["-", "--", ":", "-."]
@@ -140,7 +147,7 @@ def _distinct_colors(names: Sequence[str]) -> Dict[str, str]:
         if c in out.values():
             start = _PALETTE.index(c) if c in _PALETTE else zlib.crc32(n.encode()) % len(_PALETTE)
             for k in range(1, len(_PALETTE) + 1):
-                c = _PALETTE[(start + 2 * k) % len(_PALETTE)]  # +2: skip tab20's light twin
+                c = _PALETTE[(start + k) % len(_PALETTE)]
                 if c not in out.values():
                     break
         out[n] = c
@@ -166,7 +173,56 @@ def format_number(x: float, pos: Optional[int] = None) -> str:
     return f"{x:.3g}"
 
 
-_HUMAN = FuncFormatter(format_number)
+def format_value(x: Optional[float], unit: str, *, time_unit: Optional[str] = None) -> str:
+    """A value with its unit for tables: people as ``12.5 M``, shares as ``66 %``,
+    times as ``14.5 hour``.
+
+    Examples
+    --------
+    >>> format_value(0.662, "share of loads"), format_value(14.5, "hour", time_unit="hour")
+    ('66 %', '14.5 hour')
+    """
+    if x is None or not np.isfinite(x):
+        return "–"
+    if _is_share_unit(unit) and -1.0 <= x <= 1.0:
+        return f"{100 * x:.3g} %"
+    if time_unit is not None and unit == time_unit:
+        return f"{x:.3g} {unit}"
+    return format_number(x)
+
+
+class HumanFormatter(matplotlib.ticker.Formatter):
+    """Tick labels in one scale per axis: ``0, 100 M, 200 M`` or ``0, 250, 500, 1,000``.
+
+    The suffix (k, M, B) is chosen from the largest tick, and the decimals from the tick
+    spacing, so the labels of one axis never mix ``800`` with ``1 k``.
+    """
+
+    def __init__(self) -> None:
+        self._ticks: List[float] = []
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        self._ticks = [float(v) for v in locs if np.isfinite(v)]
+
+    def __call__(self, x: float, pos: Optional[int] = None) -> str:
+        locs = self._ticks or [x]
+        top = max(abs(v) for v in locs)
+        div, suffix = 1.0, ""
+        for d, sfx in ((1e9, " B"), (1e6, " M"), (1e4, " k")):
+            if top >= d:
+                div, suffix = (d if d != 1e4 else 1e3), sfx
+                break
+        if x == 0:
+            return "0"
+        scaled = [v / div for v in locs]
+        tol = 1e-6 * max(max(abs(v) for v in scaled), 1e-12)
+        decimals = next((d for d in range(5)
+                         if all(abs(round(v, d) - v) <= tol for v in scaled)), 4)
+        return f"{x / div:,.{decimals}f}{suffix}"
+
+
+def _human() -> HumanFormatter:
+    return HumanFormatter()
 
 # ----------------------------------------------------------------------- time axis
 
@@ -191,7 +247,7 @@ class _TimeAxis:
             # hour ticks as HH:MM, with the date written where a day starts
             fmt.formats = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"]
             fmt.zero_formats = ["", "%Y", "%b", "%b %d", "%H:%M", "%H:%M"]
-            fmt.offset_formats = ["", "%Y", "%Y %b", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"]
+            fmt.show_offset = False  # the start date is in the axis label instead
             ax.xaxis.set_major_locator(loc)
             ax.xaxis.set_major_formatter(fmt)
         if show_label:
@@ -209,8 +265,9 @@ def _time_axis(scenario: "Scenario") -> _TimeAxis:
         else:
             minutes = int(off.total_seconds() // 60)
             zone = f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        label = f"clock time ({zone}); t = 0 is {start.strftime('%a %d %b %Y, %H:%M')}"
         return _TimeAxis(origin=float(mdates.date2num(start)), scale=hours / 24.0,
-                         label=f"clock time ({zone})", clock=True, tz=start.tzinfo)
+                         label=label, clock=True, tz=start.tzinfo)
     return _TimeAxis(origin=0.0, scale=1.0, label=f"time ({t.unit})", clock=False)
 
 
@@ -231,10 +288,13 @@ class _Panels:
     axes: List[Axes]
     legend_axes: List[Axes]
     ncols: int
+    gridspec: Any = None
+    panel_w: float = 6.4
+    legend_w: float = 2.0
     footer: Optional[Axes] = None
     twins: Dict[int, Axes] = field(default_factory=dict)
-    # (axes index, x, label, colour) for marker labels, placed after layout
-    marker_labels: List[Tuple[int, float, str, str]] = field(default_factory=list)
+    # (axes index, x, x_end or None, label, colour) for marker labels, placed after layout
+    marker_labels: List[Tuple[int, float, Optional[float], str, str]] = field(default_factory=list)
 
     def is_top(self, i: int) -> bool:
         return i < self.ncols
@@ -268,7 +328,7 @@ def _panels(n: int, *, ncols: Optional[int] = None, panel_w: float = 6.4,
         lax.axis("off")
         axes.append(ax)
         legends.append(lax)
-    p = _Panels(fig, axes, legends, ncols)
+    p = _Panels(fig, axes, legends, ncols, gridspec=gs, panel_w=panel_w, legend_w=legend_w)
     if footer_h:
         p.footer = fig.add_subplot(gs[-1, :])
         p.footer.axis("off")
@@ -288,7 +348,7 @@ def _band_line(ax: Axes, x: np.ndarray, values: np.ndarray, color: str, label: s
     return line
 
 
-def _alert(ax: Axes, x: np.ndarray, values: np.ndarray, level: float) -> List[Any]:
+def _alert(ax: Axes, x: np.ndarray, values: np.ndarray, level: float, unit: str = "") -> List[Any]:
     """Dashed alert level and shaded spans where the median is above it; legend handles."""
     if not np.isfinite(level):
         return []
@@ -296,7 +356,7 @@ def _alert(ax: Axes, x: np.ndarray, values: np.ndarray, level: float) -> List[An
     ax.axhline(level, color=_ALERT_COLOR, lw=0.9, ls=(0, (2, 2)), alpha=0.8)
     above = med > level
     handles: List[Any] = [Line2D([], [], color=_ALERT_COLOR, lw=0.9, ls=(0, (2, 2)),
-                                 label=f"alert level ({format_number(level)})")]
+                                 label=f"alert level ({format_value(level, unit)})")]
     if above.any():
         edges = np.flatnonzero(np.diff(np.r_[0, above.astype(int), 0]))
         for a, b in zip(edges[::2], edges[1::2]):
@@ -308,18 +368,25 @@ def _alert(ax: Axes, x: np.ndarray, values: np.ndarray, level: float) -> List[An
 
 
 def _mark_interventions(p: _Panels, markers: Sequence["InterventionMarker"], tax: _TimeAxis,
-                        color_of: Optional[Callable[[Any], str]] = None) -> None:
-    """Dashed lines for every marker on every panel; labels queued for the top panels."""
+                        end: float, label_of: Optional[Callable[[Any], Tuple[str, str]]] = None
+                        ) -> None:
+    """Dashed lines for every marker on every panel; labels queued for the top panels.
+
+    A marker with an end (a rate change from ``at`` until ``until``) gets a bracket
+    under its label spanning the interval, rather than a shaded band over the data.
+    """
     for m in markers:
-        color = color_of(m) if color_of else _MARKER_COLOR
+        label, color = label_of(m) if label_of else (m.label or m.name, _MARKER_COLOR)
+        if m.at > end:
+            continue
         x0 = float(tax.x(m.at))
+        x1 = (float(tax.x(min(m.until, end)))
+              if m.until is not None and m.kind in ("scale", "set") and m.until > m.at else None)
         for ax in p.axes:
             ax.axvline(x0, color=color, lw=1.0, ls=(0, (4, 3)), zorder=1.5)
-            if m.until is not None and m.kind in ("scale", "set") and m.until > m.at:
-                ax.axvspan(x0, float(tax.x(m.until)), color=color, alpha=0.05, lw=0, zorder=0)
         for i in range(len(p.axes)):
             if p.is_top(i):
-                p.marker_labels.append((i, x0, _short(m.label or m.name), color))
+                p.marker_labels.append((i, x0, x1, _short(label, 52), color))
 
 
 def _short(text: str, n: int = 28) -> str:
@@ -332,15 +399,14 @@ def _place_marker_labels(p: _Panels) -> None:
     Needs the final layout, so it draws once (Agg) to measure text; then it raises
     each panel's y limit so the labels sit in empty head room above the data.
     """
+    fig = p.fig
+    renderer = _layout(p)
     if not p.marker_labels:
         return
-    fig = p.fig
-    fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
     pt = fig.dpi / 72.0
-    by_ax: Dict[int, List[Tuple[float, str, str]]] = {}
-    for i, x, label, color in p.marker_labels:
-        by_ax.setdefault(i, []).append((x, label, color))
+    by_ax: Dict[int, List[Tuple[float, Optional[float], str, str]]] = {}
+    for i, x, x1, label, color in p.marker_labels:
+        by_ax.setdefault(i, []).append((x, x1, label, color))
     for i, items in by_ax.items():
         ax = p.axes[i]
         box = ax.get_window_extent(renderer)
@@ -348,7 +414,7 @@ def _place_marker_labels(p: _Panels) -> None:
         rows: List[List[Tuple[float, float]]] = []
         placed = []
         seen = set()
-        for x, label, color in sorted(items, key=lambda it: it[0]):
+        for x, x1, label, color in sorted(items, key=lambda it: it[0]):
             if (x, label) in seen:  # the same intervention from several variants
                 continue
             seen.add((x, label))
@@ -362,6 +428,8 @@ def _place_marker_labels(p: _Panels) -> None:
                 t.set_ha("right")
                 t.set_transform(offset_copy(base, fig=fig, x=-3, units="points"))
                 left, right = xpx - 3 * pt - ext.width, xpx - 3 * pt
+            if x1 is not None:  # the bracket under the label occupies the interval too
+                right = max(right, ax.transData.transform((x1, 0))[0])
             gap = 4 * pt
             for r, row in enumerate(rows):
                 if all(right + gap <= a or left >= b + gap for a, b in row):
@@ -370,11 +438,17 @@ def _place_marker_labels(p: _Panels) -> None:
             else:
                 r = len(rows)
                 rows.append([(left, right)])
-            placed.append((t, r, ext.height))
-        row_h = max(h for _, _, h in placed) * 1.2
+            placed.append((t, r, ext.height, x, x1, color))
+        text_h = max(pl[2] for pl in placed)
+        row_h = text_h * 1.45
         pad = 2 * pt
-        for t, r, _ in placed:
-            t.set_y(1.0 - (pad + r * row_h) / box.height)
+        for t, r, _, x, x1, color in placed:
+            top = 1.0 - (pad + r * row_h) / box.height
+            t.set_y(top)
+            if x1 is not None:
+                yb = top - (text_h * 1.2) / box.height
+                ax.plot([x, x1], [yb, yb], transform=base, color=color, lw=1.2,
+                        marker="|", ms=5, mew=1.2, solid_capstyle="butt", zorder=5, clip_on=False)
         band = min(0.6, (2 * pad + len(rows) * row_h) / box.height)
         for a in [ax] + ([p.twins[i]] if i in p.twins else []):
             y0, y1 = a.get_ylim()
@@ -405,21 +479,68 @@ def _finish(p: _Panels, title: str, caption: str, tax: _TimeAxis) -> Figure:
         tax.decorate(ax, show_label=p.is_bottom(i))
     p.fig.suptitle(title, fontsize=13, fontweight="bold", x=0.01, ha="left")
     p.fig.supxlabel(caption, fontsize=7.5, color="0.35", x=0.01, ha="left")
+    _fit_legends(p)
     _place_marker_labels(p)
     return p.fig
 
 
+def _fit_legends(p: _Panels) -> None:
+    """Size each legend column to its widest legend (text extents need no layout).
+
+    Constrained layout sizes the legend columns by their ratio only; a long label would
+    otherwise run past the right edge of the figure.
+    """
+    fig = p.fig
+    renderer = fig.canvas.get_renderer()
+    need = [p.legend_w] * p.ncols
+    for i, lax in enumerate(p.legend_axes):
+        for leg in lax.get_children():
+            if isinstance(leg, matplotlib.legend.Legend):
+                w = leg.get_window_extent(renderer).width / fig.dpi + 0.15
+                need[i % p.ncols] = max(need[i % p.ncols], w)
+    if max(need) > p.legend_w:
+        # ratios share out what the axis labels and ticks leave, so allow for those too
+        w = max(need)  # the same width for every column keeps the panels aligned
+        p.gridspec.set_width_ratios([p.panel_w, w] * p.ncols)
+        fig.set_figwidth(p.ncols * (p.panel_w + w) * 1.12)
+        p.legend_w = w
+
+
+def _layout(p: _Panels) -> Any:
+    """Run the layout once (Agg, no pixels) and return the renderer.
+
+    If a legend still runs past its column (the margins taken by tick labels were
+    larger than allowed for), widen the figure by the overflow and lay out again.
+    """
+    fig = p.fig
+    for _ in range(2):
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        over = 0.0
+        for lax in p.legend_axes:
+            col = lax.get_window_extent(renderer)
+            for leg in lax.get_children():
+                if isinstance(leg, matplotlib.legend.Legend):
+                    over = max(over, leg.get_window_extent(renderer).x1 - col.x1)
+        if over <= 1.0:
+            break
+        share = p.legend_axes[0].get_position().width  # figure fraction of one column
+        fig.set_figwidth(fig.get_figwidth() + (over / fig.dpi + 0.05) / max(share, 0.02))
+    return renderer
+
+
 def _legend(lax: Axes, handles: Sequence[Any], title: Optional[str] = None, *,
             loc: str = "upper left") -> Any:
-    leg = lax.legend(handles=list(handles), loc=loc, title=title, alignment="left",
-                     borderaxespad=0.0, handlelength=2.2)
-    lax.add_artist(leg)
+    labels = [textwrap.fill(h.get_label(), 26) for h in handles]
+    leg = matplotlib.legend.Legend(lax, list(handles), labels, loc=loc, title=title,
+                                   alignment="left", borderaxespad=0.0, handlelength=2.2)
+    lax.add_artist(leg)  # not lax.legend(): a panel may hold two legends
     return leg
 
 
 def _counts_axis(ax: Axes, ylabel: str) -> None:
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(_HUMAN)
+    ax.yaxis.set_major_formatter(_human())
     ax.set_ylabel(ylabel)
 
 
@@ -451,7 +572,7 @@ def plot_traits(results: "Results") -> Figure:
         ax.set_title(trait)
         _counts_axis(ax, _people_label(res))
         _legend(p.legend_axes[i], handles, title=trait)
-    _mark_interventions(p, res.info.interventions, tax)
+    _mark_interventions(p, res.info.interventions, tax, end=float(res.times[-1]))
     return _finish(p, res.scenario.name, _caption(res), tax)
 
 
@@ -484,8 +605,13 @@ def _condition_label(cond: Mapping[str, Any]) -> str:
 _SHARE_WORDS = ("share", "fraction", "proportion", "probability", "0-1", "0–1")
 
 
+def _is_share_unit(unit: Optional[str]) -> bool:
+    """Units that name a 0–1 quantity (shown as a percentage)."""
+    return any(w in (unit or "").lower() for w in _SHARE_WORDS)
+
+
 def _is_share(unit: str, values: Sequence[np.ndarray]) -> bool:
-    if not any(w in (unit or "").lower() for w in _SHARE_WORDS):
+    if not _is_share_unit(unit):
         return False
     return all(np.nanmin(v) >= -1e-9 and np.nanmax(v) <= 1 + 1e-9 for v in values)
 
@@ -501,7 +627,7 @@ def _style_value_axis(ax: Axes, unit: str, values: List[np.ndarray], ylabel: Opt
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     else:
         ax.set_ylim(bottom=min(0.0, float(min(np.nanmin(v) for v in values))))
-        ax.yaxis.set_major_formatter(_HUMAN)
+        ax.yaxis.set_major_formatter(_human())
     ax.set_ylabel(ylabel or unit or "value")
 
 
@@ -545,14 +671,14 @@ def plot_dashboard(results: "Results") -> Figure:
                     d[0].axis == "left" for d in data) else ""
                 handles.append(_band_line(a, x, values, colors[key], label + suffix,
                                           ls="-" if side == "left" else "--"))
-                handles += _alert(a, x, values, alert)
+                handles += _alert(a, x, values, alert, unit)
             _style_value_axis(
                 a, on_side[0][3], [d[1] for d in on_side],
                 panel.ylabel if side == "left" else panel.right_ylabel, people,
                 [_series_kind(d[0]) for d in on_side])
         ax.set_title(panel.title)
         _legend(p.legend_axes[i], handles)
-    _mark_interventions(p, res.info.interventions, tax)
+    _mark_interventions(p, res.info.interventions, tax, end=float(res.times[-1]))
     return _finish(p, res.scenario.name, _caption(res), tax)
 
 
@@ -578,12 +704,12 @@ def plot_signals(results: "Results") -> Optional[Figure]:
         label = res.info.signal_labels[i] or name
         unit = res.info.signal_units[i] or ""
         handles = [_band_line(ax, x, values, colors[name], label)]
-        handles += _alert(ax, x, values, float(res.info.signal_alert_above[i]))
+        handles += _alert(ax, x, values, float(res.info.signal_alert_above[i]), unit)
         _style_value_axis(ax, unit, [values], None, "", ["signal"])
         ax.set_ylabel(unit or "value")
         ax.set_title(label)
         _legend(p.legend_axes[i], handles)
-    _mark_interventions(p, res.info.interventions, tax)
+    _mark_interventions(p, res.info.interventions, tax, end=float(res.times[-1]))
     return _finish(p, f"{res.scenario.name}: signals", _caption(res), tax)
 
 
@@ -619,56 +745,67 @@ def plot_variants(variant_results: Mapping[str, "Results"],
                                 or states], None, None)
                        for trait, states in base.info.traits]
     with_table = outcome_table is not None and len(outcome_table) > 0
-    p = _panels(len(panel_specs), footer_h=(0.45 + 0.25 * len(names)) if with_table else 0.0)
+    p = _panels(len(panel_specs), footer_h=(0.7 + 0.28 * len(names)) if with_table else 0.0)
     tax = _time_axis(base.scenario)
     people = _people_label(base)
     for i, (title, series, ylabel, right_ylabel) in enumerate(panel_specs):
         ax = p.axes[i]
         style_handles = []
+        sides: Dict[str, List[Tuple[str, np.ndarray, str]]] = {"left": [], "right": []}
         for j, s in enumerate(series):
             side_ax = ax if s.axis == "left" else p.twin(i)
             ls = _LINESTYLES[j % len(_LINESTYLES)]
-            got = []
+            label = None
             for vname, res in variant_results.items():
                 try:
                     values, label, unit, _, _ = _series_data(res, s)
-                except Exception:  # this variant lacks the series (e.g. a signal): skip
+                except ScenarioError:  # this variant lacks the series (e.g. a signal)
                     continue
                 _band_line(side_ax, tax.x(res.times), values, vcolor[vname], label, ls=ls,
                            lw=1.8, band_alpha=0.10)
-                got.append(values)
+                sides[s.axis].append((unit, values, _series_kind(s)))
+            if label is not None:
+                right = " (right axis)" if s.axis == "right" else ""
+                style_handles.append(Line2D([], [], color="0.2", ls=ls, lw=1.8, label=label + right))
+        for side, got in sides.items():  # style once all lines are drawn (limits!)
             if got:
-                style_handles.append(Line2D([], [], color="0.2", ls=ls, lw=1.8,
-                                            label=label + (" (right axis)" if s.axis == "right" else "")))
-                _style_value_axis(side_ax, unit, got, ylabel if s.axis == "left" else right_ylabel,
-                                  people, [_series_kind(s)])
-        ax.set_title(title if len(series) > 1 else f"{title}: {style_handles[0].get_label()}"
-                     if style_handles else title)
+                _style_value_axis(ax if side == "left" else p.twin(i), got[0][0],
+                                  [g[1] for g in got], ylabel if side == "left" else right_ylabel,
+                                  people, [g[2] for g in got])
+        one = len(style_handles) == 1
+        ax.set_title(f"{title}: {style_handles[0].get_label()}" if one and
+                     style_handles[0].get_label() != title else title)
         var_handles = [Line2D([], [], color=vcolor[n], lw=2.5, label=n) for n in names]
         _legend(p.legend_axes[i], var_handles, title="variant")
         if len(style_handles) > 1:
-            _legend(p.legend_axes[i], style_handles, title="series", loc="lower left")
-    # interventions: grey if every variant has it, else in the variant's colour
-    seen: Dict[Tuple[str, float, Optional[float], str], List[str]] = {}
+            _legend(p.legend_axes[i], style_handles, title="line style", loc="lower left")
+    # interventions: grey if every variant has it; else in the colour of the (first)
+    # variant that has it, its label naming the variants
+    owners: Dict[Tuple[str, float, Optional[float], str], List[str]] = {}
+    first: Dict[Tuple[str, float, Optional[float], str], Any] = {}
     for vname, res in variant_results.items():
         for m in res.info.interventions:
-            seen.setdefault((m.name, m.at, m.until, m.label), []).append(vname)
-    markers, owner = [], {}
-    for key, owners in seen.items():
-        m = next(mm for mm in variant_results[owners[0]].info.interventions
-                 if (mm.name, mm.at, mm.until, mm.label) == key)
-        markers.append(m)
-        owner[id(m)] = None if len(owners) == len(names) else owners[0]
-    _mark_interventions(p, markers, tax,
-                        color_of=lambda m: _MARKER_COLOR if owner[id(m)] is None
-                        else vcolor[owner[id(m)]])
+            key = (m.name, m.at, m.until, m.label)
+            owners.setdefault(key, []).append(vname)
+            first.setdefault(key, m)
+
+    def label_of(m: Any) -> Tuple[str, str]:
+        who = owners[(m.name, m.at, m.until, m.label)]
+        text = m.label or m.name
+        if len(who) == len(names):
+            return text, _MARKER_COLOR
+        return f"{text} ({', '.join(who)})", vcolor[who[0]]
+
+    _mark_interventions(p, list(first.values()), tax, end=float(base.times[-1]),
+                        label_of=label_of)
     if with_table and p.footer is not None:
-        _outcome_table(p.footer, outcome_table, names)
+        _outcome_table(p.footer, outcome_table, names, time_unit=base.scenario.time.unit)
     cap = _caption(base).replace("Lines: median", "Lines: median per variant")
     return _finish(p, f"{base.scenario.name}: what-if comparison", cap, tax)
 
 
-def _outcome_table(ax: Axes, table: pd.DataFrame, variants: List[str]) -> None:
+def _outcome_table(ax: Axes, table: pd.DataFrame, variants: List[str], *,
+                   time_unit: Optional[str] = None) -> None:
     """A small table (variants x outcomes, "median (low–high)") in ``ax``; 6 outcomes at most."""
     outcomes = list(dict.fromkeys(table["outcome"]))[:6]
     rows = []
@@ -676,19 +813,25 @@ def _outcome_table(ax: Axes, table: pd.DataFrame, variants: List[str]) -> None:
         row = []
         for o in outcomes:
             r = table[(table["variant"] == v) & (table["outcome"] == o)]
-            row.append("" if r.empty else
-                       f"{format_number(r['median'].iloc[0])} "
-                       f"({format_number(r['low'].iloc[0])}–{format_number(r['high'].iloc[0])})")
+            if r.empty:
+                row.append("")
+                continue
+            unit = str(r["unit"].iloc[0]) if "unit" in r.columns else ""
+            f = functools.partial(format_value, unit=unit, time_unit=time_unit)
+            row.append(f"{f(r['median'].iloc[0])}\n({f(r['low'].iloc[0])} – {f(r['high'].iloc[0])})")
         rows.append(row)
     labels = []
     for o in outcomes:
         r = table[table["outcome"] == o]
         labels.append(str(r["label"].iloc[0]) if "label" in table and len(r) else o)
-    tab = ax.table(cellText=rows, rowLabels=variants, colLabels=[_short(c, 24) for c in labels],
-                   bbox=(0.12, 0.0, 0.88, 1.0), cellLoc="center")
+    tab = ax.table(cellText=rows, rowLabels=variants,
+                   colLabels=[textwrap.fill(c, 22) for c in labels],
+                   bbox=(0.14, 0.0, 0.86, 1.0), cellLoc="center")
     tab.auto_set_font_size(False)
     tab.set_fontsize(7.5)
-    ax.set_title("Outcomes: median (90 % interval)", fontsize=9)
+    for cell in tab.get_celld().values():
+        cell.set_edgecolor("0.8")
+    ax.set_title("Outcomes: median (90 % interval of replicates)", fontsize=9)
 
 
 @_styled
@@ -737,16 +880,18 @@ def plot_outcome_comparison(compare_df: pd.DataFrame) -> Figure:
                                   [max(row["diff_high"] - row["diff_median"], 0)]],
                             fmt="o", color=vcolor[v], capsize=3, ms=6, lw=1.6)
         dx.axvline(0, color="0.4", lw=0.9)
+        share = _is_share_unit(unit)
         for a in (ax, dx):
             a.set_yticks(y, variants)
             a.set_ylim(-0.6, len(variants) - 0.4)
-            a.xaxis.set_major_formatter(_HUMAN)
+            a.xaxis.set_major_formatter(PercentFormatter(1.0) if share else _human())
             a.grid(axis="y", visible=False)
         dx.tick_params(labelleft=False)
         ax.set_title(label)
         ax.set_xlabel(unit or "value")
         dx.set_title(f"{_short(label, 40)}: difference vs {variants[0]}")
-        dx.set_xlabel(f"difference ({unit})" if unit else "difference")
+        dx.set_xlabel("difference (percentage points)" if share
+                      else f"difference ({unit})" if unit else "difference")
     fig.suptitle("What-if comparison: outcomes by variant", fontsize=13, fontweight="bold",
                  x=0.01, ha="left")
     fig.supxlabel("Dots: median over replicates; bars: 90 % interval (5th–95th percentile). "
@@ -786,11 +931,11 @@ def plot_sweep_heatmap(df: pd.DataFrame, x: str, y: str, value: str, *, title: s
                                           else str(v) for v in grid.columns])
     ax.set_yticks(np.arange(ny) + 0.5, [format_number(v) if isinstance(v, (int, float, np.number))
                                          else str(v) for v in grid.index])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y.replace("_", " "))
     cb = fig.colorbar(mesh, ax=ax)
-    cb.set_label(f"{value} ({aggregate} over replicates)")
-    cb.formatter = _HUMAN
+    cb.set_label(f"{value.replace('_', ' ')} ({aggregate} over replicates)")
+    cb.formatter = _human()
     cb.update_ticks()
     if nx_ * ny <= 225:
         vals = grid.to_numpy(dtype=float)
@@ -801,7 +946,7 @@ def plot_sweep_heatmap(df: pd.DataFrame, x: str, y: str, value: str, *, title: s
                 v = vals[r, c]
                 ax.text(c + 0.5, r + 0.5, format_number(v), ha="center", va="center",
                         fontsize=7.5, color="black" if v > mid else "white")
-    ax.set_title(title)
+    fig.suptitle(title, fontsize=13, fontweight="bold", x=0.01, ha="left")
     return fig
 
 
