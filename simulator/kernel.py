@@ -10,11 +10,17 @@ one is). Semantics (DESIGN.md, "Model semantics"):
 * induced hazards are rate x (weighted) count of matching in-neighbours; threshold
   transitions fire once the matching fraction/count reaches the agent's threshold.
 
-Cost: neighbour counts are kept up to date incrementally as agents change state, and
-only *candidates* (agents whose current state has a transition with non-zero hazard)
-are visited each step, so a step costs O(candidates + edges of agents that changed),
-not O(N). A full O(N) rescan happens only at start and when a schedule switches a zero
-rate on (or a complete-graph count leaves zero).
+Cost: neighbour counts are kept up to date incrementally as agents change state. Agents
+whose hazards can only change when their neighbourhood changes (*static* joint states:
+no signal-modulated transition, no complete-graph counter) are not visited every step:
+each gets a firing step drawn from the geometric law of "first success of a Bernoulli
+(1 - exp(-H dt)) per step", kept in a calendar (a bucket queue over steps), and is
+re-drawn only when its hazards change — exact, because the geometric law is memoryless.
+Agents in *dynamic* states (hazards follow signals every step, or count a complete
+graph) are kept in a candidate list and tried every step. So a step costs
+O(agents firing + dynamic candidates + edges of agents that changed), not O(N). A full
+O(N) rescan happens only at the start and when the rate schedule changes (interventions,
+the hour of the day) or a complete-graph count leaves zero.
 
 Only numpy and numba are imported here.
 """
@@ -24,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .rng import normal, randint, uniform
+from .rng import normal, randint, uniform, uniform_pos
 
 # transition kinds
 SPONTANEOUS = 0
@@ -65,27 +71,6 @@ def _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ct
 
 
 @njit(cache=True, nogil=True)
-def _structurally_active(i, s, hazard, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot,
-                         thr_mode, thr_vals, in_strength, counts, ctr_layer, ctr_match,
-                         lay_complete, glob):
-    """Whether agent i could fire now (ignoring signal modulation, which may reach 0)."""
-    for k in range(st_ptr[s], st_ptr[s + 1]):
-        t = st_tr[k]
-        if hazard[t] == 0.0:
-            continue
-        kind = tr_kind[t]
-        if kind == SPONTANEOUS:
-            return True
-        value = _neighbour_count(tr_counter[t], i, s, counts, ctr_layer, ctr_match, lay_complete, glob)
-        if kind == INDUCED:
-            if value > 0.0:
-                return True
-        elif _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ctr_layer, tr_counter):
-            return True
-    return False
-
-
-@njit(cache=True, nogil=True)
 def _add_candidate(i, is_cand, cand, n_cand):
     if is_cand[i] == 0:
         is_cand[i] = 1
@@ -95,11 +80,84 @@ def _add_candidate(i, is_cand, cand, n_cand):
 
 
 @njit(cache=True, nogil=True)
+def _hazards(i, s, hazard, mult, haz, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot, thr_mode,
+             thr_vals, in_strength, counts, ctr_layer, ctr_match, lay_complete, glob):
+    """Fill haz[t] for the transitions of state s; return (total finite, number infinite, any alive)."""
+    total = 0.0
+    n_inf = 0
+    alive = False
+    for q in range(st_ptr[s], st_ptr[s + 1]):
+        t = st_tr[q]
+        h0 = hazard[t]
+        haz[t] = 0.0
+        if h0 == 0.0:
+            continue
+        kind = tr_kind[t]
+        if kind == SPONTANEOUS:
+            h = h0
+        else:
+            value = _neighbour_count(tr_counter[t], i, s, counts, ctr_layer, ctr_match,
+                                     lay_complete, glob)
+            if kind == INDUCED:
+                if value <= 0.0:
+                    continue
+                h = h0 * value
+            else:
+                if not _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals,
+                                      in_strength, ctr_layer, tr_counter):
+                    continue
+                h = h0
+        alive = True
+        h = h * mult[t]
+        haz[t] = h
+        if h == np.inf:
+            n_inf += 1
+        else:
+            total += h
+    return total, n_inf, alive
+
+
+@njit(cache=True, nogil=True)
+def _choose(rng, s, haz, total, n_inf, st_ptr, st_tr):
+    """Pick one transition of state s: uniformly among infinite hazards, else in proportion."""
+    chosen = -1
+    if n_inf == 0:
+        pick = uniform(rng) * total
+        for q in range(st_ptr[s], st_ptr[s + 1]):
+            t = st_tr[q]
+            if haz[t] > 0.0:
+                chosen = t
+                pick -= haz[t]
+                if pick < 0.0:
+                    break
+    else:
+        k = randint(rng, n_inf)
+        for q in range(st_ptr[s], st_ptr[s + 1]):
+            t = st_tr[q]
+            if haz[t] == np.inf:
+                chosen = t
+                if k == 0:
+                    break
+                k -= 1
+    return chosen
+
+
+@njit(cache=True, nogil=True)
+def _mark_dirty(i, is_dirty, dirty, n_dirty):
+    if is_dirty[i] == 0:
+        is_dirty[i] = 1
+        dirty[n_dirty] = i
+        return n_dirty + 1
+    return n_dirty
+
+
+@njit(cache=True, nogil=True)
 def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
                   lay_indptr, indices, weights, lay_weighted, is_cand, cand, n_cand):
-    """Move agent i to joint state new_s, updating counts and candidates.
+    """Move agent i to joint state new_s, updating counts; mark i and the neighbours
+    whose counts changed as dirty (``is_cand``/``cand`` here are the dirty flag/list).
 
-    Returns (n_cand, complete_count_left_zero)."""
+    Returns (n_dirty, complete_count_left_zero)."""
     old_s = state[i]
     state[i] = new_s
     n_state[old_s] -= 1
@@ -124,30 +182,45 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
                 j = indices[e]
                 v = counts[c, j] + delta * weights[e]
                 counts[c, j] = v if v > 1e-12 else 0.0  # no float residue keeps j active
-                n_cand = _add_candidate(j, is_cand, cand, n_cand)
+                n_cand = _mark_dirty(j, is_cand, cand, n_cand)
         else:
             for e in range(start, end):
                 j = indices[e]
                 counts[c, j] += delta
-                n_cand = _add_candidate(j, is_cand, cand, n_cand)
-    n_cand = _add_candidate(i, is_cand, cand, n_cand)
+                n_cand = _mark_dirty(j, is_cand, cand, n_cand)
+    n_cand = _mark_dirty(i, is_cand, cand, n_cand)
     return n_cand, woke
 
 
 @njit(cache=True, nogil=True)
-def _rescan(n_agents, state, hazard, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot, thr_mode,
-            thr_vals, in_strength, counts, ctr_layer, ctr_match, lay_complete, glob, is_cand, cand):
-    n_cand = 0
-    for i in range(n_agents):
-        is_cand[i] = 0
-    for i in range(n_agents):
-        if _structurally_active(i, state[i], hazard, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot,
-                                thr_mode, thr_vals, in_strength, counts, ctr_layer, ctr_match,
-                                lay_complete, glob):
-            is_cand[i] = 1
-            cand[n_cand] = i
-            n_cand += 1
-    return n_cand
+def _cal_grow(ent_agent, ent_stamp, ent_next):
+    """Double the calendar's entry pool; the new entries are chained as free."""
+    old = ent_agent.shape[0]
+    new = old * 2
+    a = np.empty(new, dtype=np.int32)
+    b = np.empty(new, dtype=np.int32)
+    c = np.empty(new, dtype=np.int64)
+    a[:old] = ent_agent
+    b[:old] = ent_stamp
+    c[:old] = ent_next
+    for e in range(old, new - 1):
+        c[e] = e + 1
+    c[new - 1] = -1
+    return a, b, c, old
+
+
+@njit(cache=True, nogil=True)
+def _schedule_draw(rng, total, n_inf, dt, first_step):
+    """Step of the first success of Bernoulli(1 - exp(-H dt)) trials from first_step."""
+    if n_inf > 0:
+        return first_step
+    rate = total * dt
+    if rate <= 0.0:
+        return -1
+    g = -np.log(uniform_pos(rng)) / rate
+    if g > 2e9:
+        return -1
+    return first_step + np.int64(g)
 
 
 @njit(cache=True, nogil=True)
@@ -278,14 +351,14 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
 def run_replicate(
     rng,                                    # uint64[4] xoshiro state (advanced in place)
     n_agents, n_steps, dt, report_steps,    # time
-    st_ptr, st_tr,                          # transitions by joint state (CSR)
+    st_ptr, st_tr, dyn_state,               # transitions by joint state (CSR); per-step states
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
     out_rest, mod_ptr, mod_sig, mod_gain,
     thr_mode, thr_dist, thr_p1, thr_p2,
     ctr_layer, ctr_match,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
     sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
-    seg_start, seg_hazard, seg_value, seg_rescan,
+    seg_start, seg_hazard, seg_value,
     ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
     out_counts, out_fired, out_signals, out_sig_peak, out_sig_peak_time, out_sig_above,
@@ -314,9 +387,28 @@ def run_replicate(
     thr_vals = np.empty((thr_mode.shape[0], n_agents), dtype=np.float64)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
+    # dynamic candidates (tried every step)
     is_cand = np.zeros(n_agents, dtype=np.uint8)
     cand = np.empty(n_agents, dtype=np.int32)
     n_cand = 0
+    # agents whose state or counts changed: routed to the candidates or the calendar
+    is_dirty = np.zeros(n_agents, dtype=np.uint8)
+    dirty = np.empty(n_agents, dtype=np.int32)
+    n_dirty = 0
+    # calendar of static agents: bucket per step, entries (agent, stamp) in a growable pool
+    stamp = np.zeros(n_agents, dtype=np.int32)
+    sched = np.full(n_agents, -1, dtype=np.int32)
+    n_live = 0
+    bucket = np.full(n_steps + 1, -1, dtype=np.int64)
+    pool = 1024 + n_agents // 4
+    ent_agent = np.empty(pool, dtype=np.int32)
+    ent_stamp = np.empty(pool, dtype=np.int32)
+    ent_next = np.empty(pool, dtype=np.int64)
+    for e in range(pool - 1):
+        ent_next[e] = e + 1
+    ent_next[pool - 1] = -1
+    free = 0
+
     pend_agent = np.empty(n_agents, dtype=np.int32)
     pend_tr = np.empty(n_agents, dtype=np.int32)
     fired_step = np.zeros(n_tr, dtype=np.int64)
@@ -324,6 +416,7 @@ def run_replicate(
     sig_val = np.zeros(n_sig, dtype=np.float64)
     haz = np.zeros(n_tr, dtype=np.float64)
     mult = np.ones(n_tr, dtype=np.float64)
+    ones = np.ones(n_tr, dtype=np.float64)
     cum_p = np.zeros(out_p.shape, dtype=np.float64)
     for g in range(n_sig):
         out_sig_peak[g] = -np.inf
@@ -344,23 +437,55 @@ def run_replicate(
         while seg + 1 < n_seg and seg_start[seg + 1] <= k:
             seg += 1
             hazard = seg_hazard[seg]
-            if seg_rescan[seg]:
-                need_rescan = True
+            need_rescan = True  # static agents' hazards changed: redraw their firing steps
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
-            n_cand, woke = _select_and_apply(
+            n_dirty, woke = _select_and_apply(
                 next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
                 state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete, lay_indptr,
-                indices, weights, lay_weighted, is_cand, cand, n_cand, fired_tot)
+                indices, weights, lay_weighted, is_dirty, dirty, n_dirty, fired_tot)
             need_rescan = need_rescan or woke
             next_ev += 1
+        # 3. route changed agents (or everyone, on a rescan); they may fire from this step
         if need_rescan:
-            n_cand = _rescan(n_agents, state, hazard, st_ptr, st_tr, tr_kind, tr_counter,
-                             tr_thr_slot, thr_mode, thr_vals, in_strength, counts, ctr_layer,
-                             ctr_match, lay_complete, glob, is_cand, cand)
+            for i in range(n_agents):
+                is_dirty[i] = 1
+                dirty[i] = i
+            n_dirty = n_agents
             need_rescan = False
-        # 3. report (states at the start of this step)
+        for q in range(n_dirty):
+            i = dirty[q]
+            is_dirty[i] = 0
+            s = state[i]
+            if sched[i] >= 0:  # any pending firing step is void now
+                sched[i] = -1
+                n_live -= 1
+            stamp[i] += 1
+            if dyn_state[s]:
+                n_cand = _add_candidate(i, is_cand, cand, n_cand)
+                continue
+            total, n_inf, alive = _hazards(i, s, hazard, ones, haz, st_ptr, st_tr, tr_kind,
+                                           tr_counter, tr_thr_slot, thr_mode, thr_vals,
+                                           in_strength, counts, ctr_layer, ctr_match,
+                                           lay_complete, glob)
+            if not alive:
+                continue
+            when = _schedule_draw(rng, total, n_inf, dt, k)
+            if when < 0 or when >= n_steps:
+                continue
+            if free < 0:
+                ent_agent, ent_stamp, ent_next, free = _cal_grow(ent_agent, ent_stamp, ent_next)
+            e = free
+            free = ent_next[e]
+            ent_agent[e] = i
+            ent_stamp[e] = stamp[i]
+            ent_next[e] = bucket[when]
+            bucket[when] = e
+            sched[i] = when
+            n_live += 1
+        n_dirty = 0
+        # 4. report (states at the start of this step)
         while next_report < report_steps.shape[0] and report_steps[next_report] <= k:
             r = next_report
             for s in range(n_joint):
@@ -376,7 +501,7 @@ def run_replicate(
         if k == n_steps:
             break
         # Nothing can ever change again: fill the remaining reports and stop early.
-        if n_cand == 0 and next_ev >= n_ev and seg + 1 >= n_seg:
+        if n_cand == 0 and n_live == 0 and next_ev >= n_ev and seg + 1 >= n_seg:
             for t in range(n_tr):
                 fired_step[t] = 0
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
@@ -402,7 +527,7 @@ def run_replicate(
             steps_run = k
             break
 
-        # 4. decisions: every candidate, reading start-of-step states (synchronous)
+        # 5. decisions, all reading start-of-step states (synchronous)
         for t in range(n_tr):
             fired_step[t] = 0
             m = 1.0
@@ -411,42 +536,41 @@ def run_replicate(
                 m *= f if f > 0.0 else 0.0
             mult[t] = m
         n_pend = 0
+        # 5a. static agents whose drawn firing step is now
+        e = bucket[k]
+        bucket[k] = -1
+        while e >= 0:
+            nxt = ent_next[e]
+            i = ent_agent[e]
+            if ent_stamp[e] == stamp[i] and sched[i] == k:
+                sched[i] = -1
+                n_live -= 1
+                s = state[i]
+                total, n_inf, alive = _hazards(i, s, hazard, ones, haz, st_ptr, st_tr, tr_kind,
+                                               tr_counter, tr_thr_slot, thr_mode, thr_vals,
+                                               in_strength, counts, ctr_layer, ctr_match,
+                                               lay_complete, glob)
+                if alive and (total > 0.0 or n_inf > 0):
+                    chosen = _choose(rng, s, haz, total, n_inf, st_ptr, st_tr)
+                    pend_agent[n_pend] = i
+                    pend_tr[n_pend] = chosen
+                    n_pend += 1
+                    fired_step[chosen] += 1
+            ent_next[e] = free
+            free = e
+            e = nxt
+        # 5b. dynamic candidates: a Bernoulli trial each, every step
         w = 0
-        n_now = n_cand
-        for idx in range(n_now):
+        for idx in range(n_cand):
             i = cand[idx]
             s = state[i]
-            total = 0.0
-            n_inf = 0
-            alive = False
-            for q in range(st_ptr[s], st_ptr[s + 1]):
-                t = st_tr[q]
-                h0 = hazard[t]
-                haz[t] = 0.0
-                if h0 == 0.0:
-                    continue
-                kind = tr_kind[t]
-                if kind == SPONTANEOUS:
-                    h = h0
-                else:
-                    value = _neighbour_count(tr_counter[t], i, s, counts, ctr_layer, ctr_match,
-                                             lay_complete, glob)
-                    if kind == INDUCED:
-                        if value <= 0.0:
-                            continue
-                        h = h0 * value
-                    else:
-                        if not _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals,
-                                              in_strength, ctr_layer, tr_counter):
-                            continue
-                        h = h0
-                alive = True
-                h = h * mult[t]
-                haz[t] = h
-                if h == np.inf:
-                    n_inf += 1
-                else:
-                    total += h
+            if not dyn_state[s]:
+                is_cand[i] = 0  # it moved to a static state: the calendar has it
+                continue
+            total, n_inf, alive = _hazards(i, s, hazard, mult, haz, st_ptr, st_tr, tr_kind,
+                                           tr_counter, tr_thr_slot, thr_mode, thr_vals,
+                                           in_strength, counts, ctr_layer, ctr_match,
+                                           lay_complete, glob)
             if not alive:
                 is_cand[i] = 0  # drop it; a neighbour's change or a rescan brings it back
                 continue
@@ -455,32 +579,14 @@ def run_replicate(
             if n_inf == 0:
                 if total <= 0.0 or uniform(rng) >= -np.expm1(-total * dt):
                     continue
-                pick = uniform(rng) * total
-                chosen = -1
-                for q in range(st_ptr[s], st_ptr[s + 1]):
-                    t = st_tr[q]
-                    if haz[t] > 0.0:
-                        chosen = t
-                        pick -= haz[t]
-                        if pick < 0.0:
-                            break
-            else:
-                pick = randint(rng, n_inf)
-                chosen = -1
-                for q in range(st_ptr[s], st_ptr[s + 1]):
-                    t = st_tr[q]
-                    if haz[t] == np.inf:
-                        chosen = t
-                        if pick == 0:
-                            break
-                        pick -= 1
+            chosen = _choose(rng, s, haz, total, n_inf, st_ptr, st_tr)
             pend_agent[n_pend] = i
             pend_tr[n_pend] = chosen
             n_pend += 1
             fired_step[chosen] += 1
         n_cand = w
 
-        # 5. signals from this step's flows and start-of-step counts
+        # 6. signals from this step's flows and start-of-step counts
         _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
                          seg_value[seg], n_state, fired_step, sig_val)
         for g in range(n_sig):
@@ -489,7 +595,7 @@ def run_replicate(
                 out_sig_peak_time[g] = k * dt
             if sig_val[g] > sig_alert[g]:
                 out_sig_above[g] += dt
-        # 6. outcome probabilities of this step (they may read signals)
+        # 7. outcome probabilities of this step (they may read signals)
         for t in range(n_tr):
             fixed = 0.0
             for o in range(tr_n_out[t]):
@@ -513,7 +619,7 @@ def run_replicate(
                     cum_p[t, o] = 1.0 - fixed
                 acc += cum_p[t, o]
                 cum_p[t, o] = acc
-        # 7. apply all decisions
+        # 8. apply all decisions; changed agents and neighbours are routed next step
         for q in range(n_pend):
             i = pend_agent[q]
             t = pend_tr[q]
@@ -526,11 +632,11 @@ def run_replicate(
             fired_tot[t] += 1
             target = out_target[t, o, s]
             if target != s:
-                n_cand, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
-                                             ctr_match, lay_complete, lay_indptr, indices, weights,
-                                             lay_weighted, is_cand, cand, n_cand)
+                n_dirty, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
+                                              ctr_match, lay_complete, lay_indptr, indices, weights,
+                                              lay_weighted, is_dirty, dirty, n_dirty)
                 if woke:
                     need_rescan = True
             else:
-                n_cand = _add_candidate(i, is_cand, cand, n_cand)
+                n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
     return steps_run

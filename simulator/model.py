@@ -332,9 +332,6 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
 
     # --- piecewise-constant schedule: hazards and value signals per segment
     seg_start, seg_hazard, seg_value = _schedule(sc, base_hazard, base_value, activity_flag, t_names, signal_names)
-    seg_rescan = np.zeros(len(seg_start), np.uint8)
-    for k in range(1, len(seg_start)):
-        seg_rescan[k] = np.any((seg_hazard[k] > 0) & (seg_hazard[k - 1] == 0))
 
     # --- dated events: seeds and broadcasts
     events = _events(sc, js, network, layer_names, n, until)
@@ -364,9 +361,18 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         interventions=markers,
         report_times=report_steps * dt,
     )
+    # Dynamic joint states are tried every step: their hazards follow signals (modulated
+    # rates) or count a complete graph (every agent's count moves with every change).
+    # All others are scheduled on the calendar (see kernel docstring).
+    dyn_state = np.zeros(js.n, np.uint8)
+    for t in range(T):
+        per_step = mod_ptr[t + 1] > mod_ptr[t] or (
+            tr_counter[t] >= 0 and lay_complete[ctr_layer[tr_counter[t]]])
+        if per_step:
+            dyn_state[tr_match[t].astype(bool)] = 1
     kernel_args = (
         np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
-        st_ptr, st_tr,
+        st_ptr, st_tr, dyn_state,
         tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
         out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64),
         np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
@@ -374,7 +380,7 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         ctr_layer, ctr_match,
         lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
         sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
-        seg_start, seg_hazard, seg_value, seg_rescan,
+        seg_start, seg_hazard, seg_value,
         ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
         ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire,
     )
