@@ -184,7 +184,7 @@ def format_value(x: Optional[float], unit: str, *, time_unit: Optional[str] = No
     """
     if x is None or not np.isfinite(x):
         return "–"
-    if _is_share_unit(unit) and -1.0 <= x <= 1.0:
+    if is_share_unit(unit) and -1.0 <= x <= 1.0:
         return f"{100 * x:.3g} %"
     if time_unit is not None and unit == time_unit:
         return f"{x:.3g} {unit}"
@@ -605,13 +605,13 @@ def _condition_label(cond: Mapping[str, Any]) -> str:
 _SHARE_WORDS = ("share", "fraction", "proportion", "probability", "0-1", "0–1")
 
 
-def _is_share_unit(unit: Optional[str]) -> bool:
+def is_share_unit(unit: Optional[str]) -> bool:
     """Units that name a 0–1 quantity (shown as a percentage)."""
     return any(w in (unit or "").lower() for w in _SHARE_WORDS)
 
 
 def _is_share(unit: str, values: Sequence[np.ndarray]) -> bool:
-    if not _is_share_unit(unit):
+    if not is_share_unit(unit):
         return False
     return all(np.nanmin(v) >= -1e-9 and np.nanmax(v) <= 1 + 1e-9 for v in values)
 
@@ -880,7 +880,7 @@ def plot_outcome_comparison(compare_df: pd.DataFrame) -> Figure:
                                   [max(row["diff_high"] - row["diff_median"], 0)]],
                             fmt="o", color=vcolor[v], capsize=3, ms=6, lw=1.6)
         dx.axvline(0, color="0.4", lw=0.9)
-        share = _is_share_unit(unit)
+        share = is_share_unit(unit)
         for a in (ax, dx):
             a.set_yticks(y, variants)
             a.set_ylim(-0.6, len(variants) - 0.4)

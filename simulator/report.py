@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import OutputError
-from .plots import format_number, save_figure, standard_figures
+from .plots import format_number, format_value, is_share_unit, standard_figures
 from .results import Results
 
 PathLike = Union[str, os.PathLike]
@@ -120,7 +120,7 @@ def render_report(results: Results, run_dir: Optional[PathLike] = None) -> str:
     compare = d / "compare.csv" if d is not None else None
     if compare is not None and compare.is_file():
         parts.append("<h2>What-if comparison</h2>")
-        parts.append(_compare_html(compare))
+        parts.append(_compare_html(compare, res.scenario.time.unit))
         for png in sorted((d / "figures").glob("compare_*.png")) if (d / "figures").is_dir() else []:
             parts.append(_figure_html(png.read_bytes(), png.stem.replace("_", " ")))
 
@@ -186,17 +186,17 @@ def _clock(res: Results, t: float) -> Optional[str]:
     return (st.start + timedelta(hours=float(t) * st.hours_per_unit)).strftime("%b %d %H:%M")
 
 
-def _value(res: Results, x: float, unit: str) -> str:
-    """A value with its unit, readable: '12.3 M people', '5.5 hour', '40 %'."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    if unit == "people":
-        return f"{format_number(x)}"
-    if unit == res.scenario.time.unit:
-        return f"{x:.3g} {unit}"
-    if "share" in unit.lower() and 0 <= x <= 1:
-        return f"{100 * x:.0f} %"
-    return f"{format_number(x)}"
+def _value(res: Results, x: Optional[float], unit: str) -> str:
+    """A value with its unit, readable: '12.3 M', '5.5 hour', '40 %'."""
+    return format_value(x, unit, time_unit=res.scenario.time.unit)
+
+
+def _change(d: float, unit: str) -> str:
+    """A signed difference: '+2.2 M', '-1.3 pp' (percentage points for shares)."""
+    sign = "+" if d > 0 else ""
+    if is_share_unit(unit):
+        return f"{sign}{100 * d:.3g} pp"
+    return f"{sign}{format_number(d)}"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], num_cols: Sequence[int] = (),
@@ -229,7 +229,7 @@ def _outcomes_html(res: Results) -> str:
     return _table(["Outcome", "Median", "90 % interval", "Unit"], rows, num_cols=(1, 2)) + note
 
 
-def _compare_html(path: Path) -> str:
+def _compare_html(path: Path, time_unit: str) -> str:
     try:
         df = pd.read_csv(path)
     except Exception as e:  # a damaged compare.csv should not kill the whole report
@@ -242,17 +242,19 @@ def _compare_html(path: Path) -> str:
     for outcome, g in df.groupby("outcome", sort=False):
         label = str(g["label"].iloc[0]) if "label" in g.columns else str(outcome)
         unit = str(g["unit"].iloc[0]) if "unit" in g.columns and pd.notna(g["unit"].iloc[0]) else ""
+        def val(x: float) -> str:
+            return format_value(x, unit, time_unit=time_unit)
+
         for r in g.itertuples(index=False):
             base = r.variant == variants[0]
             diff = "baseline"
             if not base and "diff_median" in g.columns and pd.notna(r.diff_median):
-                sign = "+" if r.diff_median > 0 else ""
                 cls = "up" if r.diff_median > 0 else "down" if r.diff_median < 0 else ""
-                diff = (f'<span class="{cls}">{sign}{_e(format_number(r.diff_median))}</span>'
-                        f" ({_e(format_number(r.diff_low))} to {_e(format_number(r.diff_high))})")
+                diff = (f'<span class="{cls}">{_e(_change(r.diff_median, unit))}</span>'
+                        f" ({_e(_change(r.diff_low, unit))} to {_e(_change(r.diff_high, unit))})")
             rows.append([_e(label) + (f' <span class="note">({_e(unit)})</span>' if unit else ""),
-                         _e(r.variant), _e(format_number(r.median)),
-                         _e(f"{format_number(r.low)} – {format_number(r.high)}"), diff])
+                         _e(r.variant), _e(val(r.median)),
+                         _e(f"{val(r.low)} – {val(r.high)}"), diff])
             classes.append("base" if base else "")
     return (_table(["Outcome", "Variant", "Median", "90 % interval",
                     f"Change vs {_e(variants[0])} (90 % interval)"], rows, num_cols=(2, 3, 4),
