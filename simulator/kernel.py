@@ -108,7 +108,8 @@ def _hazards(i, s, hazard, mult, haz, st_ptr, st_tr, tr_kind, tr_counter, tr_thr
                     continue
                 h = h0
         alive = True
-        h = h * mult[t]
+        m = mult[t]
+        h = h * m if m > 0.0 else 0.0  # (inf * 0 would be nan: a sure rule switched off)
         haz[t] = h
         if h == np.inf:
             n_inf += 1
@@ -210,17 +211,34 @@ def _cal_grow(ent_agent, ent_stamp, ent_next):
 
 
 @njit(cache=True, nogil=True)
-def _schedule_draw(rng, total, n_inf, dt, first_step):
-    """Step of the first success of Bernoulli(1 - exp(-H dt)) trials from first_step."""
-    if n_inf > 0:
-        return first_step
-    rate = total * dt
-    if rate <= 0.0:
+def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity, clock):
+    """First step >= first_step at which an agent of constant hazard ``total`` fires.
+
+    Per-step law: P(fire in step j) = 1 - exp(-H a_j dt) (a_j = 1 without a daily
+    profile). Equivalently, the first j with H * (clock[j+1] - clock[first]) >= E,
+    E ~ Exp(1): one draw, and a binary search when the activity varies.
+    Returns -1 for "never within the run".
+    """
+    n_steps = activity.shape[0]
+    if n_inf > 0:  # surely, at the first step with any activity
+        j = first_step
+        if follows_activity:
+            while j < n_steps and activity[j] <= 0.0:
+                j += 1
+        return j if j < n_steps else -1
+    if total <= 0.0:
         return -1
-    g = -np.log(uniform_pos(rng)) / rate
-    if g > 2e9:
+    e = -np.log(uniform_pos(rng)) / total
+    if not follows_activity:
+        g = e / dt
+        if g > 2e9:
+            return -1
+        return first_step + np.int64(g)
+    target = clock[first_step] + e
+    if target > clock[n_steps]:
         return -1
-    return first_step + np.int64(g)
+    # first j with clock[j + 1] >= target
+    return np.searchsorted(clock, target) - 1
 
 
 @njit(cache=True, nogil=True)
@@ -352,6 +370,7 @@ def run_replicate(
     rng,                                    # uint64[4] xoshiro state (advanced in place)
     n_agents, n_steps, dt, report_steps,    # time
     st_ptr, st_tr, dyn_state,               # transitions by joint state (CSR); per-step states
+    st_act, tr_act, activity, clock,        # daily activity: flags, a_k, integral of a dt
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
     out_rest, mod_ptr, mod_sig, mod_gain,
     thr_mode, thr_dist, thr_p1, thr_p2,
@@ -471,7 +490,7 @@ def run_replicate(
                                            lay_complete, glob)
             if not alive:
                 continue
-            when = _schedule_draw(rng, total, n_inf, dt, k)
+            when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
             if when < 0 or when >= n_steps:
                 continue
             if free < 0:
@@ -530,7 +549,7 @@ def run_replicate(
         # 5. decisions, all reading start-of-step states (synchronous)
         for t in range(n_tr):
             fired_step[t] = 0
-            m = 1.0
+            m = activity[k] if tr_act[t] else 1.0
             for q in range(mod_ptr[t], mod_ptr[t + 1]):
                 f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
                 m *= f if f > 0.0 else 0.0

@@ -9,6 +9,7 @@ piecewise-constant schedule; seeds and broadcasts become a list of dated events.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -86,17 +87,32 @@ _DISTS = {"fixed": K.DIST_FIXED, "uniform": K.DIST_UNIFORM, "normal": K.DIST_NOR
           "lognormal": K.DIST_LOGNORMAL}
 
 
+#: The kernel's inputs, in ``run_replicate``'s argument order (after the RNG state).
+KernelArrays = namedtuple("KernelArrays", """
+    n_agents n_steps dt report_steps st_ptr st_tr
+    dyn_state st_act tr_act activity clock tr_kind
+    tr_counter tr_thr_slot tr_n_out out_target out_p out_sig
+    out_complement out_rest mod_ptr mod_sig mod_gain
+    thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match
+    lay_indptr indices weights lay_weighted lay_complete in_strength
+    sig_kind sig_a sig_b sig_scale sig_state_mask sig_tr_mask
+    sig_alpha sig_alert seg_start seg_hazard seg_value ev_step
+    ev_mode ev_count ev_fraction ev_share ev_ids_ptr ev_ids
+    ev_among ev_eff_ptr eff_from eff_target eff_p ev_fire_index
+""".split())
+
+
 @dataclass(frozen=True)
 class CompiledModel:
-    """A scenario as arrays: ``kernel_args`` is exactly what ``run_replicate`` takes
-    after the RNG and before the output arrays."""
+    """A scenario as arrays: ``kernel_args`` (a ``KernelArrays``) is exactly what
+    ``run_replicate`` takes after the RNG and before the output arrays."""
 
     info: ModelInfo
     n_agents: int
     n_steps: int
     dt: float
     report_steps: np.ndarray
-    kernel_args: Tuple[object, ...]
+    kernel_args: KernelArrays
     n_counters: int
     n_thresholds: int
 
@@ -331,7 +347,8 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
             sig_alert[g] = sg.alert_above
 
     # --- piecewise-constant schedule: hazards and value signals per segment
-    seg_start, seg_hazard, seg_value = _schedule(sc, base_hazard, base_value, activity_flag, t_names, signal_names)
+    seg_start, seg_hazard, seg_value = _schedule(sc, base_hazard, base_value, t_names, signal_names)
+    activity, clock = _activity_clock(sc)
 
     # --- dated events: seeds and broadcasts
     events = _events(sc, js, network, layer_names, n, until)
@@ -364,15 +381,25 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
     # Dynamic joint states are tried every step: their hazards follow signals (modulated
     # rates) or count a complete graph (every agent's count moves with every change).
     # All others are scheduled on the calendar (see kernel docstring).
+    # States whose transitions disagree on following the daily activity are dynamic too
+    # (their competing hazards would change proportions with the hour).
     dyn_state = np.zeros(js.n, np.uint8)
     for t in range(T):
         per_step = mod_ptr[t + 1] > mod_ptr[t] or (
             tr_counter[t] >= 0 and lay_complete[ctr_layer[tr_counter[t]]])
         if per_step:
             dyn_state[tr_match[t].astype(bool)] = 1
-    kernel_args = (
+    st_act = np.zeros(js.n, np.uint8)
+    for s_ in range(js.n):
+        flags = activity_flag[st_lists[s_]]
+        if len(flags) and flags.all():
+            st_act[s_] = 1
+        elif flags.any():
+            dyn_state[s_] = 1
+    tr_act = activity_flag.astype(np.uint8)
+    kernel_args = KernelArrays(
         np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
-        st_ptr, st_tr, dyn_state,
+        st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
         tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
         out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64),
         np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
@@ -388,8 +415,12 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
 
 
 def _schedule(sc: Scenario, base_hazard: np.ndarray, base_value: np.ndarray,
-              activity_flag: np.ndarray, t_names: List[str], signal_names: List[str]):
-    """Hazards and value signals as a piecewise-constant function of the step."""
+              t_names: List[str], signal_names: List[str]):
+    """Hazards and value signals as a piecewise-constant function of the step.
+
+    Only interventions (scale/set) make segments; the hour of the day is handled by
+    the activity clock (``_activity_clock``), so it never forces a rescan.
+    """
     dt = sc.time.dt
     n_steps = sc.time.n_steps
     bounds = {0}
@@ -398,20 +429,10 @@ def _schedule(sc: Scenario, base_hazard: np.ndarray, base_value: np.ndarray,
             bounds.add(_step_of(iv.at, dt))
             if iv.until is not None:
                 bounds.add(_step_of(iv.until, dt))
-    hpu = sc.time.hours_per_unit
-    if sc.time.daily_activity is not None:
-        start_hour = sc.time.start.hour + sc.time.start.minute / 60 if sc.time.start else 0.0
-        # step boundaries where the local clock passes a whole hour
-        hours_total = n_steps * dt * hpu
-        first = np.ceil(start_hour) - start_hour
-        for h in np.arange(first, hours_total + 1e-9, 1.0):
-            bounds.add(_step_of(h / hpu, dt))
     starts = np.array(sorted(b for b in bounds if 0 <= b <= n_steps), np.int64)
-    K_ = len(starts)
-    seg_hazard = np.tile(base_hazard, (K_, 1))
-    seg_value = np.tile(base_value, (K_, 1))
+    seg_hazard = np.tile(base_hazard, (len(starts), 1))
+    seg_value = np.tile(base_value, (len(starts), 1))
     for k, step in enumerate(starts):
-        t = step * dt
         for iv in sc.interventions.values():
             if iv.kind not in ("scale", "set"):
                 continue
@@ -428,12 +449,29 @@ def _schedule(sc: Scenario, base_hazard: np.ndarray, base_value: np.ndarray,
             else:
                 g = signal_names.index(iv.signal)
                 seg_value[k, g] = seg_value[k, g] * iv.factor if iv.kind == "scale" else iv.value
-        if sc.time.daily_activity is not None:
-            start_hour = sc.time.start.hour + sc.time.start.minute / 60 if sc.time.start else 0.0
-            hour = int(np.floor(start_hour + t * hpu + 1e-9)) % 24
-            seg_hazard[k, activity_flag] *= sc.time.daily_activity[hour]
-    seg_hazard[np.isnan(seg_hazard)] = 0.0  # inf * 0 when activity is zero at night
+    seg_hazard[np.isnan(seg_hazard)] = 0.0  # inf * 0: a surely-firing rule switched off
     return starts, seg_hazard, seg_value
+
+
+def _activity_clock(sc: Scenario) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-step activity multiplier a_k and its integral ("activity time") at step starts.
+
+    With a daily profile, transitions that follow it have hazard h * a_k in step k. An
+    agent of constant h then fires at the first step j where h * (clock[j+1] - clock[k])
+    exceeds an Exp(1) draw: exactly the per-step law, and no redraw when the hour changes.
+    """
+    dt = sc.time.dt
+    n_steps = sc.time.n_steps
+    activity = np.ones(n_steps, np.float64)
+    if sc.time.daily_activity is not None:
+        hpu = sc.time.hours_per_unit
+        start = sc.time.start
+        start_hour = start.hour + start.minute / 60 if start is not None else 0.0
+        hours = start_hour + np.arange(n_steps) * dt * hpu
+        activity = np.asarray(sc.time.daily_activity, np.float64)[np.floor(hours + 1e-9).astype(np.int64) % 24]
+    clock = np.zeros(n_steps + 1, np.float64)
+    clock[1:] = np.cumsum(activity * dt)
+    return activity, clock
 
 
 @dataclass
