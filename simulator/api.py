@@ -26,7 +26,7 @@ from .engine import default_workers, record_agent_states, run_replicates
 from .errors import ScenarioError, did_you_mean
 from .memory import check_memory, estimate_run_bytes
 from .model import CompiledModel, compile_model
-from .network import Network, build_network
+from .network import Network, build_layer, build_network, layer_from_networkx
 from .results import Results
 from .scenario import Scenario, load_scenario, parse_scenario
 
@@ -151,6 +151,36 @@ def estimate_memory(scenario: Scenario, *, replicates: int, workers: int) -> Dic
     )
 
 
+def network_from_graphs(scenario: Scenario, graphs: Dict[str, "object"], *, seed: Optional[int] = None) -> Network:
+    """A Network whose named layers come from networkx graphs; the others are built from the scenario.
+
+    Every graph must have ``population.agents`` nodes (relabelled 0..n-1 in sorted order).
+    """
+    seed = scenario.run.seed if seed is None else seed
+    unknown = [name for name in graphs if name not in scenario.network.layers]
+    if unknown:
+        raise ScenarioError(
+            f"there is no layer `{unknown[0]}` in the scenario", field="network.layers",
+            expected=f"one of {', '.join(scenario.network.layers)}",
+            suggestion=did_you_mean(unknown[0], scenario.network.layers),
+        )
+    n = scenario.population.agents
+    children = np.random.SeedSequence(seed).spawn(len(scenario.network.layers))
+    layers = []
+    for (name, spec), child in zip(scenario.network.layers.items(), children):
+        if name in graphs:
+            layer = layer_from_networkx(name, graphs[name])
+            if layer.n_agents != n:
+                raise ScenarioError(
+                    f"the graph for layer `{name}` has {layer.n_agents} nodes but the scenario has {n} agents",
+                    field="population.agents", suggestion=f"Override population.agents={layer.n_agents}",
+                )
+            layers.append(layer)
+        else:
+            layers.append(build_layer(name, spec, n, child, base_dir=scenario.base_dir, source=scenario.source))
+    return Network(n_agents=n, layers=tuple(layers))
+
+
 def build(scenario: Scenario, *, seed: Optional[int] = None, network: Optional[Network] = None,
           check: bool = True, replicates: int = 1, workers: int = 1) -> Tuple[Network, CompiledModel, Dict[str, float]]:
     """Build the network (unless given) and compile the model; return them and timings."""
@@ -185,6 +215,7 @@ def run(
     workers: Optional[int] = None,
     overrides: Sequence[str] = (),
     network: Optional[Network] = None,
+    graphs: Optional[Dict[str, "object"]] = None,
     progress: bool = False,
     command: Optional[str] = None,
 ) -> Results:
@@ -196,7 +227,8 @@ def run(
     replicates, seed : default to the scenario's ``run`` section.
     workers : threads for replicates (default: all cores); never changes the numbers.
     overrides : ``dotted.path=value`` strings, as ``--set`` takes.
-    network : a prebuilt Network (e.g. from ``network.layer_from_networkx``).
+    network : a prebuilt Network.
+    graphs : networkx graphs for some layers by name (the others are built as usual).
     progress : show a progress bar.
     """
     sc = _resolve(scenario, overrides)
@@ -205,6 +237,8 @@ def run(
     workers = default_workers() if workers is None else int(workers)
     if reps < 1:
         raise ScenarioError("need at least one replicate", field="run.replicates", found=reps)
+    if graphs:
+        network = network_from_graphs(sc, graphs, seed=seed)
     net, model, timings = build(sc, seed=seed, network=network, replicates=reps, workers=workers)
     bar = None
     if progress:
