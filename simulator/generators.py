@@ -476,26 +476,27 @@ def barabasi_albert_edges(n, m, state, tmpl):
 
 
 @njit(cache=True, nogil=True)
-def _adj_push(pool, top, start, length, capa, t, x):
-    """Append x to agent t's neighbour array in ``pool``; returns (pool, top).
+def _adj_push(pool, top, meta, t, x):
+    """Append x to agent t's neighbour array in ``pool``; returns the new pool top.
 
-    Each agent owns a slice of one big pool, doubled (moved to the pool's end)
-    when full, so neighbours of any agent can be read by index while the graph
-    grows; abandoned slices cost at most as much as the live ones.
+    Each agent owns a slice of one big pool, ``meta[t] = (start, length,
+    capacity)`` (one row, so one cache line per agent), doubled and moved to the
+    pool's top when full; neighbours of any agent can then be read by index while
+    the graph grows. The caller sizes the pool for the worst case (see
+    :func:`powerlaw_cluster_edges`), so it never has to grow.
     """
-    if length[t] == capa[t]:
-        newcap = max(4, 2 * capa[t])
-        if top + newcap > pool.shape[0]:
-            bigger = np.empty(max(2 * pool.shape[0], top + newcap), pool.dtype)
-            bigger[:top] = pool[:top]
-            pool = bigger
-        pool[top : top + length[t]] = pool[start[t] : start[t] + length[t]]
-        start[t] = top
-        capa[t] = newcap
-        top += newcap
-    pool[start[t] + length[t]] = x
-    length[t] += 1
-    return pool, top
+    start = meta[t, 0]
+    length = meta[t, 1]
+    if length == meta[t, 2]:
+        for q in range(length):  # a loop, not a slice copy: no temporary array
+            pool[top + q] = pool[start + q]
+        start = top
+        meta[t, 0] = top
+        meta[t, 2] = max(4, 2 * length)
+        top += meta[t, 2]
+    pool[start + length] = x
+    meta[t, 1] = length + 1
+    return top
 
 
 @njit(cache=True, nogil=True)
@@ -526,10 +527,12 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
     cap = m * (n - m) if n > m else 0
     src = np.empty(cap, tmpl.dtype)
     dst = np.empty(cap, tmpl.dtype)
-    start = np.zeros(n, np.int64)
-    length = np.zeros(n, np.int64)
-    capa = np.zeros(n, np.int64)
-    pool = np.empty(3 * 2 * cap + 16, tmpl.dtype)
+    meta = np.zeros((n, 3), np.int64)
+    # Worst case: 2m up front per newcomer (4 for the m seeds) plus, for an agent
+    # that outgrows it, doubling slices summing to < 4 x its degree: 2mn + 8 cap.
+    # Untouched pages of the pool are never faulted in, so this costs address
+    # space, not memory; and a pool that never grows keeps the loop fast.
+    pool = np.empty(2 * m * n + 8 * cap + 4 * m + 16, tmpl.dtype)
     top = 0
     repeated = np.empty(m + 2 * cap, tmpl.dtype)
     r = 0
@@ -540,6 +543,10 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
     possible = np.empty(m, tmpl.dtype)
     linked = np.empty(m, tmpl.dtype)  # the new agent's neighbours so far
     for source in range(m, n):
+        # the newcomer will have m neighbours at once: give it room for 2m up front
+        meta[source, 0] = top
+        meta[source, 2] = 2 * m
+        top += 2 * m
         _pick_distinct(state, repeated, r, m, possible)
         n_possible = m
         n_linked = 0
@@ -547,8 +554,8 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
         target = -1
         while count < m:
             if count > 0 and uniform(state) < p:
-                d = length[target]
-                st = start[target]
+                st = meta[target, 0]
+                d = meta[target, 1]
                 chosen = -1
                 for _ in range(8):
                     x = pool[st + randint(state, d)]
@@ -572,8 +579,8 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
                     src[e] = source
                     dst[e] = chosen
                     e += 1
-                    pool, top = _adj_push(pool, top, start, length, capa, source, chosen)
-                    pool, top = _adj_push(pool, top, start, length, capa, chosen, source)
+                    top = _adj_push(pool, top, meta, source, chosen)
+                    top = _adj_push(pool, top, meta, chosen, source)
                     linked[n_linked] = chosen
                     n_linked += 1
                     repeated[r] = chosen
@@ -592,8 +599,8 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
                 src[e] = source
                 dst[e] = target
                 e += 1
-                pool, top = _adj_push(pool, top, start, length, capa, source, target)
-                pool, top = _adj_push(pool, top, start, length, capa, target, source)
+                top = _adj_push(pool, top, meta, source, target)
+                top = _adj_push(pool, top, meta, target, source)
                 linked[n_linked] = target
                 n_linked += 1
             repeated[r] = target

@@ -37,7 +37,7 @@ SAFETY_SHARE = 0.8
 #: Python, numpy, numba and compiled kernels, before any array.
 BASE_OVERHEAD_BYTES = 400 * 2**20
 #: networkx graphs (measured, rounded up; see the module docstring).
-NX_BYTES_PER_EDGE = 250
+NX_BYTES_PER_EDGE = 300
 NX_BYTES_PER_NODE = 300
 #: Per-agent kernel buffers (bytes) that do not depend on the model.
 _AGENT_STATE = 2  # joint state, int16
@@ -193,6 +193,12 @@ def _edgelist_lines(path: Path) -> Optional[float]:
     return total_text * lines / len(text)
 
 
+def _sweep_bytes(entries: float, ib: int, weighted: bool) -> float:
+    """Scatter buffer of the blocked counting sort (see generators.csr_from_edges)."""
+    cap = min(entries, max(2**25, entries / 8))
+    return cap * (2 * ib + (8 if weighted else 0))
+
+
 def estimate_layer_breakdown(
     spec: "LayerSpec", n_agents: int, *, base_dir: Optional[Path] = None
 ) -> dict[str, Any]:
@@ -217,7 +223,8 @@ def estimate_layer_breakdown(
         final = node_arrays + ib * entries + wbytes
         # parsed ids (int64, two per edge) twice during concatenation, then the
         # relabelled codes (int64) and the hash table of node ids, then CSR
-        parse = 32 * edges + (16 * edges if spec.weighted else 0) + 48 * n
+        parse = (32 * edges + (16 * edges if spec.weighted else 0) + 48 * n
+                 + _sweep_bytes(entries, ib, spec.weighted))
         return {"final": int(final), "peak": int(final + parse), "entries": int(entries),
                 "builder": "edgelist"}
     entries = _expected_arcs(spec, n)
@@ -228,30 +235,30 @@ def estimate_layer_breakdown(
     final = node_arrays + ib * entries + wbytes + comm
     native = n > _AUTO_NATIVE_ABOVE if spec.native == "auto" else bool(spec.native)
     edges = entries if spec.directed else entries / 2.0
-    pos = 8 * n  # row write pointers while scattering into CSR
     if not native:
         graph = NX_BYTES_PER_NODE * n + NX_BYTES_PER_EDGE * edges
         if g == "configuration":
             graph *= 2  # the multigraph and its simple copy coexist
-        conversion = 2 * ib * edges + pos
+        conversion = 2 * ib * edges + _sweep_bytes(entries, ib, False)
         return {"final": int(final), "peak": int(final + graph + conversion),
                 "entries": int(entries), "builder": "networkx"}
-    if g == "erdos_renyi":
-        temp = 8 * n  # CSR written directly; only a copy of the row pointers
+    if g == "erdos_renyi" and spec.directed:
+        temp = 0.0  # arcs come in row order and are written straight into CSR
     else:
         edge_arrays = 2 * ib * edges
         extra = 0.0
         if g == "barabasi_albert":
             extra = 2 * ib * edges  # endpoint list for preferential draws
         elif g == "powerlaw_cluster":
-            extra = 2 * ib * edges + 16 * edges + 8 * n  # endpoint list, linked lists
+            # endpoint list, neighbour pool (worst case 2mn + 8 m n slots), 3 ints per agent
+            extra = 2 * ib * edges + 10 * ib * edges + 24 * n
         elif g == "watts_strogatz":
             hash_slots = 2 ** math.ceil(math.log2(2 * (spec.rewire or 0) * edges + 64))
             extra = edges + 8 * hash_slots + 8 * n  # removed flags, hash set, degrees
         elif g == "configuration":
             extra = 8 * n + (ib * entries if spec.directed else ib * 2 * edges)  # degrees, stubs
-        # generator scratch is freed before CSR; edge arrays live through it
-        temp = edge_arrays + max(extra, pos)
+        # generator scratch is freed before CSR; the edge arrays live through it
+        temp = edge_arrays + max(extra, _sweep_bytes(entries, ib, spec.weight != 1.0))
     return {"final": int(final), "peak": int(final + temp), "entries": int(entries),
             "builder": "native"}
 
@@ -260,9 +267,11 @@ def estimate_layer_bytes(spec: "LayerSpec", n_agents: int, *, base_dir: Optional
     """Peak bytes to build one layer (final CSR arrays plus building temporaries).
 
     Native generators: the CSR (4 bytes per stored entry below 2**31 agents, 8 per
-    agent for ``indptr`` and ``in_strength``) plus the edge arrays before CSR and
-    the generator's scratch (Erdős–Rényi writes CSR directly and needs none).
-    networkx: ~250 bytes per edge and ~300 per node for the graph (measured), about
+    agent for ``indptr`` and ``in_strength``) plus the edge arrays before CSR, the
+    counting sort's scatter buffer (at most an eighth of the entries once above
+    2**25) or the generator's scratch, whichever is larger (directed Erdős–Rényi
+    writes CSR directly and needs neither).
+    networkx: ~300 bytes per edge and ~300 per node for the graph (measured), about
     25–30 times the CSR. Edge lists: the number of lines estimated from the file
     size (compression ratio and mean line length from its first 256 kB).
     """

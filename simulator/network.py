@@ -807,9 +807,10 @@ def read_edge_list(
     """Read an edge-list file into interleaved ids ``u0, v0, u1, v1, ...``.
 
     Integer ids go through the compiled chunked parser (10^8 edges without
-    networkx or pandas' tokenizer); a first line whose ids are not integers in an
-    otherwise integer file is a header and skipped; a file whose first two data
-    lines both have non-integer ids is read with names as ids (relabel only).
+    networkx or pandas' tokenizer). A first data line made only of words (no
+    token reads as a number, e.g. ``source,target``) is a header and skipped. A
+    file whose first two data lines both have non-integer ids is read with names
+    as ids (``relabel: true`` only), in plain Python.
 
     Returns ``(ids, weights or None, mode)`` with mode "integer", "header" or "names".
     Raises :class:`_ParseFailure` for malformed lines (the caller adds context).
@@ -819,8 +820,8 @@ def read_edge_list(
         ids, wts = _scan_integer(path, weighted, id_limit, False)
         return ids, wts, "integer"
     except _ParseFailure as fail:
-        if not (fail.first_data and fail.code in (gen.PARSE_BAD_ID, gen.PARSE_BAD_WEIGHT,
-                                                  gen.PARSE_ID_OVERFLOW)):
+        if not (fail.first_data and fail.code in (gen.PARSE_BAD_ID, gen.PARSE_BAD_WEIGHT)
+                and _looks_like_header(fail.text)):
             raise
         first = fail
     try:
@@ -834,6 +835,19 @@ def read_edge_list(
         raise first
     ids, wts = _scan_strings(path, weighted)
     return ids, wts, "names"
+
+
+def _looks_like_header(text: str) -> bool:
+    """A header names its columns: no token of it reads as a number."""
+    body = re.split(r"[#%]", text, maxsplit=1)[0].strip()
+    tokens = [t for t in _SPLIT.split(body) if t]
+    for t in tokens:
+        try:
+            float(t)
+            return False
+        except ValueError:
+            pass
+    return bool(tokens)
 
 
 def _is_second_data_line(path: Path, line: int) -> bool:

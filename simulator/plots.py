@@ -165,11 +165,14 @@ def format_number(x: float, pos: Optional[int] = None) -> str:
     if x is None or not np.isfinite(x):
         return "–"
     a = abs(x)
-    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
+    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e4, " k")):
         if a >= div * 0.9995:
+            div = 1e3 if div == 1e4 else div  # thousands from 10,000 up: "12.5 k"
             return f"{x / div:.3g}{suffix}"
     if a == 0:
         return "0"
+    if a >= 1000:
+        return f"{x:,.0f}"
     return f"{x:.3g}"
 
 
@@ -479,31 +482,8 @@ def _finish(p: _Panels, title: str, caption: str, tax: _TimeAxis) -> Figure:
         tax.decorate(ax, show_label=p.is_bottom(i))
     p.fig.suptitle(title, fontsize=13, fontweight="bold", x=0.01, ha="left")
     p.fig.supxlabel(caption, fontsize=7.5, color="0.35", x=0.01, ha="left")
-    _fit_legends(p)
     _place_marker_labels(p)
     return p.fig
-
-
-def _fit_legends(p: _Panels) -> None:
-    """Size each legend column to its widest legend (text extents need no layout).
-
-    Constrained layout sizes the legend columns by their ratio only; a long label would
-    otherwise run past the right edge of the figure.
-    """
-    fig = p.fig
-    renderer = fig.canvas.get_renderer()
-    need = [p.legend_w] * p.ncols
-    for i, lax in enumerate(p.legend_axes):
-        for leg in lax.get_children():
-            if isinstance(leg, matplotlib.legend.Legend):
-                w = leg.get_window_extent(renderer).width / fig.dpi + 0.15
-                need[i % p.ncols] = max(need[i % p.ncols], w)
-    if max(need) > p.legend_w:
-        # ratios share out what the axis labels and ticks leave, so allow for those too
-        w = max(need)  # the same width for every column keeps the panels aligned
-        p.gridspec.set_width_ratios([p.panel_w, w] * p.ncols)
-        fig.set_figwidth(p.ncols * (p.panel_w + w) * 1.12)
-        p.legend_w = w
 
 
 def _layout(p: _Panels) -> Any:
@@ -513,19 +493,26 @@ def _layout(p: _Panels) -> Any:
     larger than allowed for), widen the figure by the overflow and lay out again.
     """
     fig = p.fig
-    for _ in range(2):
+    for _ in range(3):
         fig.draw_without_rendering()
         renderer = fig.canvas.get_renderer()
-        over = 0.0
-        for lax in p.legend_axes:
-            col = lax.get_window_extent(renderer)
+        over = [0.0] * p.ncols
+        for i, lax in enumerate(p.legend_axes):
             for leg in lax.get_children():
                 if isinstance(leg, matplotlib.legend.Legend):
-                    over = max(over, leg.get_window_extent(renderer).x1 - col.x1)
-        if over <= 1.0:
+                    c = i % p.ncols
+                    over[c] = max(over[c], leg.get_window_extent(renderer).x1 - lax.bbox.x1)
+        if max(over) <= 1.0:
             break
-        share = p.legend_axes[0].get_position().width  # figure fraction of one column
-        fig.set_figwidth(fig.get_figwidth() + (over / fig.dpi + 0.05) / max(share, 0.02))
+        # Ratios share out the inner widths: keep the panels' pixels, give each legend
+        # column what it lacks, and widen the figure by exactly that.
+        ratios, grow = [], 0.0
+        for c in range(p.ncols):
+            g = over[c] + 4.0 if over[c] > 1.0 else 0.0
+            ratios += [p.axes[c].bbox.width, p.legend_axes[c].bbox.width + g]
+            grow += g
+        p.gridspec.set_width_ratios(ratios)
+        fig.set_figwidth(fig.get_figwidth() + grow / fig.dpi)
     return renderer
 
 

@@ -1,9 +1,160 @@
-"""What-if comparisons: one baseline scenario, named variants, common random numbers."""
+"""What-if comparisons: one baseline scenario, named variants, common random numbers.
+
+A what-if file names a baseline scenario and variants of it; each variant is a map of
+the dotted paths that ``--set`` takes to new values::
+
+    name: WeChat leak - what if?
+    baseline: wechat_leak_2016.yaml        # relative to this file
+    replicates: 40                          # optional (default: the baseline's run.replicates)
+    seed: 2016                              # optional (default: the baseline's run.seed)
+    common:                                 # optional: applied to the baseline and every variant
+      population.agents: 100000
+    outcomes: [unbound_ever, peak_believers]   # optional: which outcomes to compare, in order
+    variants:
+      baseline: {}                          # an empty map is the baseline itself
+      debunk_at_1h: {interventions.media_debunk.at: 1}
+      servers_x10: {signals.page_capacity.value: 1.5e7}
+      take_link_down_1h:                    # a value may be a whole new entry
+        interventions.take_link_down: {kind: scale, transition: open_link, at: 1, factor: 0}
+
+Every variant is the baseline with its overrides applied by the scenario loader's own
+override code (:func:`simulator.api.with_overrides`), so a path that does not exist or
+a value that does not validate is an error naming the what-if file, the line of the
+variant, the variant and the path - before anything runs.
+
+Common random numbers: every variant is run with the *same* seed, so replicate ``i`` of
+every variant uses the same child seed (``simulator.engine.replicate_seeds``) and, as
+long as the network section is unchanged, the same network. The change a variant makes
+is then measured replicate by replicate (``variant_i - baseline_i``): a variant
+identical to the baseline differs by exactly 0, and the interval of a paired difference
+is much narrower than the overlap of two independent intervals suggests.
+
+The reference of the paired differences is the first variant with an empty map (the
+baseline itself); if the file has none, one named ``baseline`` is put first.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from .errors import OutputError, ScenarioError, did_you_mean
+from .results import BAND_PERCENTILES, Results, ensemble_band
+from .scenario import Scenario
+
+PathLike = Union[str, os.PathLike]
+
+#: Name given to the reference variant when a what-if file lists no empty variant.
+BASELINE_NAME = "baseline"
+#: Bumped when the layout of a comparison directory changes incompatibly.
+COMPARE_FORMAT = "rumorsim-compare/1"
+#: Columns of :meth:`Comparison.table` (and ``compare.csv``), in order.
+TABLE_COLUMNS = ("variant", "outcome", "label", "unit", "median", "low", "high",
+                 "diff_median", "diff_low", "diff_high")
+
+_KEYS = {
+    "name": "a title for the comparison",
+    "description": "free text",
+    "baseline": "the baseline scenario file, relative to this file (or a shipped name)",
+    "replicates": "replicates per variant (default: the baseline's run.replicates)",
+    "seed": "the seed every variant shares (default: the baseline's run.seed)",
+    "common": "a map of dotted paths applied to the baseline and every variant",
+    "outcomes": "which of the baseline's outcomes to compare, in order",
+    "variants": "a map: variant name -> map of dotted paths to values",
+}
+
+
+# --------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant: its name, the overrides that make it, and the scenario they give.
+
+    Attributes
+    ----------
+    name : the variant's name (a key of ``variants:``).
+    changes : ``(dotted.path, value)`` pairs as written in the file.
+    overrides : the same as ``dotted.path=value`` strings (what ``--set`` takes).
+    scenario : the validated scenario of this variant.
+    line : line of the variant in the what-if file (None when not from a file).
+    """
+
+    name: str
+    changes: Tuple[Tuple[str, Any], ...]
+    overrides: Tuple[str, ...]
+    scenario: Scenario
+    line: Optional[int] = None
+
+    @property
+    def is_baseline(self) -> bool:
+        """True when the variant changes nothing."""
+        return not self.changes
+
+
+@dataclass(frozen=True)
+class WhatIfPlan:
+    """A validated what-if file: the baseline and its variants, ready to run.
+
+    Attributes
+    ----------
+    name, description : from the file.
+    source : the what-if file.
+    baseline_path : the baseline scenario file.
+    baseline : the baseline scenario (with ``common`` changes and ``--set`` overrides).
+    variants : the variants, the reference (baseline) first.
+    replicates, seed : from the file, or None to use the baseline's ``run`` section.
+    outcomes : outcome names to compare (default: all of the baseline's).
+    common : ``dotted.path=value`` strings applied to every variant (file ``common``
+        then command-line overrides).
+    """
+
+    name: str
+    description: str
+    source: Optional[str]
+    baseline_path: Path
+    baseline: Scenario
+    variants: Tuple[Variant, ...]
+    replicates: Optional[int] = None
+    seed: Optional[int] = None
+    outcomes: Tuple[str, ...] = ()
+    common: Tuple[str, ...] = ()
+
+    @property
+    def reference(self) -> Variant:
+        """The variant differences are measured against (the baseline itself)."""
+        return self.variants[0]
+
+    def variant(self, name: str) -> Variant:
+        """The variant called ``name``."""
+        for v in self.variants:
+            if v.name == name:
+                return v
+        names = [v.name for v in self.variants]
+        raise KeyError(f"no variant `{name}`; the variants are {', '.join(names)}")
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready description (what a comparison directory records)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "file": self.source,
+            "baseline": str(self.baseline_path),
+            "common": list(self.common),
+            "outcomes": list(self.outcomes),
+            "variants": {v.name: list(v.overrides) for v in self.variants},
+        }
 
 
 def is_whatif_file(path: Union[str, Path]) -> bool:
@@ -15,3 +166,497 @@ def is_whatif_file(path: Union[str, Path]) -> bool:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and "variants" in data and "baseline" in data
+
+
+def _yaml_value(value: Any) -> str:
+    """A value as the YAML text an override carries (flow style, one line)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 30)
+    return text.strip().removesuffix("...").strip()
+
+
+def _changes(node: Any, where: str, err: Any) -> Tuple[Tuple[str, Any], ...]:
+    """``(path, value)`` pairs of a variant (or ``common``) map."""
+    if node is None:
+        return ()
+    if not isinstance(node, dict):
+        raise err(f"`{where}` must be a map of dotted paths to values (or {{}} for the baseline)",
+                  found=node, expected="e.g. {interventions.media_debunk.at: 1}")
+    out = []
+    for path, value in node.items():
+        if not isinstance(path, str) or not path.strip() or any(not p for p in path.split(".")):
+            raise err(f"`{path}` is not a dotted path", field=f"{where}.{path}",
+                      expected="a path such as signals.page_capacity.value")
+        out.append((path.strip(), value))
+    return tuple(out)
+
+
+def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
+    """Load and validate a what-if file.
+
+    Parameters
+    ----------
+    path : the what-if YAML file.
+    overrides : ``dotted.path=value`` strings (``--set``) applied to the baseline and
+        every variant, after the file's ``common`` changes and before each variant's own.
+
+    Returns
+    -------
+    WhatIfPlan
+        Every variant already validated.
+
+    Raises
+    ------
+    ScenarioError
+        Unknown keys, a missing baseline, a bad variant (naming the file, the line, the
+        variant and the path).
+
+    Examples
+    --------
+    >>> plan = load_whatifs("scenarios/wechat_whatifs.yaml", ["population.agents=5000"])
+    >>> plan.reference.name
+    'baseline'
+    """
+    from . import api
+    from .scenario import _compose
+
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError("no such what-if file", file=str(p),
+                            suggestion="`rumorsim scenarios` lists the shipped ones")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read the file: {exc}", file=str(p)) from None
+    tree = _compose(text, str(p))
+    data = tree.data
+
+    def err(message: str, *, field: Optional[str] = None, **kw: Any) -> ScenarioError:
+        parts = tuple(field.split(".", 1)) if field else ()
+        if len(parts) == 2 and parts[0] == "variants":
+            name = parts[1].split(".", 1)[0]
+            line = tree.line(("variants", name))
+            rest = parts[1][len(name) + 1:]
+            if rest:
+                line = tree.lines.get(("variants", name, rest), line)
+        else:
+            line = tree.line(parts[:1]) if parts else None
+        return ScenarioError(message, file=str(p), line=line, field=field, **kw)
+
+    for key in data:
+        if key not in _KEYS:
+            raise err(f"unknown key `{key}` in a what-if file", field=str(key),
+                      expected=f"one of {', '.join(_KEYS)}",
+                      suggestion=did_you_mean(str(key), _KEYS) or "Remove it or check the spelling")
+    for key in ("baseline", "variants"):
+        if key not in data:
+            raise ScenarioError(f"a what-if file needs `{key}`", file=str(p), line=1,
+                                field=key, expected=_KEYS[key])
+    base_ref = data["baseline"]
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise err("`baseline` must be the path of a scenario file", field="baseline",
+                  found=base_ref)
+    for key in ("replicates", "seed"):
+        v = data.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < (1 if key == "replicates" else 0)):
+            raise err(f"`{key}` must be a whole number >= {1 if key == 'replicates' else 0}",
+                      field=key, found=v)
+    outcomes = data.get("outcomes") or []
+    if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
+        raise err("`outcomes` must be a list of outcome names", field="outcomes", found=outcomes)
+    variants_node = data["variants"]
+    if not isinstance(variants_node, dict) or not variants_node:
+        raise err("`variants` must be a non-empty map: variant name -> map of changes",
+                  field="variants", found=variants_node if not isinstance(variants_node, dict) else None,
+                  expected="e.g. {baseline: {}, debunk_at_1h: {interventions.media_debunk.at: 1}}")
+
+    # The baseline: relative to this file first, then a shipped scenario by name.
+    base_path = (p.parent / base_ref).resolve()
+    if not base_path.is_file():
+        try:
+            base_path = api.find_scenario(base_ref)
+        except ScenarioError:
+            raise err(f"the baseline scenario `{base_ref}` does not exist", field="baseline",
+                      expected=f"a scenario file relative to {p.parent}",
+                      suggestion="Check the path; it is read relative to the what-if file") from None
+    common = _changes(data.get("common"), "common", err)
+    common_overrides = tuple(f"{k}={_yaml_value(v)}" for k, v in common) + tuple(overrides)
+    try:
+        raw_base = api.load(base_path)
+    except ScenarioError as exc:
+        exc.message = f"the baseline of {p} is not valid: {exc.message}"
+        raise
+    baseline = _with_changes(raw_base, common_overrides, err, "common")
+
+    variants: List[Variant] = []
+    for name, node in variants_node.items():
+        name = str(name)
+        changes = _changes(node, f"variants.{name}", err)
+        ovs = tuple(f"{k}={_yaml_value(v)}" for k, v in changes)
+        sc = _with_changes(baseline, ovs, err, f"variants.{name}", changes)
+        variants.append(Variant(name, changes, ovs, sc, tree.line(("variants", name))))
+    ref = next((k for k, v in enumerate(variants) if v.is_baseline), None)
+    if ref is None:
+        if any(v.name == BASELINE_NAME for v in variants):
+            raise err(f"the variant `{BASELINE_NAME}` changes something, and no variant is "
+                      "the baseline itself", field=f"variants.{BASELINE_NAME}",
+                      suggestion=f"Add an empty variant ({{}}) or rename `{BASELINE_NAME}`")
+        variants.insert(0, Variant(BASELINE_NAME, (), (), baseline, None))
+    else:
+        variants.insert(0, variants.pop(ref))
+
+    known = list(baseline.outcomes) or []
+    for o in outcomes:
+        if known and o not in known:
+            raise err(f"the baseline has no outcome `{o}`", field="outcomes",
+                      expected=f"one of {', '.join(known)}", suggestion=did_you_mean(o, known))
+    return WhatIfPlan(
+        name=str(data.get("name") or f"What-ifs on {baseline.name}"),
+        description=" ".join(str(data.get("description") or "").split()),
+        source=str(p),
+        baseline_path=Path(base_path),
+        baseline=baseline,
+        variants=tuple(variants),
+        replicates=data.get("replicates"),
+        seed=data.get("seed"),
+        outcomes=tuple(outcomes),
+        common=common_overrides,
+    )
+
+
+def _with_changes(base: Scenario, overrides: Sequence[str], err: Any, where: str,
+                  changes: Sequence[Tuple[str, Any]] = ()) -> Scenario:
+    """``base`` with overrides applied; a failure becomes an error about ``where``."""
+    from .api import with_overrides
+
+    if not overrides:
+        return base
+    try:
+        return with_overrides(base, list(overrides))
+    except ScenarioError as exc:
+        # Which change failed: the one the loader names (``--set <assignment>``), else
+        # the one whose path starts the failing field.
+        culprit = None
+        if exc.file and str(exc.file).startswith("--set "):
+            culprit = str(exc.file)[len("--set "):].split("=", 1)[0]
+        path = culprit or (changes[0][0] if len(changes) == 1 else None)
+        what = where.replace("variants.", "variant `", 1) + "`" if where.startswith("variants.") else f"`{where}`"
+        message = f"{what}: `{path}`: {exc.message}" if path else f"{what}: {exc.message}"
+        if exc.field and exc.field != path:
+            message += f" (scenario field `{exc.field}`)"
+        raise err(message, field=f"{where}.{path}" if path else where,
+                  expected=exc.expected, found=exc.found, suggestion=exc.suggestion) from None
+
+
+# ---------------------------------------------------------------------- running
+
+
+def run_whatifs(plan: WhatIfPlan, replicates: Optional[int] = None, seed: Optional[int] = None,
+                workers: Optional[int] = None, progress: bool = False) -> "Comparison":
+    """Run every variant of ``plan`` with common random numbers.
+
+    Parameters
+    ----------
+    plan : from :func:`load_whatifs`.
+    replicates : per variant (default: the plan's, else the baseline's run.replicates).
+    seed : shared by every variant (default: the plan's, else the baseline's run.seed).
+    workers : threads per run (default: all cores); never changes the numbers.
+    progress : show a progress bar over variants.
+
+    Returns
+    -------
+    Comparison
+    """
+    from . import api
+    from .engine import default_workers
+
+    reps = int(replicates if replicates is not None else
+               plan.replicates if plan.replicates is not None else plan.baseline.run.replicates)
+    seed = int(seed if seed is not None else
+               plan.seed if plan.seed is not None else plan.baseline.run.seed)
+    if reps < 1:
+        raise ScenarioError("need at least one replicate per variant", field="replicates", found=reps)
+    workers = default_workers() if workers is None else int(workers)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(plan.variants), desc="what-ifs", unit="variant", file=sys.stderr)
+    # Variants that leave the network alone share one built network (same seed -> the
+    # same graph anyway); building it once saves most of the set-up time.
+    networks: Dict[str, Any] = {}
+    results: Dict[str, Results] = {}
+    t0 = time.perf_counter()
+    try:
+        for v in plan.variants:
+            sc = v.scenario
+            key = json.dumps([sc.network.model_dump(mode="json"), sc.population.agents,
+                              str(sc.base_dir)], sort_keys=True)
+            if bar is not None:
+                bar.set_postfix_str(v.name)
+            res = api.run(sc, replicates=reps, seed=seed, workers=workers,
+                          network=networks.get(key),
+                          command=" ".join(["rumorsim"] + sys.argv[1:]) if sys.argv else None)
+            networks.setdefault(key, res.network)
+            res.provenance["variant"] = v.name
+            res.provenance["variant_overrides"] = list(v.overrides)
+            results[v.name] = res
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Comparison(plan, results, reps, seed, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------- comparison
+
+
+def _fmt_value(x: float, unit: str, time_unit: str) -> str:
+    """A value as a PR team reads it: 3.2 M (people), 5.5 h, 88 %."""
+    from .plots import format_number
+
+    if x is None or not np.isfinite(x):
+        return "–"
+    if unit == time_unit:
+        suffix = " h" if time_unit.lower() in ("hour", "hours", "h") else f" {unit}"
+        return f"{x:.3g}{suffix}" if abs(x) >= 0.01 else f"0{suffix}"
+    if unit == "share":
+        return f"{100 * x:.0f} %"
+    return format_number(x)
+
+
+def _fmt_diff(x: float, unit: str, time_unit: str) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    if x == 0:
+        return "0"
+    if unit == "share":
+        return f"{100 * x:+.0f} pts"
+    text = _fmt_value(abs(x), unit, time_unit)
+    return ("+" if x > 0 else "−") + text
+
+
+@dataclass
+class Comparison:
+    """The results of every variant of a what-if plan, and their paired comparison.
+
+    Attributes
+    ----------
+    plan : the plan that was run.
+    results : ``{variant name: Results}``, the reference (baseline) first.
+    replicates, seed : what every variant was run with.
+    wall_seconds : time for all the runs.
+    """
+
+    plan: WhatIfPlan
+    results: Dict[str, Results]
+    replicates: int
+    seed: int
+    wall_seconds: float = 0.0
+    _table: Optional[pd.DataFrame] = field(default=None, repr=False)
+
+    @property
+    def reference(self) -> str:
+        """Name of the variant differences are measured against."""
+        return next(iter(self.results))
+
+    @property
+    def outcome_names(self) -> List[str]:
+        """Outcomes compared: the plan's ``outcomes``, else all of the baseline's."""
+        base = self.results[self.reference]
+        return list(self.plan.outcomes) or list(base.outcome_specs())
+
+    def values(self) -> pd.DataFrame:
+        """``variant,replicate,outcome,value``: every outcome of every replicate."""
+        frames = []
+        for name, res in self.results.items():
+            df = res.outcome_values()
+            df.insert(0, "variant", name)
+            frames.append(df[df["outcome"].isin(self.outcome_names)])
+        return pd.concat(frames, ignore_index=True)
+
+    def _per_replicate(self, res: Results) -> Dict[str, np.ndarray]:
+        vals = res.outcome_values()
+        out = {}
+        for o in self.outcome_names:
+            v = vals.loc[vals["outcome"] == o].sort_values("replicate")["value"].to_numpy(float)
+            out[o] = v if len(v) else np.full(res.n_replicates, np.nan)
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """The comparison as a tidy table, one row per variant and outcome.
+
+        Columns: ``variant, outcome, label, unit, median, low, high, diff_median,
+        diff_low, diff_high``. ``median/low/high`` are the 50th/5th/95th percentiles of
+        the variant's replicates; ``diff_*`` the same percentiles of the paired
+        differences ``variant_i - baseline_i`` over replicates ``i`` (common random
+        numbers), so the baseline's own row has differences of exactly 0.
+        """
+        if self._table is not None:
+            return self._table.copy()
+        base = self.results[self.reference]
+        specs = base.outcome_specs()
+        ref = self._per_replicate(base)
+        rows = []
+        for name, res in self.results.items():
+            mine = self._per_replicate(res)
+            for o in self.outcome_names:
+                spec = specs[o]
+                med, lo, hi = (float(x) for x in ensemble_band(mine[o]))
+                diff = mine[o] - ref[o]
+                dmed, dlo, dhi = (float(x) for x in ensemble_band(diff))
+                rows.append({
+                    "variant": name, "outcome": o, "label": spec.label or o,
+                    "unit": base.outcome_unit(spec),
+                    "median": med, "low": lo, "high": hi,
+                    "diff_median": dmed, "diff_low": dlo, "diff_high": dhi,
+                })
+        self._table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+        return self._table.copy()
+
+    def markdown(self) -> str:
+        """The comparison as a Markdown table a PR team can paste.
+
+        One block of rows per outcome; real-people numbers (``3.2 M``), hours, shares
+        in %; the 90 % interval across replicates; the change against the baseline with
+        its own 90 % interval (paired, replicate by replicate).
+        """
+        tab = self.table()
+        base = self.results[self.reference]
+        tu = base.scenario.time.unit
+        lo_p, _, hi_p = BAND_PERCENTILES
+        lines = [
+            f"## {self.plan.name}",
+            "",
+            f"Baseline: {base.scenario.name}. {self.replicates} replicates per variant, seed "
+            f"{self.seed}, common random numbers; "
+            + (f"{base.n_agents:,} agents standing for {_fmt_value(base.scenario.population.represents or base.n_agents, 'people', tu)} people. "
+               if base.scaled else f"{base.n_agents:,} agents. ")
+            + f"Median and 90 % interval ({lo_p:g}th–{hi_p:g}th percentile of replicates); "
+            "the change is paired: each replicate against the baseline replicate with the "
+            "same random numbers.",
+            "",
+            "| Outcome | Variant | Median | 90 % interval | Change vs " + self.reference + " (90 % interval) |",
+            "|---|---|--:|--:|--:|",
+        ]
+        for o in self.outcome_names:
+            g = tab[tab["outcome"] == o]
+            first = True
+            for r in g.itertuples(index=False):
+                label = f"**{r.label}**" + (f" ({r.unit})" if r.unit and r.unit not in ("people", "share") else "")
+                if r.variant == self.reference:
+                    change = "—"
+                else:
+                    change = (f"{_fmt_diff(r.diff_median, r.unit, tu)} "
+                              f"({_fmt_diff(r.diff_low, r.unit, tu)} to {_fmt_diff(r.diff_high, r.unit, tu)})")
+                lines.append(
+                    f"| {label if first else ''} | {r.variant} | {_fmt_value(r.median, r.unit, tu)} | "
+                    f"{_fmt_value(r.low, r.unit, tu)} – {_fmt_value(r.high, r.unit, tu)} | {change} |")
+                first = False
+        lines += ["", "Variants:", ""]
+        for v in self.plan.variants:
+            what = "; ".join(f"`{o}`" for o in v.overrides) or "the baseline scenario as is"
+            lines.append(f"- **{v.name}**: {what}")
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------ figures
+
+    def plot_overlay(self) -> Any:
+        """Median curves of every variant over the baseline's dashboard (a Figure)."""
+        from .plots import plot_variants
+
+        return plot_variants(self.results)
+
+    def plot_outcomes(self) -> Any:
+        """Each outcome per variant and its paired change against the baseline (a Figure)."""
+        from .plots import plot_outcome_comparison
+
+        return plot_outcome_comparison(self.table())
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, out_dir: PathLike, overwrite: bool = False, *, figures: bool = True) -> Path:
+        """Write the comparison directory atomically and return its path.
+
+        Layout: the baseline's run directory at the top (so ``rumorsim report`` reads it
+        as a run, with the what-if table added), ``compare.csv`` (:meth:`table`),
+        ``compare.md`` (:meth:`markdown`), ``compare_values.csv`` (every replicate),
+        ``whatifs.json`` (the plan: variants and their overrides), ``provenance.json``
+        (the baseline's, plus the comparison's), ``variants/<name>/`` (one run
+        directory per variant) and ``figures/compare_overlay`` and
+        ``figures/compare_outcomes`` (PNG and SVG).
+
+        Everything goes into a hidden temporary sibling first, renamed into place at the
+        end; a non-empty ``out_dir`` is refused unless ``overwrite`` (and then only if
+        it holds Rumorsim output).
+
+        Raises
+        ------
+        OutputError
+        """
+        from .plots import save_figure
+        from .results import _check_target, _swap_into_place
+
+        out = Path(out_dir)
+        _check_target(out, overwrite)
+        parent = out.absolute().parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create the directory `{parent}`: {e.strerror or e}",
+                              file=str(parent), suggestion="Choose another -o") from e
+        tmp = parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            tmp.mkdir()
+            vdir = tmp / "variants"
+            for name, res in self.results.items():
+                res.write(vdir / name, figures=figures)
+            # The baseline at the top: the report reads the directory as its run.
+            shutil.copytree(vdir / self.reference, tmp, dirs_exist_ok=True)
+            table = self.table()
+            table.to_csv(tmp / "compare.csv", index=False)
+            self.values().to_csv(tmp / "compare_values.csv", index=False)
+            (tmp / "compare.md").write_text(self.markdown(), encoding="utf-8")
+            _write_json(tmp / "whatifs.json", {"format": COMPARE_FORMAT, **self.plan.to_dict()})
+            prov_path = tmp / "provenance.json"
+            prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
+            prov["comparison"] = {
+                "format": COMPARE_FORMAT,
+                "whatif_file": self.plan.source,
+                "baseline_file": str(self.plan.baseline_path),
+                "reference_variant": self.reference,
+                "variants": list(self.results),
+                "replicates_per_variant": self.replicates,
+                "seed": self.seed,
+                "common_random_numbers": "replicate i of every variant uses child i of the seed",
+                "wall_seconds": round(self.wall_seconds, 3),
+            }
+            _write_json(prov_path, prov)
+            if figures:
+                fig_dir = tmp / "figures"
+                fig_dir.mkdir(exist_ok=True)
+                save_figure(self.plot_overlay(), fig_dir / "compare_overlay")
+                save_figure(self.plot_outcomes(), fig_dir / "compare_outcomes")
+            _swap_into_place(tmp, out)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise OutputError(f"cannot write the comparison directory `{out}`: "
+                                  f"{e.strerror or e}", file=str(out),
+                                  suggestion="Check the disk space and permissions, "
+                                  "or choose another -o") from e
+            raise
+        return out
+
+    def __repr__(self) -> str:
+        return (f"<Comparison {self.plan.name!r}: {len(self.results)} variants x "
+                f"{self.replicates} replicates, seed {self.seed}>")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    from .results import _jsonable
+
+    path.write_text(json.dumps(_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
+                    + "\n", encoding="utf-8")
