@@ -1,0 +1,473 @@
+"""The kernel: invariants, the exact per-step law, and compiled vs pure Python.
+
+Three kinds of checks, all cheap:
+
+* invariants that hold in every run: agents are conserved; a transition never fires
+  from a state it does not match; each agent makes at most one allowed move per step;
+  the same seed gives the same arrays at any worker count;
+* the semantics of DESIGN.md ("Model semantics") on cases small enough to have an exact
+  answer: survival exp(-rate t) at any dt, a per-step probability compounding over
+  steps and over infected neighbours, competing transitions and outcomes splitting in
+  proportion, thresholds firing exactly when reached, synchronous updates, complete-graph
+  counts that leave the agent itself out;
+* ``run_replicate.py_func`` (the kernel run as plain Python, calling the same jitted
+  helpers and RNG) gives byte-identical output to the compiled kernel.
+
+Statistical checks use fixed seeds and accept |z| <= 4 for a binomial count (a
+two-sided level of 6e-5 per check), so a correct kernel fails with negligible
+probability and a wrong law of a few per cent is caught.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import simulator.api as rs
+import simulator.engine as engine
+from simulator.kernel import run_replicate
+from simulator.network import Network, layer_from_networkx
+from simulator.scenario import parse_scenario
+
+Z = 4.0  # accepted |z| for binomial counts (two-sided 6e-5)
+
+
+def _scenario(text: str, overrides=()):
+    return parse_scenario(text, "<test>", list(overrides))
+
+
+def _binomial_z(k: int, n: int, p: float) -> float:
+    return (k - n * p) / np.sqrt(n * p * (1 - p))
+
+
+def _network(name: str, graph: nx.Graph) -> Network:
+    layer = layer_from_networkx(name, graph)
+    return Network(layer.n_agents, (layer,))
+
+
+def _stars(sizes) -> nx.Graph:
+    """Disjoint stars; star j has sizes[j] leaves, its centre first, agents numbered in order."""
+    return nx.disjoint_union_all([nx.star_graph(k) for k in sizes])
+
+
+def _centres_and_leaves(sizes):
+    starts = np.concatenate([[0], np.cumsum(np.asarray(sizes) + 1)[:-1]])
+    leaves = np.concatenate([np.arange(s + 1, s + 1 + k) for s, k in zip(starts, sizes)])
+    return starts, leaves
+
+
+SIR = """
+name: small SIR
+time: {dt: 0.1, until: 30, report_every: 0.1}
+population: {agents: 400}
+network:
+  layers:
+    contacts: {generator: erdos_renyi, mean_degree: 6}
+traits:
+  health: [S, I, R]
+seed:
+  - {state: {health: I}, count: 5}
+transitions:
+  - {name: infection, from: {health: S}, to: {health: I}, rate: 0.6,
+     induced_by: {layer: contacts, state: {health: I}}}
+  - {name: recovery, from: {health: I}, to: {health: R}, rate: 1.0}
+"""
+
+# Two traits, outcomes (fixed and from a signal), a threshold, a modulated rate, signals
+# of every kind, a rate change, a broadcast and a later seed: most of the kernel's paths.
+CRISIS = """
+name: small crisis
+time: {dt: 0.25, until: 12, report_every: 0.25}
+population: {agents: 300, represents: 30000}
+network:
+  layers:
+    friends: {generator: erdos_renyi, mean_degree: 5}
+    everyone: {generator: complete}
+traits:
+  link: [unaware, seen, shared]
+  rumor: [ignorant, believer, skeptic]
+seed:
+  - {state: {link: shared}, count: 4}
+signals:
+  visits: {kind: flow, transitions: [share]}
+  capacity: {kind: value, value: 20000}
+  failure: {kind: overload, demand: visits, capacity: capacity}
+  believers: {kind: count, state: {rumor: believer}, per: agents}
+  smooth: {kind: average, of: failure, half_life: 1}
+  share_believing: {kind: ratio, numerator: believers, denominator: capacity}
+transitions:
+  - name: see
+    from: {link: unaware}
+    to: {link: seen}
+    rate: 0.8
+    induced_by: {layer: friends, state: {link: shared}}
+  - name: share
+    from: {link: seen}
+    to:
+      - {state: {link: shared}, p: {signal: failure, complement: true}}
+      - {state: {link: unaware}, p: rest}
+    rate: 0.7
+  - name: believe
+    from: {rumor: ignorant, link: [seen, shared]}
+    to:
+      - {state: {rumor: believer}, p: 0.6}
+      - {state: {rumor: skeptic}, p: rest}
+    threshold:
+      layer: friends
+      state: {link: shared}
+      fraction: {distribution: normal, mean: 0.3, sd: 0.15}
+    rate: 1.5
+    modulated_by: [{signal: smooth, gain: 2}]
+  - name: gossip
+    from: {rumor: ignorant}
+    to: {rumor: believer}
+    rate: 0.002
+    induced_by: {layer: everyone, state: {rumor: believer}}
+  - name: doubt
+    from: {rumor: believer}
+    to: {rumor: skeptic}
+    probability: 0.02
+interventions:
+  slow_sharing: {kind: scale, transition: share, factor: 0.5, at: 4, until: 8}
+  debunk:
+    kind: broadcast
+    at: 6
+    reach: 0.4
+    effects: [{from: {rumor: believer}, to: {rumor: skeptic}, p: 0.5}]
+  second_leak: {kind: seed, at: 3, state: {link: shared}, count: 3, strategy: top_degree, layer: friends}
+"""
+
+RUMOR = """
+name: small Maki-Thompson
+time: {dt: 0.05, until: 20, report_every: 0.05}
+population: {agents: 200}
+network:
+  layers:
+    everyone: {generator: complete}
+traits:
+  rumor: [ignorant, spreader, stifler]
+seed:
+  - {state: {rumor: spreader}, count: 1}
+transitions:
+  - {name: telling, from: {rumor: ignorant}, to: {rumor: spreader}, rate: 0.005,
+     induced_by: {layer: everyone, state: {rumor: spreader}}}
+  - {name: stifling, from: {rumor: spreader}, to: {rumor: stifler}, rate: 0.005,
+     induced_by: {layer: everyone, state: {rumor: [spreader, stifler]}}}
+"""
+
+WATTS = """
+name: small Watts
+time: {dt: 1, until: 60, report_every: 1}
+population: {agents: 500}
+network:
+  layers:
+    friends: {generator: erdos_renyi, mean_degree: 3}
+traits:
+  opinion: [inactive, active]
+seed:
+  - {state: {opinion: active}, count: 3}
+transitions:
+  - name: adoption
+    from: {opinion: inactive}
+    to: {opinion: active}
+    threshold: {layer: friends, state: {opinion: active}, fraction: {distribution: uniform, low: 0, high: 0.5}}
+"""
+
+CASES = {"sir": SIR, "crisis": CRISIS, "rumor": RUMOR, "watts": WATTS}
+
+
+# ------------------------------------------------------------------- invariants
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_agents_are_conserved_at_every_report(name):
+    sc = _scenario(CASES[name])
+    res = rs.run(sc, replicates=4, seed=2, workers=1)
+    assert np.all(res.raw.counts.sum(axis=2) == sc.population.agents)
+    assert np.all(res.raw.counts >= 0)
+    assert np.all(np.diff(res.raw.fired, axis=1) >= 0)
+
+
+def test_transitions_from_states_that_never_occur_never_fire():
+    text = SIR.replace("health: [S, I, R]", "health: [S, I, R, X]") + """
+  - {name: ghost, from: {health: X}, to: {health: S}, rate: 50}
+  - {name: ghost_induced, from: {health: X}, to: {health: I}, probability: 1.0,
+     induced_by: {layer: contacts, state: {health: I}}}
+  - {name: never_induced, from: {health: S}, to: {health: R}, rate: 50,
+     induced_by: {layer: contacts, state: {health: X}}}
+"""
+    res = rs.run(_scenario(text), replicates=4, seed=3, workers=1)
+    names = list(res.model.info.event_names)
+    for ghost in ("ghost", "ghost_induced", "never_induced"):
+        assert res.raw.fired[:, :, names.index(ghost)].max() == 0
+    assert res.raw.counts[:, :, 3].max() == 0  # nobody ever in X
+    assert res.raw.fired[:, -1, names.index("infection")].min() > 0  # the rest did run
+
+
+def test_sir_compartments_are_monotone_at_every_step():
+    res = rs.run(_scenario(SIR), replicates=6, seed=4, workers=1)
+    c = res.raw.counts
+    assert np.all(np.diff(c[:, :, 0], axis=1) <= 0)  # S never increases
+    assert np.all(np.diff(c[:, :, 2], axis=1) >= 0)  # R never decreases
+    # firings account exactly for the flows
+    names = list(res.model.info.event_names)
+    infected = res.raw.fired[:, :, names.index("infection")]
+    recovered = res.raw.fired[:, :, names.index("recovery")]
+    assert np.array_equal(c[:, 0, 0] - c[:, :, 0].T, infected.T - infected[:, 0])
+    assert np.array_equal(c[:, :, 2], recovered)
+
+
+SEIR_FAST = """
+name: fast SEIR
+time: {dt: 1, until: 40, report_every: 1}
+population: {agents: 300}
+network:
+  layers:
+    contacts: {generator: erdos_renyi, mean_degree: 8}
+traits:
+  health: [S, E, I, R]
+seed:
+  - {state: {health: I}, count: 5}
+transitions:
+  - {name: infection, from: {health: S}, to: {health: E}, rate: 2,
+     induced_by: {layer: contacts, state: {health: I}}}
+  - {name: onset, from: {health: E}, to: {health: I}, rate: 3}
+  - {name: recovery, from: {health: I}, to: {health: R}, rate: 3}
+"""
+
+
+def test_each_agent_makes_at_most_one_allowed_move_per_step():
+    # rates of 2-3 per step: several moves per step would be common if they were allowed
+    res = rs.run(_scenario(SEIR_FAST), replicates=3, seed=5, workers=1)
+    allowed = {(0, 0), (1, 1), (2, 2), (3, 3), (0, 1), (1, 2), (2, 3)}
+    for r in range(3):
+        hist = rs.agent_history(res, replicate=r).astype(int)
+        moves = set(zip(hist[:-1].ravel().tolist(), hist[1:].ravel().tolist()))
+        assert moves <= allowed, moves - allowed
+        assert (1, 2) in moves and (2, 3) in moves
+        counts = np.stack([np.bincount(h, minlength=4) for h in hist])
+        assert np.array_equal(counts, res.raw.counts[r])
+
+
+def test_same_seed_gives_identical_arrays_at_any_worker_count():
+    sc = _scenario(CRISIS)
+    one = rs.run(sc, replicates=5, seed=7, workers=1).raw
+    two = rs.run(sc, replicates=5, seed=7, workers=2).raw
+    for field in ("counts", "fired", "signals", "signal_peak", "signal_peak_time",
+                  "signal_time_above", "steps_run"):
+        assert np.array_equal(getattr(one, field), getattr(two, field)), field
+    other = rs.run(sc, replicates=5, seed=8, workers=2).raw
+    assert not np.array_equal(one.counts, other.counts)
+    # replicates of one run differ from each other too
+    assert len({one.counts[r].tobytes() for r in range(5)}) == 5
+
+
+@pytest.mark.parametrize("name", ["sir", "crisis", "watts"])
+def test_compiled_kernel_matches_its_python_version(name, monkeypatch):
+    """run_replicate.py_func (plain Python over the same jitted helpers) gives the same bytes."""
+    text = CASES[name]
+    sc = _scenario(text, ["population.agents=30"] if name != "crisis" else ["population.agents=40"])
+    _, model, _ = rs.build(sc, seed=1)
+    compiled = engine.run_replicates(model, 2, seed=6, workers=1)
+    monkeypatch.setattr(engine, "run_replicate", run_replicate.py_func)
+    python = engine.run_replicates(model, 2, seed=6, workers=1)
+    for field in ("counts", "fired", "signals", "signal_peak", "signal_peak_time",
+                  "signal_time_above", "steps_run"):
+        assert np.array_equal(getattr(compiled, field), getattr(python, field)), field
+    assert compiled.fired[:, -1].sum() > 0  # something happened
+
+
+# --------------------------------------------------------- the exact per-step law
+
+DECAY = """
+name: decay
+time: {dt: 0.5, until: 4, report_every: 0.5}
+population: {agents: 20000}
+network:
+  layers:
+    none: {generator: erdos_renyi, mean_degree: 0.0001}
+traits:
+  x: [a, b, c]
+transitions:
+  - {name: to_b, from: {x: a}, to: {x: b}, rate: 0.3}
+"""
+
+
+def test_spontaneous_survival_is_exp_minus_rate_times_t_at_any_dt():
+    # Per step an agent leaves w.p. 1 - exp(-0.3 dt): survival to t is exp(-0.3 t) exactly.
+    for dt in (0.5, 2.0):
+        res = rs.run(_scenario(DECAY, [f"time.dt={dt}", "time.report_every=2"]),
+                     replicates=1, seed=11, workers=1)
+        t = res.model.info.report_times
+        k = res.raw.counts[0, :, 0]
+        i = int(np.searchsorted(t, 2.0))
+        assert t[i] == pytest.approx(2.0)
+        assert abs(_binomial_z(int(k[i]), 20000, np.exp(-0.6))) < Z
+
+
+def test_per_step_probability_compounds_geometrically():
+    text = DECAY.replace("rate: 0.3", "probability: 0.1")
+    res = rs.run(_scenario(text, ["time.dt=1", "time.report_every=1", "time.until=10"]),
+                 replicates=1, seed=12, workers=1)
+    k5 = int(res.raw.counts[0, 5, 0])
+    assert abs(_binomial_z(k5, 20000, 0.9 ** 5)) < Z
+
+
+def test_competing_transitions_split_in_proportion_to_hazards():
+    text = DECAY + "  - {name: to_c, from: {x: a}, to: {x: c}, rate: 0.9}\n"
+    res = rs.run(_scenario(text, ["time.until=40", "time.report_every=40"]),
+                 replicates=1, seed=13, workers=1)
+    final = res.raw.counts[0, -1]
+    assert final[0] == 0
+    assert abs(_binomial_z(int(final[1]), 20000, 0.25)) < Z
+
+
+def test_outcomes_split_a_firing_in_the_given_proportions():
+    text = DECAY.replace(
+        "to: {x: b}, rate: 0.3}",
+        "to: [{state: {x: b}, p: 0.3}, {state: {x: c}, p: rest}], rate: 5}",
+    )
+    res = rs.run(_scenario(text, ["time.until=20"]), replicates=1, seed=14, workers=1)
+    final = res.raw.counts[0, -1]
+    assert final[0] == 0
+    assert abs(_binomial_z(int(final[1]), 20000, 0.3)) < Z
+
+
+STAR = """
+name: stars
+time: {dt: 1, until: 6, report_every: 1}
+population: {agents: AGENTS}
+network:
+  layers:
+    contacts: {generator: complete}
+traits:
+  health: [S, I, R]
+seed:
+  - {state: {health: I}, strategy: ids, ids: IDS}
+transitions:
+  - name: infection
+    from: {health: S}
+    to: {health: I}
+    RULE
+    induced_by: {layer: contacts, state: {health: I}}
+"""
+
+
+def _star_run(sizes, seeded, rule, seed=15, until=6):
+    graph = _stars(sizes)
+    n = graph.number_of_nodes()
+    text = (STAR.replace("AGENTS", str(n)).replace("IDS", str(sorted(int(i) for i in seeded)))
+            .replace("RULE", rule).replace("until: 6", f"until: {until}"))
+    return rs.run(_scenario(text), replicates=1, seed=seed, workers=1,
+                  network=_network("contacts", graph))
+
+
+def test_induced_probability_compounds_over_infected_neighbours():
+    # Centres with k infected leaves are infected in one step w.p. 1 - (1 - p)^k.
+    sizes = [1] * 3000 + [3] * 3000
+    centres, leaves = _centres_and_leaves(sizes)
+    res = _star_run(sizes, leaves, "probability: 0.2", until=1)
+    hist = rs.agent_history(res, 0)
+    infected = hist[1, centres] == 1
+    for k, block in ((1, infected[:3000]), (3, infected[3000:])):
+        assert abs(_binomial_z(int(block.sum()), 3000, 1 - 0.8 ** k)) < Z
+
+
+def test_induced_rate_is_per_infected_neighbour():
+    # hazard = rate x infected neighbours: P(infected in one step) = 1 - exp(-rate k dt)
+    sizes = [2] * 4000
+    centres, leaves = _centres_and_leaves(sizes)
+    res = _star_run(sizes, leaves, "rate: 0.3", until=1)
+    infected = rs.agent_history(res, 0)[1, centres] == 1
+    assert abs(_binomial_z(int(infected.sum()), 4000, 1 - np.exp(-0.6))) < Z
+
+
+def test_probability_one_fires_surely_at_the_next_step():
+    sizes = [2] * 200
+    centres, leaves = _centres_and_leaves(sizes)
+    res = _star_run(sizes, leaves[::2], "probability: 1.0", until=3)
+    hist = rs.agent_history(res, 0)
+    assert np.all(hist[0, centres] == 0)
+    assert np.all(hist[1, centres] == 1)
+    assert np.all(hist[1, leaves[1::2]] == 0)  # a leaf's only neighbour was S at step 0
+    assert np.all(hist[2] == 1)
+
+
+def test_updates_are_synchronous():
+    # On a path with sure infection, step k infects exactly agent k: every decision in a
+    # step reads the states at its start (a sequential sweep would infect all at once).
+    n = 40
+    text = (STAR.replace("AGENTS", str(n)).replace("IDS", "[0]")
+            .replace("RULE", "probability: 1.0").replace("until: 6", "until: 20"))
+    res = rs.run(_scenario(text), replicates=1, seed=16, workers=1,
+                 network=_network("contacts", nx.path_graph(n)))
+    infected = res.raw.counts[0, :, 1]
+    assert infected.tolist() == list(range(1, 22))
+
+
+THRESHOLD = """
+name: threshold
+time: {dt: 1, until: 5, report_every: 1}
+population: {agents: AGENTS}
+network:
+  layers:
+    friends: {generator: complete}
+traits:
+  opinion: [inactive, active]
+seed:
+  - {state: {opinion: active}, strategy: ids, ids: IDS}
+transitions:
+  - name: adoption
+    from: {opinion: inactive}
+    to: {opinion: active}
+    threshold: {layer: friends, state: {opinion: active}, RULE}
+"""
+
+
+def _threshold_run(sizes, seeded, rule, until=5):
+    graph = _stars(sizes)
+    text = (THRESHOLD.replace("AGENTS", str(graph.number_of_nodes()))
+            .replace("IDS", str(sorted(int(i) for i in seeded))).replace("RULE", rule)
+            .replace("until: 5", f"until: {until}"))
+    res = rs.run(_scenario(text), replicates=1, seed=17, workers=1,
+                 network=_network("friends", graph))
+    return rs.agent_history(res, 0)
+
+
+def test_count_threshold_fires_exactly_when_reached():
+    sizes = [2, 3, 4] * 50
+    centres, leaves = _centres_and_leaves(sizes)
+    hist = _threshold_run(sizes, leaves, "count: 3")
+    fired = hist[-1, centres] == 1
+    assert np.array_equal(fired, np.array(sizes) >= 3)
+    assert np.all(hist[1, centres] == hist[-1, centres])  # at the first step, or never
+
+
+@pytest.mark.parametrize("theta, fires", [(0.25, True), (0.2501, False)])
+def test_fraction_threshold_fires_exactly_when_reached(theta, fires):
+    # centres of 4-leaf stars with one active leaf see a fraction of exactly 1/4
+    sizes = [4] * 100
+    centres, leaves = _centres_and_leaves(sizes)
+    hist = _threshold_run(sizes, leaves[::4], f"fraction: {theta}")
+    assert np.all(hist[1, centres] == int(fires))
+    if fires:  # then the other leaves see their only friend active: fraction 1
+        assert np.all(hist[2] == 1)
+    else:
+        assert hist[-1].sum() == 100
+
+
+def test_complete_graph_counts_leave_the_agent_itself_out():
+    # A lone spreader on the complete graph has no *other* spreader: its stifling hazard
+    # (rate per other spreader) is zero, so without telling nothing ever happens.
+    text = RUMOR.replace("rate: 0.005,\n     induced_by: {layer: everyone, state: {rumor: spreader}}}",
+                         "rate: 0.0,\n     induced_by: {layer: everyone, state: {rumor: spreader}}}")
+    text = text.replace("rate: 0.005,\n     induced_by: {layer: everyone, state: {rumor: [spreader, stifler]}}",
+                        "rate: 50,\n     induced_by: {layer: everyone, state: {rumor: [spreader, stifler]}}")
+    sc = _scenario(text)
+    assert sc.transitions[0].rate == 0 and sc.transitions[1].rate == 50
+    res = rs.run(sc, replicates=3, seed=18, workers=1)
+    assert np.all(res.raw.counts[:, -1, 1] == 1)
+    # with two spreaders each sees one other: both stop within a step at this rate
+    res = rs.run(_scenario(text.replace("count: 1", "count: 2")), replicates=3, seed=18, workers=1)
+    assert np.all(res.raw.counts[:, -1, 2] == 2)
