@@ -36,7 +36,6 @@ baseline itself); if the file has none, one named ``baseline`` is put first.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import sys
@@ -577,7 +576,8 @@ class Comparison:
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, out_dir: PathLike, overwrite: bool = False, *, figures: bool = True) -> Path:
+    def write(self, out_dir: PathLike, overwrite: bool = False, *, figures: bool = True,
+              variant_figures: bool = False) -> Path:
         """Write the comparison directory atomically and return its path.
 
         Layout: the baseline's run directory at the top (so ``rumorsim report`` reads it
@@ -591,6 +591,14 @@ class Comparison:
         Everything goes into a hidden temporary sibling first, renamed into place at the
         end; a non-empty ``out_dir`` is refused unless ``overwrite`` (and then only if
         it holds Rumorsim output).
+
+        Parameters
+        ----------
+        out_dir : the comparison directory.
+        overwrite : replace an existing Rumorsim output directory.
+        figures : draw the baseline's figures and the two comparison figures.
+        variant_figures : also draw every variant's own figures (slow: seconds per
+            variant; ``rumorsim plot DIR/variants/NAME`` draws them later).
 
         Raises
         ------
@@ -612,9 +620,11 @@ class Comparison:
             tmp.mkdir()
             vdir = tmp / "variants"
             for name, res in self.results.items():
-                res.write(vdir / name, figures=figures)
+                res.write(vdir / name, figures=figures and variant_figures)
             # The baseline at the top: the report reads the directory as its run.
             shutil.copytree(vdir / self.reference, tmp, dirs_exist_ok=True)
+            if figures and not variant_figures:
+                self.results[self.reference].redraw_figures(tmp)
             table = self.table()
             table.to_csv(tmp / "compare.csv", index=False)
             self.values().to_csv(tmp / "compare_values.csv", index=False)
