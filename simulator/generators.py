@@ -283,6 +283,11 @@ def csr_from_edges(
         hi = max(int(src.max()), int(dst.max()))
         if lo < 0 or hi >= n_agents:
             raise ValueError(f"edge endpoints must lie in 0..{n_agents - 1}, found {lo}..{hi}")
+    # one compiled specialisation per index dtype: copy other integer types (and
+    # strided views) to contiguous arrays of the index dtype, never larger than int64
+    dt = index_dtype(n_agents)
+    src = np.ascontiguousarray(src, dtype=dt)
+    dst = np.ascontiguousarray(dst, dtype=dt)
     has_w = weights is not None
     w_in = (
         np.ascontiguousarray(weights, dtype=np.float64)
@@ -298,7 +303,7 @@ def csr_from_edges(
     largest = int(np.max(np.diff(boff))) if nb else 0
     cap = max(min(total, max(_MIN_SWEEP_ENTRIES, -(-total // 8))), largest, 1)
     indptr = np.zeros(n_agents + 1, np.int64)
-    indices = np.empty(total, index_dtype(n_agents))
+    indices = np.empty(total, dt)
     w_out = np.empty(total if has_w else 0, np.float64)
     if n_agents:
         _scatter_blocked(src, dst, w_in, has_w, directed, shift, boff, cap, indptr, indices, w_out)

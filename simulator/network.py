@@ -920,12 +920,15 @@ def _edgelist_layer(name: str, spec: "LayerSpec", n: int, base_dir: Optional[Pat
     else:
         codes = ids
         node_ids = None
-    src, dst = codes[0::2], codes[1::2]
+    # contiguous index-dtype copies (half the bytes of the int64 codes), then free those
+    dt = gen.index_dtype(n)
+    src, dst = codes[0::2].astype(dt), codes[1::2].astype(dt)
+    del codes
     if spec.reverse:
         src, dst = dst, src
     indptr, indices, weights = gen.csr_from_edges(src, dst, n, weights=wts,
                                                   directed=spec.directed)
-    del codes, src, dst
+    del src, dst
     layer = _make_layer(name, n, indptr, indices, weights, directed=spec.directed,
                         builder="edgelist", started=started,
                         node_ids=None if node_ids is None else np.asarray(node_ids))
