@@ -139,18 +139,19 @@ def state_color(name: str) -> str:
     return _PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(_PALETTE)]
 
 
-def _distinct_colors(names: Sequence[str]) -> Dict[str, str]:
-    """``state_color`` for each name, bumping later names off colours already taken."""
-    out: Dict[str, str] = {}
+def _distinct_colors(names: Sequence[str]) -> List[str]:
+    """``state_color`` for each name in order, bumping later ones off colours already taken
+    (so two series of one panel never share a colour, even under the same name)."""
+    out: List[str] = []
     for n in names:
         c = state_color(n)
-        if c in out.values():
+        if c in out:
             start = _PALETTE.index(c) if c in _PALETTE else zlib.crc32(n.encode()) % len(_PALETTE)
             for k in range(1, len(_PALETTE) + 1):
                 c = _PALETTE[(start + k) % len(_PALETTE)]
-                if c not in out.values():
+                if c not in out:
                     break
-        out[n] = c
+        out.append(c)
     return out
 
 
@@ -553,7 +554,7 @@ def plot_traits(results: "Results") -> Figure:
     scale = res.people_per_agent
     for i, (trait, states) in enumerate(res.info.traits):
         ax = p.axes[i]
-        colors = _distinct_colors(states)
+        colors = dict(zip(states, _distinct_colors(states)))
         handles = [_band_line(ax, x, res.count_array({trait: s}) * scale, colors[s], s)
                    for s in states]
         ax.set_title(trait)
@@ -566,9 +567,11 @@ def plot_traits(results: "Results") -> Figure:
 def _series_data(res: "Results", s: "SeriesSpec") -> Tuple[np.ndarray, str, str, str, float]:
     """(values (R, T), label, unit, colour key, alert level) of one dashboard series."""
     if s.state is not None:
-        last = list(s.state.values())[-1]  # colour by the last state named
-        key = last if isinstance(last, str) else last[-1]
         label = s.label or _condition_label(s.state)
+        # one state per trait: colour as that state (the last named); a set of states
+        # (e.g. "opened or shared") is its own thing: colour by its label
+        vals = [[v] if isinstance(v, str) else list(v) for v in s.state.values()]
+        key = vals[-1][0] if all(len(v) == 1 for v in vals) else label
         return (res.count_array(s.state) * res.people_per_agent, label,
                 "people" if res.scaled else "agents", key, np.nan)
     if s.fired is not None:
@@ -647,6 +650,7 @@ def plot_dashboard(results: "Results") -> Figure:
         ax = p.axes[i]
         data = [(s, *_series_data(res, s)) for s in panel.series]
         colors = _distinct_colors([d[4] for d in data])
+        color_of = {id(d[0]): c for d, c in zip(data, colors)}
         handles: List[Any] = []
         for side in ("left", "right"):
             on_side = [d for d in data if d[0].axis == side]
@@ -656,7 +660,7 @@ def plot_dashboard(results: "Results") -> Figure:
             for s, values, label, unit, key, alert in on_side:
                 suffix = " (right axis)" if side == "right" and any(
                     d[0].axis == "left" for d in data) else ""
-                handles.append(_band_line(a, x, values, colors[key], label + suffix,
+                handles.append(_band_line(a, x, values, color_of[id(s)], label + suffix,
                                           ls="-" if side == "left" else "--"))
                 handles += _alert(a, x, values, alert, unit)
             _style_value_axis(
@@ -684,7 +688,7 @@ def plot_signals(results: "Results") -> Optional[Figure]:
     tax = _time_axis(res.scenario)
     x = tax.x(res.times)
     p = _panels(len(names))
-    colors = _distinct_colors(names)
+    colors = dict(zip(names, _distinct_colors(names)))
     for i, name in enumerate(names):
         ax = p.axes[i]
         values = res.signal_array(name)
@@ -1032,7 +1036,7 @@ def plot_network_snapshot(layer: Any, agent_states: np.ndarray, info: "ModelInfo
     else:
         fig = ax.figure
     sc = _draw_network(ax, layer, pos)
-    colors = _distinct_colors(states)
+    colors = dict(zip(states, _distinct_colors(states)))
     idx = np.asarray(info.joint_states)[codes, k]
     sc.set_facecolor([colors[states[j]] for j in idx])
     counts = np.bincount(idx, minlength=len(states))
@@ -1077,7 +1081,7 @@ def animate_network(layer: Any, agent_state_history: np.ndarray, info: "ModelInf
         raise ValueError(f"agent_state_history has shape {hist.shape}, expected (frames, {n})")
     k = _trait_index(info, trait)
     tname, states = info.traits[k]
-    colors = _distinct_colors(states)
+    colors = dict(zip(states, _distinct_colors(states)))
     rgb = np.array([matplotlib.colors.to_rgba(colors[s]) for s in states])
     decoded = np.asarray(info.joint_states)[hist, k]
     pos = network_layout(layer, seed=layout_seed)

@@ -269,3 +269,12 @@ def test_save_figure_writes_png_and_svg_atomically(tmp_path: Path, sir: Results)
     out = plots.save_figure(plots.plot_traits(sir), tmp_path / "traits")
     assert sorted(p.name for p in out) == ["traits.png", "traits.svg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["traits.png", "traits.svg"]
+
+
+def test_series_of_one_panel_never_share_a_colour(wechat: Results) -> None:
+    # "opened it" is {link: [visited, shared]}: a set of states gets its own colour
+    fig = plots.plot_dashboard(wechat)
+    for ax in fig.axes:
+        data_lines = [l for l in ax.get_lines() if len(l.get_xdata()) > 2]
+        colors = [l.get_color() for l in data_lines]
+        assert len(colors) == len(set(colors)), [l.get_label() for l in data_lines]
