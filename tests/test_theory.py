@@ -136,6 +136,29 @@ def rumor_step_limit(dt: float, s0: float = 1e-10) -> float:
     return i
 
 
+def rumor_step_variance(dt: float, s0: float = 1e-9) -> float:
+    """N x variance of the fraction never hearing for the step-wise rumor (N -> infinity).
+
+    Linear-noise approximation of the same map: per step the ignorants who hear are
+    Binomial(N i, a), a = 1 - exp(-s dt), and the spreaders who stop are Binomial(N s, b),
+    b = 1 - exp(-(1 - i) dt), independently; so the scaled covariance of (i, s) follows
+    Sigma' = J Sigma J^T + D, with J the Jacobian of the map and
+    D = [[i a(1-a), -i a(1-a)], [-i a(1-a), i a(1-a) + s b(1-b)]]. As dt -> 0 this
+    gives Pittel's 0.2727 (checked below).
+    """
+    i, s = 1.0 - s0, s0
+    cov = np.zeros((2, 2))
+    while s > 1e-14:
+        ea = np.exp(-s * dt)
+        eb = np.exp(-(1 - i) * dt)
+        jac = np.array([[ea, -i * dt * ea], [1 - ea + s * dt * eb, eb + i * dt * ea]])
+        vi = i * (1 - ea) * ea
+        vs = s * (1 - eb) * eb
+        cov = jac @ cov @ jac.T + np.array([[vi, -vi], [-vi, vi + vs]])
+        i, s = i * ea, s * eb + i * (1 - ea)
+    return float(cov[0, 0])
+
+
 #: The root of theta = exp(-2 (1 - theta)) (Sudbury 1985; Daley & Kendall 1965).
 THETA = brentq(lambda t: t - np.exp(-2 * (1 - t)), 0.01, 0.9)
 #: N x variance of the fraction never hearing, Maki–Thompson (Pittel 1990; Sudbury 1985).
@@ -211,6 +234,8 @@ def test_step_rumor_limit_tends_to_0_2032_at_first_order():
     assert rumor_step_limit(1e-4) == pytest.approx(THETA, abs=2e-5)
     # bias linear in dt: Richardson's 2 f(dt/2) - f(dt) removes it
     assert 2 * rumor_step_limit(0.04) - rumor_step_limit(0.08) == pytest.approx(THETA, abs=1e-4)
+    assert rumor_step_variance(1e-3) == pytest.approx(N_VARIANCE, abs=5e-4)
+    assert rumor_step_variance(0.04) == pytest.approx(0.2673, abs=1e-4)
 
 
 def test_daley_kendall_single_agent_rates_keep_the_mean_field():
@@ -290,6 +315,61 @@ def test_independent_cascade_final_size_is_bond_percolation():
     assert np.array_equal(res.raw.counts[:, -1, 2] - 10, res.raw.fired[:, -1, names.index("activation")])
 
 
+@pytest.mark.slow
+def test_seir_final_size_is_sir_bond_percolation():
+    """SEIR (classic/seir.yaml): the latent period changes timing, not who is infected.
+
+    Same T and tolerance as the SIR test (the E stage does not transmit, so each edge
+    still transmits w.p. T = 0.20503 at dt = 0.05).
+    """
+    sc = rs.load(CLASSIC / "seir.yaml")
+    assert [t.rate for t in sc.transitions] == [0.25, 0.5, 1.0] and sc.time.dt == 0.05
+    res = rs.run(sc, replicates=60, seed=2026, workers=2)
+    _final_size_check(res, step_transmissibility(0.25, 1.0, 0.05), n_seeds=10, mean_degree=10)
+
+
+def live_edge_spread(layer, n_seeds: int, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Final sizes of the live-edge model equivalent to the linear threshold model.
+
+    Kempe, Kleinberg & Tardos (2003), Claim 2.6: with thresholds uniform on [0, 1] and
+    in-weights summing to 1 (here 1/degree each), the active set has the law of the set
+    reachable from the seeds when each agent keeps one in-edge, chosen with probability
+    equal to its weight. Computed with scipy's breadth-first search, not the kernel.
+    """
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = layer.n_agents
+    deg = layer.degree()
+    has = np.flatnonzero(deg > 0)
+    sizes = np.empty(samples)
+    for k in range(samples):
+        pick = layer.indptr[has] + rng.integers(0, deg[has])  # one uniform friend each
+        parent = layer.indices[pick]
+        seeds = rng.choice(n, n_seeds, replace=False)
+        # edges parent -> child, plus a root (agent n) pointing at the seeds
+        rows = np.concatenate([parent, np.full(n_seeds, n)])
+        cols = np.concatenate([has, seeds])
+        graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
+        sizes[k] = len(breadth_first_order(graph, n, directed=True, return_predecessors=False)) - 1
+    return sizes
+
+
+@pytest.mark.slow
+def test_linear_threshold_matches_its_live_edge_model():
+    """Linear threshold (classic/linear_threshold.yaml) vs the live-edge model on the same graph.
+
+    400 kernel runs and 2000 live-edge samples, each with 20 random seeds. The means
+    must agree by Welch's t (|t| < 4) and the distributions by two-sample KS (p > 0.001).
+    """
+    res = rs.run(rs.load(CLASSIC / "linear_threshold.yaml"), replicates=400, seed=41, workers=2)
+    layer = res.network.layers[0]
+    kernel = res.raw.counts[:, -1, 1].astype(float)
+    live = live_edge_spread(layer, 20, 2000, np.random.default_rng(42))
+    t = stats.ttest_ind(kernel, live, equal_var=False).statistic
+    assert abs(t) < Z, (kernel.mean(), live.mean(), t)
+    assert stats.ks_2samp(kernel, live).pvalue > 0.001
+
+
 def _rumor_run(name: str, n: int, dt: float, replicates: int, seed: int):
     base = rs.load(CLASSIC / f"{name}.yaml")
     over = [f"population.agents={n}", f"time.dt={dt}"]
@@ -310,9 +390,11 @@ def test_maki_thompson_fraction_never_hearing_is_0_2032():
     replicate grows like N and its variance falls like 1/N, so the standard error per
     second does not depend on N: N = 5000 keeps the O(1/N) finite-size bias (~1e-4)
     far below the standard error, sqrt(0.2727 / (N R)) = 0.00052 for R = 200.
-    Variance. N var -> 0.2727; its estimate has sd sqrt((m4/var^2 - 1) / R) relative
-    (about sqrt(2/R) = 10 %), so 4 sd is a 40 % band: a weak test, but it catches a
-    kernel that is too deterministic (e.g. mean-field-like) or too noisy.
+    Variance. N var -> 0.2727 as dt -> 0; at dt = 0.04 the step-wise linear-noise value
+    is rumor_step_variance(0.04) = 0.2673. Its estimate has relative sd
+    sqrt((m4/var^2 - 1) / R) (about sqrt(2/R) = 10 %), so 4 sd is a 40 % band: a weak
+    test, but it catches a kernel that is too deterministic (e.g. mean-field-like) or
+    too noisy.
     """
     n, dt, reps = 5000, 0.04, 200
     never = _rumor_run("maki_thompson", n, dt, reps, seed=7)
@@ -326,7 +408,7 @@ def test_maki_thompson_fraction_never_hearing_is_0_2032():
     var = np.var(x, ddof=1)
     m4 = np.mean((x - x.mean()) ** 4)
     var_sd = var * np.sqrt((m4 / var**2 - 1) / len(x))
-    assert abs(n * var - N_VARIANCE) < Z * n * var_sd, (n * var, n * var_sd)
+    assert abs(n * var - rumor_step_variance(dt)) < Z * n * var_sd, (n * var, n * var_sd)
 
 
 @pytest.mark.slow
@@ -345,6 +427,10 @@ def test_daley_kendall_fraction_never_hearing_is_0_2032():
     mean, se = _mean_and_se(never[major])
     assert abs(mean - rumor_step_limit(dt)) < Z * se, (mean, se, rumor_step_limit(dt))
     assert abs(mean - THETA) > Z * se  # the O(dt) bias is real at this step: use the step theory
+    x = never[major]
+    var = np.var(x, ddof=1)
+    var_sd = var * np.sqrt((np.mean((x - x.mean()) ** 4) / var**2 - 1) / len(x))
+    assert abs(n * var - rumor_step_variance(dt)) < Z * n * var_sd, (n * var, n * var_sd)
 
 
 @pytest.mark.slow
@@ -356,9 +442,10 @@ def test_watts_global_cascades_inside_the_window_and_none_outside():
     through vulnerable agents). On the realised graph that set E is computed exactly,
     so (a) each replicate's outcome is predicted from its seed, and (b) the number of
     global cascades is Binomial(R, |E|/N) — |z| < 4. The Poisson value 0.8653 differs
-    from |E|/N by the graph's fluctuation, sd ~ sqrt(P(1-P)/N) x (a susceptibility of
-    order 1/(1 - excess vulnerable degree)) ~ 0.01; we allow 4 x the binomial sd plus
-    4 x 0.01.
+    from |E|/N by the graph's own fluctuation: over 20 independent graphs from this
+    generator (N = 10^4, <k> = 4) |E|/N had mean 0.8634 and sd 0.0085 (a property of the
+    graph ensemble, measured once, without the kernel); so the Poisson check allows
+    4 x the binomial sd plus 4 x 0.0085.
     <k> = 7 (outside: sum k(k-1) rho_k p_k = 4.0 < 7): no global cascade in 300 runs.
     """
     reps = 300
@@ -374,7 +461,7 @@ def test_watts_global_cascades_inside_the_window_and_none_outside():
     assert abs(_binomial_z_count(glob.sum(), reps, p_graph)) < Z, (glob.mean(), p_graph)
     _, p_poisson = poisson_vulnerable(4, 0.18)
     binom_sd = np.sqrt(p_poisson * (1 - p_poisson) / reps)
-    assert abs(glob.mean() - p_poisson) < Z * binom_sd + Z * 0.01, (glob.mean(), p_poisson)
+    assert abs(glob.mean() - p_poisson) < Z * binom_sd + Z * 0.0085, (glob.mean(), p_poisson)
     # replicate by replicate: the seed's place predicts the outcome
     for r in range(40):
         seed = np.flatnonzero(rs.agent_history(res, r)[0] == 1)
