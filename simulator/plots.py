@@ -29,7 +29,7 @@ import os
 import textwrap
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional,
                     Sequence, Tuple, Union)
@@ -47,7 +47,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
+from matplotlib.ticker import FixedLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import OutputError, ScenarioError
@@ -178,13 +178,13 @@ def format_number(x: float, pos: Optional[int] = None) -> str:
 
 
 def format_value(x: Optional[float], unit: str, *, time_unit: Optional[str] = None) -> str:
-    """A value with its unit for tables: people as ``12.5 M``, shares as ``66 %``,
+    """A value with its unit for tables: people as ``12.5 M``, shares as ``66.2 %``,
     times as ``14.5 hour``.
 
     Examples
     --------
     >>> format_value(0.662, "share of loads"), format_value(14.5, "hour", time_unit="hour")
-    ('66 %', '14.5 hour')
+    ('66.2 %', '14.5 hour')
     """
     if x is None or not np.isfinite(x):
         return "–"

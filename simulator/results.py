@@ -143,14 +143,6 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def _condition_text(condition: Condition) -> str:
-    parts = []
-    for trait, states in condition.items():
-        states = [states] if isinstance(states, str) else list(states)
-        parts.append(f"{trait}={'|'.join(states)}")
-    return ", ".join(parts)
-
-
 # ------------------------------------------------------------------------ Results
 
 
@@ -239,6 +231,7 @@ class Results:
 
     @property
     def trait_names(self) -> List[str]:
+        """Trait names in scenario order."""
         return [t for t, _ in self.info.traits]
 
     # ------------------------------------------------------- arrays (R, T)

@@ -13,7 +13,7 @@ import itertools
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, Tuple
+from typing import Tuple
 
 import numpy as np
 import pandas as pd
