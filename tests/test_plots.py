@@ -29,6 +29,19 @@ def sir() -> Results:
     return sir_results()
 
 
+@pytest.fixture(scope="module")
+def figure(wechat: Results):
+    """figure("plot_dashboard"): each WeChat figure built once per module (tests only read)."""
+    cache: dict = {}
+
+    def get(name: str) -> Figure:
+        if name not in cache:
+            cache[name] = getattr(plots, name)(wechat)
+        return cache[name]
+
+    return get
+
+
 def _panels(fig: Figure):
     """Plot panels: axes that draw lines (not legend columns, twins or tables)."""
     return [ax for ax in fig.axes if ax.axison and ax.get_lines() and ax.get_ylabel()
@@ -66,8 +79,8 @@ def test_plot_traits_without_clock_or_scaling(sir: Results) -> None:
     assert _panels(fig)[0].get_ylabel() == "people (scaled from 100 agents)"
 
 
-def test_plot_traits_clock_axis_people_and_interventions(wechat: Results) -> None:
-    fig = plots.plot_traits(wechat)
+def test_plot_traits_clock_axis_people_and_interventions(wechat: Results, figure) -> None:
+    fig = figure("plot_traits")
     _check_titled_and_labelled(fig, wechat.scenario.name)
     panels = _panels(fig)
     assert [ax.get_title(loc="left") for ax in panels] == ["link", "rumor", "card"]
@@ -95,8 +108,8 @@ def _overlaps(a, b) -> bool:
 
 
 @pytest.mark.parametrize("make", ["plot_traits", "plot_dashboard", "plot_signals"])
-def test_marker_labels_overlap_neither_each_other_nor_the_data(wechat: Results, make: str) -> None:
-    fig = getattr(plots, make)(wechat)
+def test_marker_labels_overlap_neither_each_other_nor_the_data(figure, make: str) -> None:
+    fig = figure(make)
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
     for ax in fig.axes:
@@ -115,8 +128,8 @@ def test_marker_labels_overlap_neither_each_other_nor_the_data(wechat: Results, 
 
 
 @pytest.mark.parametrize("make", ["plot_traits", "plot_dashboard", "plot_signals"])
-def test_legends_sit_beside_the_panels_inside_the_figure(wechat: Results, make: str) -> None:
-    fig = getattr(plots, make)(wechat)
+def test_legends_sit_beside_the_panels_inside_the_figure(figure, make: str) -> None:
+    fig = figure(make)
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
     legends = [c for ax in fig.axes for c in ax.get_children() if isinstance(c, Legend)]
@@ -128,8 +141,8 @@ def test_legends_sit_beside_the_panels_inside_the_figure(wechat: Results, make: 
         assert not any(_overlaps(box, p) for p in panels), "legend on top of a panel"
 
 
-def test_plot_dashboard_panels_twin_axis_and_alert(wechat: Results) -> None:
-    fig = plots.plot_dashboard(wechat)
+def test_plot_dashboard_panels_twin_axis_and_alert(wechat: Results, figure) -> None:
+    fig = figure("plot_dashboard")
     _check_titled_and_labelled(fig, wechat.scenario.name)
     titles = [ax.get_title(loc="left") for ax in _panels(fig)]
     assert titles == ["The link spreads through Moments", "The rumor", "Bank cards", "Servers"]
@@ -152,17 +165,17 @@ def test_plot_dashboard_falls_back_to_traits(sir: Results) -> None:
     assert [l.get_label() for l in _panels(fig)[0].get_lines()] == ["S", "I", "R"]
 
 
-def test_plot_signals(wechat: Results, sir: Results) -> None:
+def test_plot_signals(wechat: Results, sir: Results, figure) -> None:
     assert plots.plot_signals(sir) is None
-    fig = plots.plot_signals(wechat)
+    fig = figure("plot_signals")
     _check_titled_and_labelled(fig, f"{wechat.scenario.name}: signals")
     assert [ax.get_title(loc="left") for ax in _panels(fig)] == [
         "page demand", "server capacity", "failed page loads"]
 
 
-def test_same_state_same_colour_across_figures(wechat: Results) -> None:
-    traits = plots.plot_traits(wechat)
-    dash = plots.plot_dashboard(wechat)
+def test_same_state_same_colour_across_figures(figure) -> None:
+    traits = figure("plot_traits")
+    dash = figure("plot_dashboard")
     t = next(l for ax in _panels(traits) for l in ax.get_lines() if l.get_label() == "believer")
     d = next(l for ax in _panels(dash) for l in ax.get_lines() if l.get_label() == "believers")
     assert t.get_color() == d.get_color() == plots.state_color("believer")
@@ -271,9 +284,9 @@ def test_save_figure_writes_png_and_svg_atomically(tmp_path: Path, sir: Results)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["traits.png", "traits.svg"]
 
 
-def test_series_of_one_panel_never_share_a_colour(wechat: Results) -> None:
+def test_series_of_one_panel_never_share_a_colour(figure) -> None:
     # "opened it" is {link: [visited, shared]}: a set of states gets its own colour
-    fig = plots.plot_dashboard(wechat)
+    fig = figure("plot_dashboard")
     for ax in fig.axes:
         data_lines = [l for l in ax.get_lines() if len(l.get_xdata()) > 2]
         colors = [l.get_color() for l in data_lines]
