@@ -1204,3 +1204,27 @@ def parse_edge_chunk(buf, weighted, id_limit, skip_first, ids, wts):
         i = end + 1
         line += 1
     return e, PARSE_OK, line, 0, 0, 0, 0, skipping
+
+
+@njit(cache=True, nogil=True)
+def factorize_dense(ids, lo, span):
+    """Number integer ids 0, 1, 2, ... in order of first appearance.
+
+    For ids within ``lo .. lo + span - 1``: one lookup table of ``span`` entries
+    instead of a hash table, so each id costs one array access. Returns
+    ``(codes, uniques)`` like ``pandas.factorize``.
+    """
+    table = np.full(span, -1, np.int64)
+    codes = np.empty(ids.shape[0], np.int64)
+    uniques = np.empty(min(span, ids.shape[0]), np.int64)
+    k = 0
+    for i in range(ids.shape[0]):
+        j = ids[i] - lo
+        c = table[j]
+        if c < 0:
+            c = k
+            table[j] = k
+            uniques[k] = ids[i]
+            k += 1
+        codes[i] = c
+    return codes, uniques[:k]

@@ -338,8 +338,13 @@ def layer_from_networkx(name: str, graph: nx.Graph, *, weight: Optional[str] = "
 # ------------------------------------------------------------- building from specs
 
 
-def _layer_seed(seed: "np.random.SeedSequence | int", i: int) -> np.random.SeedSequence:
-    """Child ``i`` of the network branch of ``seed``, without mutating ``seed``."""
+def layer_seed(seed: "np.random.SeedSequence | int", i: int) -> np.random.SeedSequence:
+    """The seed :func:`build_network` gives layer ``i`` (0-based, scenario order).
+
+    Child ``i`` of a branch of ``seed`` reserved for the network, derived without
+    mutating ``seed``. Use it to rebuild one layer alone exactly as
+    :func:`build_network` would (e.g. when other layers come from user graphs).
+    """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return np.random.SeedSequence(
         entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + (_NETWORK_SPAWN_TAG, i),
@@ -628,7 +633,7 @@ def build_network(
     id_map = _IdMap(n_agents)
     layers = []
     for i, (name, layer_spec) in enumerate(spec.layers.items()):
-        layers.append(build_layer(name, layer_spec, n_agents, _layer_seed(seed, i),
+        layers.append(build_layer(name, layer_spec, n_agents, layer_seed(seed, i),
                                   base_dir=base_dir, source=source, id_map=id_map))
     node_ids = None
     if id_map.used:
@@ -642,22 +647,38 @@ def build_network(
 # ------------------------------------------------------------------- edge lists
 
 
+def _factorize(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in order of first appearance, and the ids in that order.
+
+    Integer ids spanning a range not much larger than the data use a compiled
+    lookup table (one array access per id); others (wide ranges, names) use
+    pandas' hash table.
+    """
+    import pandas as pd
+
+    if ids.dtype.kind in "iu" and ids.size:
+        lo, hi = int(ids.min()), int(ids.max())
+        span = hi - lo + 1
+        if span <= max(2 * ids.size, 2**20):  # table no bigger than the ids themselves
+            return gen.factorize_dense(ids, lo, span)
+    codes, uniques = pd.factorize(ids)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
+
+
 class _IdMap:
     """Node ids of relabelled edge lists -> agents, in order of first appearance."""
 
-    def __init__(self, n_agents: int, *, strict: bool = False) -> None:
+    def __init__(self, n_agents: int) -> None:
         self.n_agents = n_agents
         self.node_ids: Optional[np.ndarray] = None
         self.used = False
-        self.strict = strict
         self.files: list[str] = []
 
     def relabel(self, ids: np.ndarray) -> np.ndarray:
         import pandas as pd
 
         self.used = True
-        codes, uniques = pd.factorize(ids)  # hash-based, first-appearance order
-        uniques = np.asarray(uniques)
+        codes, uniques = _factorize(ids)
         if self.node_ids is None:
             self.node_ids = uniques
             return codes.astype(np.int64, copy=False)
@@ -737,32 +758,51 @@ class _ParseFailure(Exception):
         self.code, self.line, self.text, self.token, self.first_data = code, line, text, token, first_data
 
 
+def _line_capacity(path: Path) -> int:
+    """An upper bound (plain files) or a generous guess (gzip) of the line count."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    if not gz:
+        return size // 4 + 2  # the shortest data line is "a b\n"
+    from .memory import _edgelist_lines
+
+    guess = _edgelist_lines(path)
+    return int(1.25 * guess) + 1024 if guess is not None else size + 1024
+
+
 def _scan_integer(path: Path, weighted: bool, id_limit: int, skip_header: bool):
-    """Read an edge list with integer ids through the compiled parser."""
-    id_chunks, w_chunks = [], []
+    """Read an edge list with integer ids through the compiled parser.
+
+    Output goes into one buffer sized from the file (an upper bound for plain
+    text): pages never written are never touched, so an overestimate costs address
+    space only, and no per-chunk arrays have to be concatenated.
+    """
+    capacity = _line_capacity(path)
+    ids = np.empty(2 * capacity, np.int64)
+    wts = np.empty(capacity if weighted else 0, np.float64)
     lines_before = 0
     n_edges = 0
     skip = skip_header
     for block in _blocks(path):
         buf = np.frombuffer(block, np.uint8)
-        cap = block.count(b"\n") + 1
-        ids = np.empty(2 * cap, np.int64)
-        wts = np.empty(cap if weighted else 0, np.float64)
+        n_lines = block.count(b"\n")
+        need = n_edges + n_lines + 1
+        if need > capacity:  # a gzip file compressed better than its head suggested
+            capacity = max(2 * capacity, need)
+            ids = np.concatenate([ids[: 2 * n_edges], np.empty(2 * capacity - 2 * n_edges, np.int64)])
+            if weighted:
+                wts = np.concatenate([wts[:n_edges], np.empty(capacity - n_edges)])
         e, err, line, a, b, ta, tb, skip = gen.parse_edge_chunk(
-            buf, weighted, id_limit, skip, ids, wts)
+            buf, weighted, id_limit, skip, ids[2 * n_edges:], wts[n_edges:] if weighted else wts)
         if err != gen.PARSE_OK:
             text = block[a:b].decode("utf-8", "replace").rstrip("\r")
             token = block[ta:tb].decode("utf-8", "replace")
             raise _ParseFailure(err, lines_before + line + 1, text, token,
                                 first_data=(n_edges + e == 0 and not skip_header))
-        id_chunks.append(ids[: 2 * e].copy() if e < cap // 2 else ids[: 2 * e])
-        if weighted:
-            w_chunks.append(wts[:e])
         n_edges += e
-        lines_before += block.count(b"\n")
-    ids = np.concatenate(id_chunks) if id_chunks else np.empty(0, np.int64)
-    wts = (np.concatenate(w_chunks) if w_chunks else np.empty(0)) if weighted else None
-    return ids, wts
+        lines_before += n_lines
+    return ids[: 2 * n_edges], (wts[:n_edges] if weighted else None)
 
 
 _SPLIT = re.compile(r"[\s]*,[\s]*|[\s]+")

@@ -337,3 +337,23 @@ def test_network_is_a_plain_container():
     lay = complete_layer("c", 3)
     net = Network(n_agents=3, layers=(lay,))
     assert net.layer("c") is lay
+
+
+def test_layer_seed_rebuilds_one_layer_as_build_network_does():
+    from simulator.network import layer_seed
+
+    spec = spec_of(a=dict(generator="erdos_renyi", mean_degree=3),
+                   b=dict(generator="powerlaw_cluster", m=2, triangle_prob=0.3))
+    net = build_network(spec, 400, 9)
+    alone = build_layer("b", spec.layers["b"], 400, layer_seed(9, 1))
+    assert np.array_equal(net.layer("b").indices, alone.indices)
+
+
+def test_output_buffer_grows_when_the_line_guess_is_low(monkeypatch):
+    import simulator.network as network
+
+    whole = edgelist(FACEBOOK, 4039)
+    monkeypatch.setattr(network, "_line_capacity", lambda path: 10)
+    monkeypatch.setattr(network, "EDGELIST_CHUNK_BYTES", 4096)
+    grown = edgelist(FACEBOOK, 4039)
+    assert np.array_equal(whole.indices, grown.indices)
