@@ -956,7 +956,14 @@ def _check_small(layer: Any) -> int:
 
 
 def _edges(layer: Any) -> np.ndarray:
-    """Undirected edge list (E, 2), each pair once, from a CSR out-edge layer."""
+    """Undirected edge list (E, 2), each pair once, from a CSR out-edge layer.
+
+    A complete layer (stored implicitly) gives every pair when it is small enough to
+    draw (60 agents), else no edges: a hairball of every pair shows nothing.
+    """
+    if getattr(layer, "complete", False):
+        n = int(layer.n_agents)
+        return np.array(np.triu_indices(n, 1)).T if n <= 60 else np.zeros((0, 2), np.int64)
     indptr = np.asarray(layer.indptr, dtype=np.int64)
     src = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     dst = np.asarray(layer.indices, dtype=np.int64)
@@ -970,6 +977,9 @@ def network_layout(layer: Any, *, seed: int = 0) -> np.ndarray:
     import networkx as nx
 
     n = _check_small(layer)
+    if getattr(layer, "complete", False):  # every agent alike: a circle says it best
+        a = 2 * np.pi * np.arange(n) / max(n, 1)
+        return np.c_[np.cos(a), np.sin(a)]
     g = nx.Graph()
     g.add_nodes_from(range(n))
     g.add_edges_from(map(tuple, _edges(layer)))
