@@ -32,9 +32,9 @@ import gzip
 import math
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import networkx as nx
 import numpy as np
@@ -568,6 +568,14 @@ def build_layer(
     NetworkError
         Impossible parameters, a missing or malformed edge list, a node count that
         does not match the number of agents.
+
+    Notes
+    -----
+    ``weight`` multiplies every edge's weight: the constant weight of a generated
+    or complete layer, and a factor on an edge list's weights (1 without a weight
+    column). Self-loops are dropped and repeated edges merged (the first one in
+    the file wins, weight included). ``watts_strogatz`` uses ``mean_degree``
+    rounded to the nearest even number as the lattice degree.
     """
     if not isinstance(seed, np.random.SeedSequence):
         seed = np.random.SeedSequence(seed)
@@ -959,6 +967,7 @@ def _edgelist_layer(name: str, spec: "LayerSpec", n: int, base_dir: Optional[Pat
         node_ids = mapper.node_ids
     else:
         codes = ids
+        del ids
         node_ids = None
     # contiguous index-dtype copies (half the bytes of the int64 codes), then free those
     dt = gen.index_dtype(n)
