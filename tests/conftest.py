@@ -22,8 +22,9 @@ description: Susceptible–infected–recovered epidemic; final size follows bon
 theory: >
   Bond percolation: with the exact per-step transmissibility T, the final size r of a
   major outbreak solves r = 1 - G0(1 - T u) with u = G1(1 - T u); on Erdős–Rényi
-  graphs r = 1 - exp(-<k> T r) (r = 0.79681 at T = 0.2, <k> = 10); see
-  scenarios/classic/sir.yaml for the full statement.
+  graphs r = 1 - exp(-<k> T r) (r = 0.79681 at T = 0.2, <k> = 10).
+  See scenarios/classic/sir.yaml for the full statement (this copy keeps
+  its line numbers fixed for the error-message tests).
 time: {dt: 0.05, until: 100, unit: day, report_every: 0.5}
 population: {agents: 10000}
 network:
