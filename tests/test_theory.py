@@ -20,7 +20,7 @@ Two exactness points recur:
 
 from __future__ import annotations
 
-from pathlib import Path
+import inspect
 
 import networkx as nx
 import numpy as np
@@ -213,6 +213,10 @@ def extended_vulnerable_cluster(layer, phi: float) -> np.ndarray:
 
 def _mean_and_se(x: np.ndarray):
     return float(np.mean(x)), float(np.std(x, ddof=1) / np.sqrt(len(x)))
+
+
+def _binomial_z_count(k: int, n: int, p: float) -> float:
+    return (k - n * p) / np.sqrt(n * p * (1 - p))
 
 
 # ============================================================ unit checks of theory
@@ -474,10 +478,6 @@ def test_watts_global_cascades_inside_the_window_and_none_outside():
     assert extended_vulnerable_cluster(out.network.layers[0], 0.18).mean() < 0.01
 
 
-def _binomial_z_count(k: int, n: int, p: float) -> float:
-    return (k - n * p) / np.sqrt(n * p * (1 - p))
-
-
 # ----------------------------------------------------------------------- EoN
 
 FACEBOOK_SIR = """
@@ -514,9 +514,13 @@ def test_sir_agrees_with_eon_on_the_facebook_graph():
 
     Same graph (EoN gets Rumorsim's layer), same 10 initial infected agents, tau = 0.04,
     gamma = 1 (T = tau / (tau + gamma) = 0.0385; R0 ~ 3 on this heavy-tailed graph, final
-    sizes 20-45 % spread over its communities). Rumorsim runs at dt = 0.02 with the
-    infection rate whose step transmissibility is exactly 0.0385, so only the shape of
-    the infectious period (geometric in steps of 0.02 vs exponential) differs: O(dt).
+    sizes 20-45 % spread over its communities). Rumorsim runs at dt = 0.01 with the
+    infection rate whose step transmissibility is exactly 0.0385, so final sizes agree
+    exactly in law up to the shape of the infectious period (geometric in steps vs
+    exponential), and time courses lag by O(dt) per generation: measured with 600 runs
+    each, the mean time of peak was 2.55 at dt = 0.02, 2.48 at dt = 0.005 and 2.47 in
+    EoN (sd of the mean ~0.02), so at dt = 0.01 the lag (~0.04) is well under the
+    resolution of 150 runs (sd of a difference of means ~0.06).
     Checks, R = 150 runs each, all at level alpha = 0.001 (fixed seeds):
     * final sizes: two-sample Kolmogorov–Smirnov and Mann–Whitney tests do not reject;
     * epidemic peaks (max I) and times of peak: KS does not reject;
@@ -524,7 +528,9 @@ def test_sir_agrees_with_eon_on_the_facebook_graph():
       time (SE of the difference of two medians, 400 resamples, floored at 1 agent).
     """
     EoN = pytest.importorskip("EoN")
-    tau, gamma, dt, reps = 0.04, 1.0, 0.02, 150
+    if "rng" not in inspect.signature(EoN.fast_SIR).parameters:
+        pytest.skip("EoN >= 2.0 is needed for seeded runs (fast_SIR(..., rng=))")
+    tau, gamma, dt, reps = 0.04, 1.0, 0.01, 150
     T = tau / (tau + gamma)
     beta = beta_for_transmissibility(T, gamma, dt)
     assert step_transmissibility(beta, gamma, dt) == pytest.approx(T, rel=1e-12)
