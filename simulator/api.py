@@ -26,7 +26,7 @@ from .engine import default_workers, record_agent_states, run_replicates
 from .errors import ScenarioError, did_you_mean
 from .memory import check_memory, estimate_run_bytes
 from .model import CompiledModel, compile_model
-from .network import Network, build_layer, build_network, layer_from_networkx
+from .network import Network, build_layer, build_network, layer_from_networkx, layer_seed
 from .results import Results
 from .scenario import Scenario, load_scenario, parse_scenario
 
@@ -165,9 +165,9 @@ def network_from_graphs(scenario: Scenario, graphs: Dict[str, "object"], *, seed
             suggestion=did_you_mean(unknown[0], scenario.network.layers),
         )
     n = scenario.population.agents
-    children = np.random.SeedSequence(seed).spawn(len(scenario.network.layers))
     layers = []
-    for (name, spec), child in zip(scenario.network.layers.items(), children):
+    for i, (name, spec) in enumerate(scenario.network.layers.items()):
+        child = layer_seed(seed, i)  # the same layer build_network would make
         if name in graphs:
             layer = layer_from_networkx(name, graphs[name])
             if layer.n_agents != n:

@@ -487,6 +487,21 @@ class _Event:
     effects: List[Tuple[Optional[Dict[str, object]], Dict[str, str], float]] = field(default_factory=list)
 
 
+def _agents_of_ids(network, ids: List[int], where: str) -> np.ndarray:
+    """Agent indices of the given ids: the file's node ids on edge-list networks."""
+    node_ids = getattr(network, "node_ids", None)
+    if node_ids is None:
+        return np.array(ids, np.int32)
+    index = {str(v): a for a, v in enumerate(np.asarray(node_ids).tolist())}
+    missing = [i for i in ids if str(i) not in index]
+    if missing:
+        raise ScenarioError(
+            f"node id {missing[0]} is not in the edge list", field=f"{where}.ids",
+            expected="ids that appear in the network's edge-list file",
+        )
+    return np.array([index[str(i)] for i in ids], np.int32)
+
+
 def _ranked_by_degree(network, layer_names: List[str], layer: Optional[str]) -> np.ndarray:
     ly = network.layers[layer_names.index(layer) if layer else 0]
     deg = ly.degree() if callable(getattr(ly, "degree", None)) else np.diff(ly.indptr)
@@ -525,7 +540,7 @@ def _events(sc: Scenario, js: _JointStates, network, layer_names, n: int, until:
         else:
             ev.mode = 1
             if s.strategy == "ids":
-                ev.ids = np.array(s.ids, np.int32)
+                ev.ids = _agents_of_ids(network, s.ids, where)
             elif s.strategy == "top_degree":
                 k = s.count if s.count is not None else int(round(s.fraction * n))
                 ev.ids = _ranked_by_degree(network, layer_names, s.layer)[:k]

@@ -205,6 +205,11 @@ class LayerSpec(_Frozen):
             raise ValueError(
                 f"generator `{self.generator}` needs {', '.join('`'+m+'`' for m in missing)}"
             )
+        if self.generator == "complete" and self.weight != 1.0:
+            raise ValueError(
+                "a complete layer takes no `weight`: fold it into the transition's rate "
+                "(rate per pair = rate x weight)"
+            )
         if self.blocks is not None:
             if any(b <= 0 for b in self.blocks) or abs(sum(self.blocks) - 1) > 1e-6:
                 raise ValueError("`blocks` are shares of the agents: positive and summing to 1")
@@ -1018,7 +1023,8 @@ def check_references(sc: Scenario, tree: Optional[_Tree] = None) -> None:
         layer_ok(s.layer, path + ("layer",))
         if s.count is not None and s.count > n:
             raise tree.error(path + ("count",), f"cannot seed {s.count} agents out of {n}", expected=f"at most {n}")
-        if s.ids is not None:
+        # On edge-list networks ids are the file's node ids (checked when the network is built).
+        if s.ids is not None and not any(ly.generator == "edgelist" for ly in layers.values()):
             bad = [i for i in s.ids if not 0 <= i < n]
             if bad:
                 raise tree.error(path + ("ids",), f"agent id {bad[0]} does not exist", expected=f"ids in 0..{n - 1}")

@@ -83,3 +83,26 @@ def test_interventions_make_rate_segments(write):
     assert seg_hazard[:, 0].tolist() == [0.1, 0.0, 0.1, pytest.approx(0.3)]
     b = res.raw.counts[:, :, 1]
     assert (b[:, 10:21] == b[:, 10:11]).all()  # paused from hour 10 to 20
+
+
+def test_seed_ids_on_an_edge_list_are_the_files_node_ids(write, tmp_path):
+    (tmp_path / "e.txt").write_text("100 200\n200 300\n300 400\n")
+    text = f"""
+name: chain
+time: {{dt: 1, until: 5}}
+population: {{agents: 4}}
+network:
+  layers:
+    chain: {{generator: edgelist, path: e.txt}}
+traits:
+  x: [a, b]
+seed:
+  - {{state: {{x: b}}, strategy: ids, ids: [300]}}
+transitions: []
+"""
+    res = rs.run(rs.load(write("chain.yaml", text)), replicates=1, seed=0)
+    node_ids = res.network.node_ids
+    agent = int(np.nonzero(np.asarray(node_ids) == 300)[0][0])
+    from simulator.engine import record_agent_states
+
+    assert record_agent_states(res.model, 0, 0)[0].tolist() == [int(a == agent) for a in range(4)]
