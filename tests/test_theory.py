@@ -512,7 +512,8 @@ def beta_for_transmissibility(T: float, gamma: float, dt: float) -> float:
 def test_sir_agrees_with_eon_on_the_facebook_graph():
     """Rumorsim vs EoN.fast_SIR (Miller & Kiss, event-driven, continuous time) on ego-Facebook.
 
-    Same graph (EoN gets Rumorsim's layer), same 10 initial infected agents, tau = 0.04,
+    Same graph (EoN gets Rumorsim's layer, nodes named by the file's ids as seed `ids`
+    are), same 10 initial infected people, tau = 0.04,
     gamma = 1 (T = tau / (tau + gamma) = 0.0385; R0 ~ 3 on this heavy-tailed graph, final
     sizes 20-45 % spread over its communities). Rumorsim runs at dt = 0.01 with the
     infection rate whose step transmissibility is exactly 0.0385, so final sizes agree
@@ -542,10 +543,14 @@ def test_sir_agrees_with_eon_on_the_facebook_graph():
     n = layer.n_agents
     assert layer.n_edges == 88234
 
+    # EoN's graph is Rumorsim's layer with the file's node ids, which seed `ids` name
+    node = np.asarray(res.network.node_ids if res.network.node_ids is not None else np.arange(n))
+    first = np.flatnonzero(rs.agent_history(res, 0)[0] == 1)
+    assert sorted(node[first].tolist()) == ids  # the same 10 people start infected
     graph = nx.Graph()
-    graph.add_nodes_from(range(n))
+    graph.add_nodes_from(node.tolist())
     src = np.repeat(np.arange(n), np.diff(layer.indptr))
-    graph.add_edges_from(zip(src.tolist(), layer.indices.tolist()))
+    graph.add_edges_from(zip(node[src].tolist(), node[layer.indices].tolist()))
     times = res.model.info.report_times
     rng = np.random.default_rng(32)
     eon_final, eon_I = np.empty(reps), np.empty((reps, len(times)))
