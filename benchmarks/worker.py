@@ -42,7 +42,19 @@ def _rss_bytes() -> int:
 
 
 def _peak_rss_bytes() -> int:
-    """Peak resident memory of this process so far (ru_maxrss is KiB on Linux)."""
+    """Peak resident memory of this process so far.
+
+    VmHWM (Linux) belongs to this address space, which exec made new; ru_maxrss is
+    not used because Linux carries it over from the parent across fork + exec, so a
+    child of a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
