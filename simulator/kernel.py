@@ -295,6 +295,17 @@ def _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_m
 
 
 @njit(cache=True, nogil=True)
+def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_signals,
+            out_agent_states):
+    """Write report row r: joint-state counts, cumulative firings, signals (and agents)."""
+    out_counts[r, :] = n_state
+    out_fired[r, :] = fired_tot
+    out_signals[r, :] = sig_val
+    if out_agent_states.shape[0] > 0:
+        out_agent_states[r, :] = state
+
+
+@njit(cache=True, nogil=True)
 def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
                       n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
@@ -506,16 +517,8 @@ def run_replicate(
         n_dirty = 0
         # 4. report (states at the start of this step)
         while next_report < report_steps.shape[0] and report_steps[next_report] <= k:
-            r = next_report
-            for s in range(n_joint):
-                out_counts[r, s] = n_state[s]
-            for e in range(fired_tot.shape[0]):
-                out_fired[r, e] = fired_tot[e]
-            for g in range(n_sig):
-                out_signals[r, g] = sig_val[g]
-            if out_agent_states.shape[0] > 0:
-                for i in range(n_agents):
-                    out_agent_states[r, i] = state[i]
+            _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
+                    out_signals, out_agent_states)
             next_report += 1
         if k == n_steps:
             break
@@ -532,16 +535,8 @@ def run_replicate(
                 if sig_val[g] > sig_alert[g]:
                     out_sig_above[g] += (n_steps - k) * dt
             while next_report < report_steps.shape[0]:
-                r = next_report
-                for s in range(n_joint):
-                    out_counts[r, s] = n_state[s]
-                for e in range(fired_tot.shape[0]):
-                    out_fired[r, e] = fired_tot[e]
-                for g in range(n_sig):
-                    out_signals[r, g] = sig_val[g]
-                if out_agent_states.shape[0] > 0:
-                    for i in range(n_agents):
-                        out_agent_states[r, i] = state[i]
+                _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
+                        out_signals, out_agent_states)
                 next_report += 1
             steps_run = k
             break
