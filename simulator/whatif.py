@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -181,7 +182,7 @@ def _changes(node: Any, where: str, err: Any) -> Tuple[Tuple[str, Any], ...]:
         return ()
     if not isinstance(node, dict):
         raise err(f"`{where}` must be a map of dotted paths to values (or {{}} for the baseline)",
-                  found=node, expected="e.g. {interventions.media_debunk.at: 1}")
+                  field=where, found=node, expected="e.g. {interventions.media_debunk.at: 1}")
     out = []
     for path, value in node.items():
         if not isinstance(path, str) or not path.strip() or any(not p for p in path.split(".")):
@@ -279,22 +280,91 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
             raise err(f"the baseline scenario `{base_ref}` does not exist", field="baseline",
                       expected=f"a scenario file relative to {p.parent}",
                       suggestion="Check the path; it is read relative to the what-if file") from None
-    common = _changes(data.get("common"), "common", err)
-    common_overrides = tuple(f"{k}={_yaml_value(v)}" for k, v in common) + tuple(overrides)
     try:
         raw_base = api.load(base_path)
     except ScenarioError as exc:
         exc.message = f"the baseline of {p} is not valid: {exc.message}"
         raise
+    return _assemble(
+        raw_base, Path(base_path), data.get("common"), variants_node, outcomes, tuple(overrides),
+        err, name=data.get("name"), description=data.get("description"), source=str(p),
+        replicates=data.get("replicates"), seed=data.get("seed"),
+        line_of=lambda name: tree.line(("variants", name)),
+    )
+
+
+def make_plan(
+    baseline: Union[Scenario, PathLike],
+    variants: Mapping[str, Optional[Mapping[str, Any]]],
+    *,
+    name: Optional[str] = None,
+    description: str = "",
+    replicates: Optional[int] = None,
+    seed: Optional[int] = None,
+    outcomes: Sequence[str] = (),
+    common: Optional[Mapping[str, Any]] = None,
+    overrides: Sequence[str] = (),
+) -> WhatIfPlan:
+    """A what-if plan built in Python (a notebook) instead of read from a file.
+
+    Parameters
+    ----------
+    baseline : a Scenario, a scenario file or a shipped scenario's name.
+    variants : ``{variant name: {dotted.path: value}}``; ``{}`` is the baseline itself.
+    name, description, replicates, seed, outcomes, common : as in a what-if file.
+    overrides : ``dotted.path=value`` strings applied to the baseline and every variant.
+
+    Examples
+    --------
+    >>> plan = make_plan("wechat_leak_2016", {"baseline": {},
+    ...                  "debunk_at_1h": {"interventions.media_debunk.at": 1}},
+    ...                  common={"population.agents": 5000})
+    >>> [v.name for v in plan.variants]
+    ['baseline', 'debunk_at_1h']
+    """
+    from . import api
+
+    def err(message: str, *, field: Optional[str] = None, **kw: Any) -> ScenarioError:
+        return ScenarioError(message, file="what-if plan", field=field, **kw)
+
+    if isinstance(baseline, Scenario):
+        base, base_path = baseline, Path(baseline.source or "<scenario>")
+    else:
+        base_path = api.find_scenario(baseline)
+        base = api.load(base_path)
+    if not isinstance(variants, Mapping) or not variants:
+        raise err("`variants` must be a non-empty map: variant name -> map of changes",
+                  field="variants")
+    return _assemble(base, base_path, dict(common) if common else None,
+                     {str(k): (dict(v) if v else {}) for k, v in variants.items()},
+                     list(outcomes), tuple(overrides), err, name=name,
+                     description=description, source=None, replicates=replicates, seed=seed)
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_node: Dict[str, Any],
+              outcomes: List[str], overrides: Tuple[str, ...], err: Any, *, name: Any,
+              description: Any, source: Optional[str], replicates: Optional[int],
+              seed: Optional[int], line_of: Any = lambda name: None) -> WhatIfPlan:
+    """Validate the variants against the baseline and build the plan (file or Python)."""
+    common = _changes(common_node, "common", err)
+    common_overrides = tuple(f"{k}={_yaml_value(v)}" for k, v in common) + tuple(overrides)
     baseline = _with_changes(raw_base, common_overrides, err, "common")
 
     variants: List[Variant] = []
-    for name, node in variants_node.items():
-        name = str(name)
-        changes = _changes(node, f"variants.{name}", err)
+    for vname, node in variants_node.items():
+        vname = str(vname)
+        if not _SAFE_NAME.match(vname):
+            raise err(f"the variant name `{vname}` cannot be a folder name",
+                      field=f"variants.{vname}",
+                      expected="letters, digits, `_`, `-`, `.`, starting with a letter or digit",
+                      suggestion="For example debunk_at_1h")
+        changes = _changes(node, f"variants.{vname}", err)
         ovs = tuple(f"{k}={_yaml_value(v)}" for k, v in changes)
-        sc = _with_changes(baseline, ovs, err, f"variants.{name}", changes)
-        variants.append(Variant(name, changes, ovs, sc, tree.line(("variants", name))))
+        sc = _with_changes(baseline, ovs, err, f"variants.{vname}", changes)
+        variants.append(Variant(vname, changes, ovs, sc, line_of(vname)))
     ref = next((k for k, v in enumerate(variants) if v.is_baseline), None)
     if ref is None:
         if any(v.name == BASELINE_NAME for v in variants):
@@ -305,20 +375,20 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
     else:
         variants.insert(0, variants.pop(ref))
 
-    known = list(baseline.outcomes) or []
+    known = list(baseline.outcomes)
     for o in outcomes:
         if known and o not in known:
             raise err(f"the baseline has no outcome `{o}`", field="outcomes",
                       expected=f"one of {', '.join(known)}", suggestion=did_you_mean(o, known))
     return WhatIfPlan(
-        name=str(data.get("name") or f"What-ifs on {baseline.name}"),
-        description=" ".join(str(data.get("description") or "").split()),
-        source=str(p),
+        name=str(name or f"What-ifs on {baseline.name}"),
+        description=" ".join(str(description or "").split()),
+        source=source,
         baseline_path=Path(base_path),
         baseline=baseline,
         variants=tuple(variants),
-        replicates=data.get("replicates"),
-        seed=data.get("seed"),
+        replicates=replicates,
+        seed=seed,
         outcomes=tuple(outcomes),
         common=common_overrides,
     )
