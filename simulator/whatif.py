@@ -59,6 +59,9 @@ PathLike = Union[str, os.PathLike]
 BASELINE_NAME = "baseline"
 #: Bumped when the layout of a comparison directory changes incompatibly.
 COMPARE_FORMAT = "rumorsim-compare/1"
+#: Variants drawn in the overlay figure unless the plan says which: beyond about six,
+#: lines and legend entries can no longer be told apart.
+OVERLAY_MAX = 6
 #: Columns of :meth:`Comparison.table` (and ``compare.csv``), in order.
 TABLE_COLUMNS = ("variant", "outcome", "label", "unit", "median", "low", "high",
                  "diff_median", "diff_low", "diff_high")
@@ -71,6 +74,7 @@ _KEYS = {
     "seed": "the seed every variant shares (default: the baseline's run.seed)",
     "common": "a map of dotted paths applied to the baseline and every variant",
     "outcomes": "which of the baseline's outcomes to compare, in order",
+    "overlay": "which variants figures/compare_overlay draws (default: the first six)",
     "variants": "a map: variant name -> map of dotted paths to values",
 }
 
@@ -116,6 +120,8 @@ class WhatIfPlan:
     variants : the variants, the reference (baseline) first.
     replicates, seed : from the file, or None to use the baseline's ``run`` section.
     outcomes : outcome names to compare (default: all of the baseline's).
+    overlay : variants drawn in the overlay figure (default: the first
+        :data:`OVERLAY_MAX`; more lines than that cannot be told apart).
     common : ``dotted.path=value`` strings applied to every variant (file ``common``
         then command-line overrides).
     """
@@ -130,6 +136,7 @@ class WhatIfPlan:
     seed: Optional[int] = None
     outcomes: Tuple[str, ...] = ()
     common: Tuple[str, ...] = ()
+    overlay: Tuple[str, ...] = ()
 
     @property
     def reference(self) -> Variant:
@@ -153,6 +160,7 @@ class WhatIfPlan:
             "baseline": str(self.baseline_path),
             "common": list(self.common),
             "outcomes": list(self.outcomes),
+            "overlay": list(self.overlay),
             "variants": {v.name: list(v.overrides) for v in self.variants},
         }
 
@@ -265,6 +273,9 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
     outcomes = data.get("outcomes") or []
     if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
         raise err("`outcomes` must be a list of outcome names", field="outcomes", found=outcomes)
+    overlay = data.get("overlay") or []
+    if not isinstance(overlay, list) or not all(isinstance(o, str) for o in overlay):
+        raise err("`overlay` must be a list of variant names", field="overlay", found=overlay)
     variants_node = data["variants"]
     if not isinstance(variants_node, dict) or not variants_node:
         raise err("`variants` must be a non-empty map: variant name -> map of changes",
@@ -288,7 +299,7 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
     return _assemble(
         raw_base, Path(base_path), data.get("common"), variants_node, outcomes, tuple(overrides),
         err, name=data.get("name"), description=data.get("description"), source=str(p),
-        replicates=data.get("replicates"), seed=data.get("seed"),
+        replicates=data.get("replicates"), seed=data.get("seed"), overlay=overlay,
         line_of=lambda name: tree.line(("variants", name)),
     )
 
@@ -304,6 +315,7 @@ def make_plan(
     outcomes: Sequence[str] = (),
     common: Optional[Mapping[str, Any]] = None,
     overrides: Sequence[str] = (),
+    overlay: Sequence[str] = (),
 ) -> WhatIfPlan:
     """A what-if plan built in Python (a notebook) instead of read from a file.
 
@@ -311,7 +323,7 @@ def make_plan(
     ----------
     baseline : a Scenario, a scenario file or a shipped scenario's name.
     variants : ``{variant name: {dotted.path: value}}``; ``{}`` is the baseline itself.
-    name, description, replicates, seed, outcomes, common : as in a what-if file.
+    name, description, replicates, seed, outcomes, common, overlay : as in a what-if file.
     overrides : ``dotted.path=value`` strings applied to the baseline and every variant.
 
     Examples
@@ -338,7 +350,8 @@ def make_plan(
     return _assemble(base, base_path, dict(common) if common else None,
                      {str(k): (dict(v) if v else {}) for k, v in variants.items()},
                      list(outcomes), tuple(overrides), err, name=name,
-                     description=description, source=None, replicates=replicates, seed=seed)
+                     description=description, source=None, replicates=replicates, seed=seed,
+                     overlay=list(overlay))
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -347,7 +360,8 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_node: Dict[str, Any],
               outcomes: List[str], overrides: Tuple[str, ...], err: Any, *, name: Any,
               description: Any, source: Optional[str], replicates: Optional[int],
-              seed: Optional[int], line_of: Any = lambda name: None) -> WhatIfPlan:
+              seed: Optional[int], overlay: Sequence[str] = (),
+              line_of: Any = lambda name: None) -> WhatIfPlan:
     """Validate the variants against the baseline and build the plan (file or Python)."""
     common = _changes(common_node, "common", err)
     common_overrides = tuple(f"{k}={_yaml_value(v)}" for k, v in common) + tuple(overrides)
@@ -380,6 +394,11 @@ def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_no
         if known and o not in known:
             raise err(f"the baseline has no outcome `{o}`", field="outcomes",
                       expected=f"one of {', '.join(known)}", suggestion=did_you_mean(o, known))
+    names = [v.name for v in variants]
+    for o in overlay:
+        if o not in names:
+            raise err(f"`overlay` names `{o}`, which is not a variant", field="overlay",
+                      expected=f"one of {', '.join(names)}", suggestion=did_you_mean(o, names))
     return WhatIfPlan(
         name=str(name or f"What-ifs on {baseline.name}"),
         description=" ".join(str(description or "").split()),
@@ -391,6 +410,7 @@ def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_no
         seed=seed,
         outcomes=tuple(outcomes),
         common=common_overrides,
+        overlay=tuple(overlay),
     )
 
 
@@ -632,11 +652,18 @@ class Comparison:
 
     # ------------------------------------------------------------------ figures
 
+    @property
+    def overlay_names(self) -> List[str]:
+        """Variants the overlay figure draws: the plan's ``overlay`` (the baseline
+        always first), else the first :data:`OVERLAY_MAX`."""
+        chosen = list(self.plan.overlay) or list(self.results)[:OVERLAY_MAX]
+        return [self.reference] + [n for n in chosen if n != self.reference and n in self.results]
+
     def plot_overlay(self) -> Any:
-        """Median curves of every variant over the baseline's dashboard (a Figure)."""
+        """Median curves of the overlay variants over the baseline's dashboard (a Figure)."""
         from .plots import plot_variants
 
-        return plot_variants(self.results)
+        return plot_variants({n: self.results[n] for n in self.overlay_names})
 
     def plot_outcomes(self) -> Any:
         """Each outcome per variant and its paired change against the baseline (a Figure)."""
