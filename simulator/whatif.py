@@ -522,7 +522,8 @@ def _fmt_diff(x: float, unit: str, time_unit: str) -> str:
     if x == 0:
         return "0"
     if unit == "share":
-        return f"{100 * x:+.0f} pts"
+        pts = round(100 * x)
+        return "0 pts" if pts == 0 else ("+" if pts > 0 else "−") + f"{abs(pts)} pts"
     text = _fmt_value(abs(x), unit, time_unit)
     return ("+" if x > 0 else "−") + text
 
