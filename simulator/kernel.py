@@ -16,8 +16,11 @@ no signal-modulated transition, no complete-graph counter) are not visited every
 each gets a firing step drawn from the geometric law of "first success of a Bernoulli
 (1 - exp(-H dt)) per step", kept in a calendar (a bucket queue over steps), and is
 re-drawn only when its hazards change — exact, because the geometric law is memoryless.
-Agents in *dynamic* states (hazards follow signals every step, or count a complete
-graph) are kept in a candidate list and tried every step. So a step costs
+Signal-modulated rates are handled by thinning: the firing step is proposed at the
+modulation's upper bound and accepted with the ratio of the actual to the proposed
+per-step probability. Agents in *dynamic* states (a modulation with no useful bound, a
+complete-graph counter, or mixed daily-activity flags) are kept in a candidate list and
+tried every step. So a step costs
 O(agents firing + dynamic candidates + edges of agents that changed), not O(N). A full
 O(N) rescan happens only at the start and when the rate schedule changes (interventions,
 the hour of the day) or a complete-graph count leaves zero.
@@ -211,6 +214,20 @@ def _cal_grow(ent_agent, ent_stamp, ent_next):
 
 
 @njit(cache=True, nogil=True)
+def _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free):
+    """Put agent i (its current stamp) in the bucket of step ``when``."""
+    if free < 0:
+        ent_agent, ent_stamp, ent_next, free = _cal_grow(ent_agent, ent_stamp, ent_next)
+    e = free
+    free = ent_next[e]
+    ent_agent[e] = i
+    ent_stamp[e] = stamp[i]
+    ent_next[e] = bucket[when]
+    bucket[when] = e
+    return ent_agent, ent_stamp, ent_next, free
+
+
+@njit(cache=True, nogil=True)
 def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity, clock):
     """First step >= first_step at which an agent of constant hazard ``total`` fires.
 
@@ -383,7 +400,7 @@ def run_replicate(
     st_ptr, st_tr, dyn_state,               # transitions by joint state (CSR); per-step states
     st_act, tr_act, activity, clock,        # daily activity: flags, a_k, integral of a dt
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
-    out_rest, mod_ptr, mod_sig, mod_gain,
+    out_rest, mod_ptr, mod_sig, mod_gain, tr_mod_max,
     thr_mode, thr_dist, thr_p1, thr_p2,
     ctr_layer, ctr_match,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
@@ -445,8 +462,8 @@ def run_replicate(
     fired_tot = np.zeros(out_fired.shape[1], dtype=np.int64)
     sig_val = np.zeros(n_sig, dtype=np.float64)
     haz = np.zeros(n_tr, dtype=np.float64)
-    mult = np.ones(n_tr, dtype=np.float64)
-    ones = np.ones(n_tr, dtype=np.float64)
+    mult = np.ones(n_tr, dtype=np.float64)   # signal modulation x activity (per-step trials)
+    modm = np.ones(n_tr, dtype=np.float64)   # signal modulation only (calendar thinning)
     cum_p = np.zeros(out_p.shape, dtype=np.float64)
     for g in range(n_sig):
         out_sig_peak[g] = -np.inf
@@ -495,7 +512,8 @@ def run_replicate(
             if dyn_state[s]:
                 n_cand = _add_candidate(i, is_cand, cand, n_cand)
                 continue
-            total, n_inf, alive = _hazards(i, s, hazard, ones, haz, st_ptr, st_tr, tr_kind,
+            # Proposals at the upper bound of any signal modulation (thinned when popped).
+            total, n_inf, alive = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr, tr_kind,
                                            tr_counter, tr_thr_slot, thr_mode, thr_vals,
                                            in_strength, counts, ctr_layer, ctr_match,
                                            lay_complete, glob)
@@ -504,14 +522,8 @@ def run_replicate(
             when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
             if when < 0 or when >= n_steps:
                 continue
-            if free < 0:
-                ent_agent, ent_stamp, ent_next, free = _cal_grow(ent_agent, ent_stamp, ent_next)
-            e = free
-            free = ent_next[e]
-            ent_agent[e] = i
-            ent_stamp[e] = stamp[i]
-            ent_next[e] = bucket[when]
-            bucket[when] = e
+            ent_agent, ent_stamp, ent_next, free = _cal_push(i, when, stamp, bucket, ent_agent,
+                                                             ent_stamp, ent_next, free)
             sched[i] = when
             n_live += 1
         n_dirty = 0
@@ -544,11 +556,12 @@ def run_replicate(
         # 5. decisions, all reading start-of-step states (synchronous)
         for t in range(n_tr):
             fired_step[t] = 0
-            m = activity[k] if tr_act[t] else 1.0
+            m = 1.0
             for q in range(mod_ptr[t], mod_ptr[t + 1]):
                 f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
                 m *= f if f > 0.0 else 0.0
-            mult[t] = m
+            modm[t] = m
+            mult[t] = m * activity[k] if tr_act[t] else m
         n_pend = 0
         # 5a. static agents whose drawn firing step is now
         e = bucket[k]
@@ -560,16 +573,37 @@ def run_replicate(
                 sched[i] = -1
                 n_live -= 1
                 s = state[i]
-                total, n_inf, alive = _hazards(i, s, hazard, ones, haz, st_ptr, st_tr, tr_kind,
+                # Thinning: the step was proposed at the bound hazard; accept with the
+                # ratio of this step's actual to proposed firing probabilities. Exact:
+                # each step then fires with the actual probability, and a rejection is
+                # followed by a fresh (memoryless) proposal from the next step.
+                t_max, n_inf_max, _ = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
+                                               tr_kind, tr_counter, tr_thr_slot, thr_mode,
+                                               thr_vals, in_strength, counts, ctr_layer,
+                                               ctr_match, lay_complete, glob)
+                total, n_inf, alive = _hazards(i, s, hazard, modm, haz, st_ptr, st_tr, tr_kind,
                                                tr_counter, tr_thr_slot, thr_mode, thr_vals,
                                                in_strength, counts, ctr_layer, ctr_match,
                                                lay_complete, glob)
-                if alive and (total > 0.0 or n_inf > 0):
+                a = activity[k] if st_act[s] else 1.0
+                p_prop = 1.0 if n_inf_max > 0 else -np.expm1(-t_max * a * dt)
+                p_act = 1.0 if n_inf > 0 else -np.expm1(-total * a * dt)
+                accept = alive and p_act > 0.0
+                if accept and p_act < p_prop:
+                    accept = uniform(rng) * p_prop < p_act
+                if accept:
                     chosen = _choose(rng, s, haz, total, n_inf, st_ptr, st_tr)
                     pend_agent[n_pend] = i
                     pend_tr[n_pend] = chosen
                     n_pend += 1
                     fired_step[chosen] += 1
+                elif t_max > 0.0 or n_inf_max > 0:
+                    when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
+                    if 0 <= when < n_steps:
+                        ent_agent, ent_stamp, ent_next, free = _cal_push(
+                            i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free)
+                        sched[i] = when
+                        n_live += 1
             ent_next[e] = free
             free = e
             e = nxt

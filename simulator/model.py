@@ -92,7 +92,7 @@ KernelArrays = namedtuple("KernelArrays", """
     n_agents n_steps dt report_steps st_ptr st_tr
     dyn_state st_act tr_act activity clock tr_kind
     tr_counter tr_thr_slot tr_n_out out_target out_p out_sig
-    out_complement out_rest mod_ptr mod_sig mod_gain
+    out_complement out_rest mod_ptr mod_sig mod_gain tr_mod_max
     thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match
     lay_indptr indices weights lay_weighted lay_complete in_strength
     sig_kind sig_a sig_b sig_scale sig_state_mask sig_tr_mask
@@ -383,9 +383,10 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
     # All others are scheduled on the calendar (see kernel docstring).
     # States whose transitions disagree on following the daily activity are dynamic too
     # (their competing hazards would change proportions with the hour).
+    tr_mod_max = _modulation_bounds(sc, mod_ptr, mod_sig, mod_gain, seg_value, n, ppa, dt)
     dyn_state = np.zeros(js.n, np.uint8)
     for t in range(T):
-        per_step = mod_ptr[t + 1] > mod_ptr[t] or (
+        per_step = tr_mod_max[t] > _MAX_THINNING or (
             tr_counter[t] >= 0 and lay_complete[ctr_layer[tr_counter[t]]])
         if per_step:
             dyn_state[tr_match[t].astype(bool)] = 1
@@ -401,7 +402,7 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
         st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
         tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
-        out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64),
+        out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64), tr_mod_max,
         np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
         np.array(thr_p1, np.float64), np.array(thr_p2, np.float64),
         ctr_layer, ctr_match,
@@ -412,6 +413,47 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire,
     )
     return CompiledModel(info, n, n_steps, dt, report_steps, kernel_args, C, len(thr_mode))
+
+
+#: Above this bound on a rate's signal multiplier, thinning would reject too often:
+#: such states are tried every step instead.
+_MAX_THINNING = 1000.0
+
+
+def _signal_upper_bounds(sc: Scenario, seg_value: np.ndarray, n: int, ppa: float, dt: float) -> np.ndarray:
+    """An upper bound of every signal over the run (all signals are >= 0 by construction)."""
+    up: List[float] = []
+    names = list(sc.signals)
+    for g, sg in enumerate(sc.signals.values()):
+        scale = ppa if sg.per == "people" else 1.0
+        if sg.kind == "value":
+            b = float(seg_value[:, g].max())
+        elif sg.kind == "count":
+            b = n * scale
+        elif sg.kind == "flow":
+            b = n * scale / dt
+        elif sg.kind == "overload":
+            b = 1.0
+        elif sg.kind == "average":
+            b = up[names.index(sg.of)]
+        else:  # ratio: bounded only by a value signal that never reaches 0
+            den = sc.signals[sg.denominator]
+            low = float(seg_value[:, names.index(sg.denominator)].min()) if den.kind == "value" else 0.0
+            b = up[names.index(sg.numerator)] / low if low > 0 else np.inf
+        up.append(b)
+    return np.array(up, np.float64)
+
+
+def _modulation_bounds(sc: Scenario, mod_ptr, mod_sig, mod_gain, seg_value, n, ppa, dt) -> np.ndarray:
+    """Upper bound of each transition's multiplier prod max(0, 1 + gain * signal)."""
+    up = _signal_upper_bounds(sc, seg_value, n, ppa, dt)
+    bounds = np.ones(len(sc.transitions), np.float64)
+    for t in range(len(sc.transitions)):
+        for q in range(mod_ptr[t], mod_ptr[t + 1]):
+            gain = mod_gain[q]
+            # signals are >= 0, so a negative gain can only lower the rate
+            bounds[t] *= 1.0 + gain * up[mod_sig[q]] if gain > 0 else 1.0
+    return bounds
 
 
 def _schedule(sc: Scenario, base_hazard: np.ndarray, base_value: np.ndarray,

@@ -46,14 +46,27 @@ def _closed_form(sc) -> np.ndarray:
     return 1 - np.exp(-0.1 * clock[steps])
 
 
-@pytest.mark.parametrize("path", ["calendar", "per_step"])
+MODULATED = "    rate: 0.1\n    modulated_by: [{signal: %s, gain: 1}]\n"
+EXTRA_SIGNALS = """  everyone: {kind: count, state: {x: [a, b]}}
+  unbounded: {kind: ratio, numerator: zero, denominator: everyone}
+interventions:
+  later: {kind: set, signal: zero, value: 1, at: 48}
+"""
+
+
+@pytest.mark.parametrize("path", ["calendar", "thinned", "per_step"])
 def test_daily_activity_follows_the_exact_per_step_law(write, path):
-    text = DECAY
-    if path == "per_step":  # a modulation (by a zero signal) makes the state dynamic
-        text = text.replace("    rate: 0.1\n", "    rate: 0.1\n    modulated_by: [{signal: zero, gain: 1}]\n")
+    """Same law on all three kernel paths (the modulation multiplies by 1 throughout)."""
+    text = DECAY.replace("transitions:", EXTRA_SIGNALS + "transitions:")
+    if path == "thinned":  # bounded by 2 (the signal is set to 1 at the very end)
+        text = text.replace("    rate: 0.1\n", MODULATED % "zero")
+    if path == "per_step":  # a ratio over a count has no useful bound: tried every step
+        text = text.replace("    rate: 0.1\n", MODULATED % "unbounded")
     sc = rs.load(write("decay.yaml", text))
     res = rs.run(sc, replicates=4, seed=3, workers=1)
-    assert res.model.kernel_args.dyn_state[0] == (1 if path == "per_step" else 0)  # dyn_state of `a`
+    arrays = res.model.kernel_args
+    assert arrays.dyn_state[0] == (1 if path == "per_step" else 0)  # dyn_state of `a`
+    assert arrays.tr_mod_max[0] == {"calendar": 1.0, "thinned": 2.0, "per_step": np.inf}[path]
     sim, theory = _decayed_fraction(res), _closed_form(sc)
     # 80 000 Bernoulli outcomes per point: sd <= 0.5/sqrt(8e4) = 0.0018; 5 sd.
     assert np.abs(sim - theory).max() < 5 * 0.5 / np.sqrt(80000)
@@ -106,3 +119,18 @@ transitions: []
     from simulator.engine import record_agent_states
 
     assert record_agent_states(res.model, 0, 0)[0].tolist() == [int(a == agent) for a in range(4)]
+
+
+def test_a_thinned_modulated_rate_follows_its_signal_one_step_later(write):
+    """Rates read the signals of the previous step: x2 from step 49 when the signal is set at hour 12."""
+    text = DECAY.replace(
+        "report_every: 1,\n       daily_activity: [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1]}",
+        "report_every: 1}",
+    ).replace("transitions:", EXTRA_SIGNALS.replace("at: 48", "at: 12") + "transitions:")
+    sc = rs.load(write("mod.yaml", text.replace("    rate: 0.1\n", MODULATED % "zero")))
+    res = rs.run(sc, replicates=4, seed=5, workers=1)
+    assert res.model.kernel_args.dyn_state[0] == 0 and res.model.kernel_args.tr_mod_max[0] == 2.0
+    dt = sc.time.dt
+    h = np.where(np.arange(sc.time.n_steps) >= 49, 0.2, 0.1)
+    theory = 1 - np.exp(-np.concatenate([[0], np.cumsum(h * dt)])[np.round(np.arange(49) / dt).astype(int)])
+    assert np.abs(_decayed_fraction(res) - theory).max() < 5 * 0.5 / np.sqrt(80000)
