@@ -238,9 +238,11 @@ def test_interventions_fire_at_their_times(small: rs.Results) -> None:
     k = int(np.searchsorted(t, sc.interventions["rumor_starts"].at))
     assert (believers[:, :k] == 0).all()
     assert (small.fired_array(["rumor_starts"])[:, k] == round(2e-4 * 5000)).all()
-    # the founder's broadcast shows as a drop in believers at 10:30
+    # the founder's broadcast shows as a drop in believers at 10:30 (pooled over
+    # replicates: with 5,000 agents a replicate's rumor may already be over by then)
     kf = int(np.searchsorted(t, sc.interventions["founder_on_stage"].at))
-    assert (believers[:, kf] < believers[:, kf - 1]).all()
+    before, after = believers[:, kf - 1].sum(), believers[:, kf].sum()
+    assert before > 0 and after <= 0.75 * before     # expected: 1 - 0.6 x 0.85 = 0.49
 
 
 def test_a_scale_intervention_changes_the_rate_from_its_time() -> None:
