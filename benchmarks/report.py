@@ -360,6 +360,12 @@ def _grown(r: Dict[str, Any]) -> float:
     return max(float(r["peak_rss_bytes"]) - float(r.get("rss_start") or 0), 1.0)
 
 
+def _big_enough(x: List[float], pts: List[Dict[str, Any]]) -> Tuple[List[float], List[float]]:
+    """(x, peak − start) where the growth is large enough to measure (> 16 MiB)."""
+    keep = [(a, _grown(r)) for a, r in zip(x, pts) if _grown(r) > 16 * 2**20]
+    return [a for a, _ in keep], [b for _, b in keep]
+
+
 def _scaling_section(results: Dict[str, Any]) -> List[str]:
     s = results.get("scaling")
     if not s:
@@ -393,7 +399,8 @@ def _scaling_section(results: Dict[str, Any]) -> List[str]:
                     f"{fit_exponent(x, [_med(r['cpu_s']) for r in pts]):.2f}, run wall time ∝ x^"
                     f"{fit_exponent(x, [_med(r['wall_s']) for r in pts]):.2f}, build wall ∝ x^"
                     f"{fit_exponent(x, [r['build_wall_s'] for r in pts]):.2f}, memory above the "
-                    f"process's start (peak − start) ∝ x^{fit_exponent(x, [_grown(r) for r in pts]):.2f}"
+                    f"process's start (peak − start, points above 16 MiB) ∝ x^"
+                    f"{fit_exponent(*_big_enough(x, pts)):.2f}"
                     + ("" if key == "agents" else
                        f"; per edge (agents × mean degree): run CPU ∝ (edges)^"
                        f"{fit_exponent(xe, [_med(r['cpu_s']) for r in pts]):.2f}") + "."]
@@ -512,9 +519,10 @@ def plot_scaling(results: Dict[str, Any], path: Path) -> None:
         slope = fit_exponent(n, [_med(r["cpu_s"]) for r in ag])
         _style(axes[0], f"time vs agents (run CPU ∝ n^{slope:.2f})", "time (s)")
         axes[1].plot(n, [r["peak_rss_bytes"] / 2**20 for r in ag], "o-", color=COLOURS["rumorsim"], lw=2, label="peak RSS (measured)")
-        axes[1].plot(n, [_grown(r) / 2**20 for r in ag], "o:", color=COLOURS["rumorsim"], alpha=0.7, label="peak − start (measured)")
+        gx, gy = _big_enough(n, ag)
+        axes[1].plot(gx, [g / 2**20 for g in gy], "o:", color=COLOURS["rumorsim"], alpha=0.7, label="peak − start (measured)")
         axes[1].plot(n, [r["estimate_bytes"] / 2**20 for r in ag], "s--", color="#555555", label="estimate_memory")
-        slope_m = fit_exponent(n, [_grown(r) for r in ag])
+        slope_m = fit_exponent(*_big_enough(n, ag))
         _style(axes[1], f"peak memory vs agents (peak − start ∝ n^{slope_m:.2f})", "MiB")
     if dg:
         k = [r["mean_degree"] for r in dg]
@@ -523,6 +531,11 @@ def plot_scaling(results: Dict[str, Any], path: Path) -> None:
         slope_k = fit_exponent(k, [_med(r["cpu_s"]) for r in dg])
         _style(axes[2], f"time vs mean degree at {_agents(dg[0]['n'])} (CPU ∝ k^{slope_k:.2f})", "time (s)")
         axes[2].set_xlabel("mean degree")
+        from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+        axes[2].xaxis.set_major_locator(FixedLocator([round(x) for x in k]))
+        axes[2].xaxis.set_minor_locator(NullLocator())
+        axes[2].xaxis.set_major_formatter(ScalarFormatter())
     fig.suptitle("Rumorsim scaling, continuous SIR on BA graphs (log–log)", fontsize=13)
     fig.savefig(path, dpi=110)
     plt.close(fig)
