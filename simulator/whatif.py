@@ -476,6 +476,9 @@ def run_whatifs(plan: WhatIfPlan, replicates: Optional[int] = None, seed: Option
     # same graph anyway); building it once saves most of the set-up time.
     networks: Dict[str, Any] = {}
     results: Dict[str, Results] = {}
+    from_cli = bool(sys.argv) and Path(sys.argv[0]).name == "rumorsim"
+    command = (" ".join(["rumorsim"] + sys.argv[1:]) if from_cli
+               else f"simulator.whatif.run_whatifs({plan.source or plan.name!r})")
     t0 = time.perf_counter()
     try:
         for v in plan.variants:
@@ -485,8 +488,7 @@ def run_whatifs(plan: WhatIfPlan, replicates: Optional[int] = None, seed: Option
             if bar is not None:
                 bar.set_postfix_str(v.name)
             res = api.run(sc, replicates=reps, seed=seed, workers=workers,
-                          network=networks.get(key),
-                          command=" ".join(["rumorsim"] + sys.argv[1:]) if sys.argv else None)
+                          network=networks.get(key), command=command)
             networks.setdefault(key, res.network)
             res.provenance["variant"] = v.name
             res.provenance["variant_overrides"] = list(v.overrides)
@@ -517,14 +519,15 @@ def _fmt_value(x: float, unit: str, time_unit: str) -> str:
 
 
 def _fmt_diff(x: float, unit: str, time_unit: str) -> str:
+    """A signed change: +1.2 M, −0.5 h, +3 pts (percentage points); 0 when it rounds to 0."""
     if x is None or not np.isfinite(x):
         return "–"
-    if x == 0:
-        return "0"
     if unit == "share":
-        pts = round(100 * x)
-        return "0 pts" if pts == 0 else ("+" if pts > 0 else "−") + f"{abs(pts)} pts"
-    text = _fmt_value(abs(x), unit, time_unit)
+        text = f"{round(100 * abs(x))} pts"
+    else:
+        text = _fmt_value(abs(x), unit, time_unit)
+    if text.split(" ")[0].strip("0.") == "":
+        return "0"
     return ("+" if x > 0 else "−") + text
 
 
