@@ -58,7 +58,7 @@ def _neighbour_count(c, i, s, counts, ctr_layer, ctr_match, lay_complete, glob):
     """Matching in-neighbours (weight sum) of agent i (in state s) for counter c."""
     if lay_complete[ctr_layer[c]]:
         return glob[c] - ctr_match[c, s]
-    return counts[c, i]
+    return counts[i, c]
 
 
 @njit(cache=True, nogil=True)
@@ -157,9 +157,10 @@ def _mark_dirty(i, is_dirty, dirty, n_dirty):
 
 @njit(cache=True, nogil=True)
 def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
-                  lay_indptr, indices, weights, lay_weighted, is_cand, cand, n_cand):
-    """Move agent i to joint state new_s, updating counts; mark i and the neighbours
-    whose counts changed as dirty (``is_cand``/``cand`` here are the dirty flag/list).
+                  lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand, cand, n_cand):
+    """Move agent i to joint state new_s, updating counts; mark dirty i and the neighbours
+    whose hazards changed, i.e. whose state reads a changed count (``is_cand``/``cand``
+    here are the dirty flag/list).
 
     Returns (n_dirty, complete_count_left_zero)."""
     old_s = state[i]
@@ -167,30 +168,39 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
     n_state[old_s] -= 1
     n_state[new_s] += 1
     woke = False
-    for c in range(ctr_layer.shape[0]):
-        delta = np.float64(ctr_match[c, new_s]) - np.float64(ctr_match[c, old_s])
-        if delta == 0.0:
+    n_ctr = ctr_layer.shape[0]
+    for layer in range(lay_complete.shape[0]):
+        changed = False
+        for c in range(n_ctr):
+            if ctr_layer[c] == layer and ctr_match[c, new_s] != ctr_match[c, old_s]:
+                changed = True
+                if lay_complete[layer]:
+                    before = glob[c]
+                    glob[c] += np.float64(ctr_match[c, new_s]) - np.float64(ctr_match[c, old_s])
+                    # Counts of others go from 0 to > 0 only when the global count passes 1.
+                    if before <= 1.0 and glob[c] > before:
+                        woke = True
+        if not changed or lay_complete[layer]:
             continue
-        layer = ctr_layer[c]
-        if lay_complete[layer]:
-            before = glob[c]
-            glob[c] += delta
-            # Counts of others go from 0 to > 0 only when the global count passes 1.
-            if before <= 1.0 and glob[c] > before:
-                woke = True
-            continue
-        start = lay_indptr[layer, i]
-        end = lay_indptr[layer, i + 1]
-        if lay_weighted[layer]:
-            for e in range(start, end):
-                j = indices[e]
-                v = counts[c, j] + delta * weights[e]
-                counts[c, j] = v if v > 1e-12 else 0.0  # no float residue keeps j active
-                n_cand = _mark_dirty(j, is_cand, cand, n_cand)
-        else:
-            for e in range(start, end):
-                j = indices[e]
-                counts[c, j] += delta
+        weighted = lay_weighted[layer]
+        # Each neighbour once, all its counters on this layer together (one cache line:
+        # counts is agent-major).
+        for e in range(lay_indptr[layer, i], lay_indptr[layer, i + 1]):
+            j = indices[e]
+            w = weights[e] if weighted else 1.0
+            sj = state[j]
+            reads = False
+            for c in range(n_ctr):
+                if ctr_layer[c] != layer:
+                    continue
+                d = np.float64(ctr_match[c, new_s]) - np.float64(ctr_match[c, old_s])
+                if d != 0.0:
+                    v = counts[j, c] + d * w
+                    # float32 sums: a residue below 1e-6 of a weighted count is rounding, not a neighbour
+                    counts[j, c] = v if (v > 1e-6 or not weighted) else 0.0
+                    if st_ctr_use[sj, c]:
+                        reads = True
+            if reads:  # else j's hazards are unchanged and its calendar entry stays valid
                 n_cand = _mark_dirty(j, is_cand, cand, n_cand)
     n_cand = _mark_dirty(i, is_cand, cand, n_cand)
     return n_cand, woke
@@ -326,7 +336,8 @@ def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_si
 def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
                       n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
-                      lay_indptr, indices, weights, lay_weighted, is_cand, cand, n_cand, fired_tot):
+                      lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand, cand, n_cand,
+                      fired_tot):
     """Apply one dated event (seed or broadcast): choose agents, apply the first matching effect."""
     woke = False
     # Eligible agents: everyone (mode 0) or a listed set (mode 1), restricted to ev_among.
@@ -385,7 +396,8 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                     if target != s:
                         n_cand, w = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
                                                   ctr_match, lay_complete, lay_indptr, indices,
-                                                  weights, lay_weighted, is_cand, cand, n_cand)
+                                                  weights, lay_weighted, st_ctr_use, is_cand, cand,
+                                                  n_cand)
                         woke = woke or w
                         if fire >= 0:
                             fired_tot[fire] += 1
@@ -402,10 +414,10 @@ def run_replicate(
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
     out_rest, mod_ptr, mod_sig, mod_gain, tr_mod_max,
     thr_mode, thr_dist, thr_p1, thr_p2,
-    ctr_layer, ctr_match,
+    ctr_layer, ctr_match, st_ctr_use,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
     sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
-    seg_start, seg_hazard, seg_value,
+    seg_start, seg_hazard, seg_value, seg_state_dirty,
     ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
     out_counts, out_fired, out_signals, out_sig_peak, out_sig_peak_time, out_sig_above,
@@ -422,7 +434,7 @@ def run_replicate(
     state = np.zeros(n_agents, dtype=np.int16)
     n_state = np.zeros(n_joint, dtype=np.int64)
     n_state[0] = n_agents
-    counts = np.zeros((n_ctr, n_agents), dtype=np.float64)
+    counts = np.zeros((n_agents, max(n_ctr, 1)), dtype=np.float32)  # agent-major: one cache line
     glob = np.zeros(n_ctr, dtype=np.float64)
     for c in range(n_ctr):
         if ctr_match[c, 0]:  # everybody starts in joint state 0
@@ -430,8 +442,8 @@ def run_replicate(
                 glob[c] = n_agents
             else:
                 for i in range(n_agents):
-                    counts[c, i] = in_strength[ctr_layer[c], i]
-    thr_vals = np.empty((thr_mode.shape[0], n_agents), dtype=np.float64)
+                    counts[i, c] = in_strength[ctr_layer[c], i]
+    thr_vals = np.empty((thr_mode.shape[0], n_agents), dtype=np.float32)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
     # dynamic candidates (tried every step)
@@ -484,14 +496,17 @@ def run_replicate(
         while seg + 1 < n_seg and seg_start[seg + 1] <= k:
             seg += 1
             hazard = seg_hazard[seg]
-            need_rescan = True  # static agents' hazards changed: redraw their firing steps
+            # Agents in states whose hazards changed redraw their firing steps.
+            for i in range(n_agents):
+                if seg_state_dirty[seg, state[i]]:
+                    n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
             n_dirty, woke = _select_and_apply(
                 next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
                 state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete, lay_indptr,
-                indices, weights, lay_weighted, is_dirty, dirty, n_dirty, fired_tot)
+                indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty, fired_tot)
             need_rescan = need_rescan or woke
             next_ev += 1
         # 3. route changed agents (or everyone, on a rescan); they may fire from this step
@@ -682,7 +697,7 @@ def run_replicate(
             if target != s:
                 n_dirty, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
                                               ctr_match, lay_complete, lay_indptr, indices, weights,
-                                              lay_weighted, is_dirty, dirty, n_dirty)
+                                              lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty)
                 if woke:
                     need_rescan = True
             else:

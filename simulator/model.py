@@ -93,10 +93,10 @@ KernelArrays = namedtuple("KernelArrays", """
     dyn_state st_act tr_act activity clock tr_kind
     tr_counter tr_thr_slot tr_n_out out_target out_p out_sig
     out_complement out_rest mod_ptr mod_sig mod_gain tr_mod_max
-    thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match
+    thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match st_ctr_use
     lay_indptr indices weights lay_weighted lay_complete in_strength
     sig_kind sig_a sig_b sig_scale sig_state_mask sig_tr_mask
-    sig_alpha sig_alert seg_start seg_hazard seg_value ev_step
+    sig_alpha sig_alert seg_start seg_hazard seg_value seg_state_dirty ev_step
     ev_mode ev_count ev_fraction ev_share ev_ids_ptr ev_ids
     ev_among ev_eff_ptr eff_from eff_target eff_p ev_fire_index
 """.split())
@@ -349,6 +349,12 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
     # --- piecewise-constant schedule: hazards and value signals per segment
     seg_start, seg_hazard, seg_value = _schedule(sc, base_hazard, base_value, t_names, signal_names)
     activity, clock = _activity_clock(sc)
+    # States whose hazards change when a segment starts (value-signal changes alone change
+    # no hazard: the modulation bounds already cover the whole schedule).
+    seg_state_dirty = np.zeros((len(seg_start), js.n), np.uint8)
+    for k in range(1, len(seg_start)):
+        changed = seg_hazard[k] != seg_hazard[k - 1]
+        seg_state_dirty[k] = tr_match[changed].any(axis=0)
 
     # --- dated events: seeds and broadcasts
     events = _events(sc, js, network, layer_names, n, until)
@@ -398,6 +404,12 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         elif flags.any():
             dyn_state[s_] = 1
     tr_act = activity_flag.astype(np.uint8)
+    # Which counters each joint state's transitions read: a neighbour whose state reads
+    # none of the counts that changed keeps its drawn firing step.
+    st_ctr_use = np.zeros((js.n, max(C, 1)), np.uint8)
+    for t in range(T):
+        if tr_counter[t] >= 0:
+            st_ctr_use[tr_match[t].astype(bool), tr_counter[t]] = 1
     kernel_args = KernelArrays(
         np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
         st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
@@ -405,10 +417,10 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64), tr_mod_max,
         np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
         np.array(thr_p1, np.float64), np.array(thr_p2, np.float64),
-        ctr_layer, ctr_match,
+        ctr_layer, ctr_match, st_ctr_use,
         lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
         sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
-        seg_start, seg_hazard, seg_value,
+        seg_start, seg_hazard, seg_value, seg_state_dirty,
         ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
         ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire,
     )
