@@ -800,12 +800,12 @@ def apply_override(tree: _Tree, assignment: str) -> None:
                 node[part] = value
                 path += (part,)
             elif part not in node:
-                raise ScenarioError(
-                    f"`{part}` does not exist under `{_field_path(path)}`",
-                    file=f"--set {assignment}", field=_field_path(path + (part,)),
-                    expected=f"one of {', '.join(map(str, node))}" if node else None,
-                    suggestion=did_you_mean(part, node.keys()),
-                )
+                # A missing section is created (e.g. `signals.x=...` in a file without
+                # signals); a misspelt one is then refused by validation, did-you-mean included.
+                node[part] = {}
+                node = node[part]
+                path += (part,)
+                tree.overridden[path] = assignment
             else:
                 node = node[part]
                 path += (part,)

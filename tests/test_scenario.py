@@ -154,3 +154,10 @@ def test_every_shipped_scenario_validates_against_the_json_schema():
         if "variants" in data:
             continue
         jsonschema.validate(data, schema)
+
+
+def test_override_can_add_a_section_the_file_lacks(sir_text):
+    sc = parse_scenario(sir_text, "case.yaml", ["signals.capacity={kind: value, value: 5}"])
+    assert sc.signals["capacity"].value == 5
+    err = _error(sir_text, ["signalz.capacity={kind: value, value: 5}"])
+    assert "Did you mean `signals`?" in str(err) and err.file.startswith("--set")
