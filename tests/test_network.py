@@ -256,11 +256,13 @@ def test_csr_from_edges_is_reexported():
 
 
 def test_complete_layer_is_implicit():
-    lay = build_layer("all", LayerSpec(generator="complete", weight=0.5), 10**6, 0)
+    lay = build_layer("all", LayerSpec(generator="complete"), 10**6, 0)
     assert lay.complete and lay.builder == "implicit"
     assert lay.indices.size == 0 and np.all(lay.indptr == 0)
     assert lay.n_edges == 10**6 * (10**6 - 1) // 2
-    assert lay.in_strength[0] == pytest.approx(0.5 * (10**6 - 1)) and lay.edge_weight == 0.5
+    assert lay.in_strength[0] == pytest.approx(10**6 - 1) and lay.edge_weight == 1.0
+    with pytest.raises(ValueError, match="fold it into the transition's rate"):
+        LayerSpec(generator="complete", weight=0.5)  # the kernel counts complete graphs unweighted
     assert lay.degree()[0] == 10**6 - 1
     assert complete_layer("c", 3, directed=True).n_edges == 6
 
