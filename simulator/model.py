@@ -74,7 +74,6 @@ class ModelInfo:
 from .errors import ScenarioError  # noqa: E402
 from .scenario import (  # noqa: E402
     Distribution,
-    InterventionSpec,
     Scenario,
     SeedSpec,
     SignalRef,

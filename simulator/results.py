@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -575,26 +575,8 @@ class Results:
             file, does not look like a run directory, or cannot be written.
         """
         run_dir = Path(run_dir)
-        _check_target(run_dir, overwrite)
-        parent = run_dir.absolute().parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"cannot create the directory `{parent}`: {e.strerror or e}",
-                              file=str(parent), suggestion="Choose another -o") from e
-        tmp = parent / f".{run_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
-        try:
-            tmp.mkdir()
-            self._write_into(tmp, figures=figures)
-            _swap_into_place(tmp, run_dir)
-        except BaseException as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(e, OSError):
-                raise OutputError(f"cannot write the run directory `{run_dir}`: "
-                                  f"{e.strerror or e}", file=str(run_dir),
-                                  suggestion="Check the disk space and permissions, "
-                                  "or choose another -o") from e
-            raise
+        write_directory_atomically(run_dir, lambda tmp: self._write_into(tmp, figures=figures),
+                                   overwrite=overwrite, what="run directory")
         return run_dir
 
     def _write_into(self, d: Path, *, figures: bool) -> None:
@@ -683,6 +665,37 @@ class Results:
     def __repr__(self) -> str:
         return (f"<Results {self.scenario.name!r}: {self.n_replicates} replicates, "
                 f"{len(self.times)} report times, {self.n_agents:,} agents>")
+
+
+def write_directory_atomically(target: Path, fill: "Callable[[Path], None]", *,
+                               overwrite: bool = False, what: str = "output directory") -> Path:
+    """Write a directory all at once: ``fill`` writes into a temporary sibling, which is
+    then renamed into place, so an interrupted write leaves nothing half-written.
+
+    Refuses an existing non-empty directory unless ``overwrite`` (and only replaces one
+    that holds Rumorsim output). Raises OutputError for every file-system problem.
+    """
+    target = Path(target)
+    _check_target(target, overwrite)
+    parent = target.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the directory `{parent}`: {e.strerror or e}",
+                          file=str(parent), suggestion="Choose another -o") from e
+    tmp = parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        fill(tmp)
+        _swap_into_place(tmp, target)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write the {what} `{target}`: {e.strerror or e}",
+                              file=str(target), suggestion="Check the disk space and "
+                              "permissions, or choose another -o") from e
+        raise
+    return target
 
 
 def redraw_figures(run_dir: PathLike) -> List[Path]:

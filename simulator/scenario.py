@@ -799,13 +799,20 @@ def apply_override(tree: _Tree, assignment: str) -> None:
                 # validation rejects it if no such field exists.
                 node[part] = value
                 path += (part,)
-            elif part not in node:
-                # A missing section is created (e.g. `signals.x=...` in a file without
+            elif part not in node and not path:
+                # A missing top-level section is created (`signals.x=...` in a file without
                 # signals); a misspelt one is then refused by validation, did-you-mean included.
                 node[part] = {}
                 node = node[part]
                 path += (part,)
                 tree.overridden[path] = assignment
+            elif part not in node:
+                raise ScenarioError(
+                    f"`{part}` does not exist under `{_field_path(path)}`",
+                    file=f"--set {assignment}", field=_field_path(path + (part,)),
+                    expected=f"one of {', '.join(map(str, node))}" if node else None,
+                    suggestion=did_you_mean(part, node.keys()),
+                )
             else:
                 node = node[part]
                 path += (part,)

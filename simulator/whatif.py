@@ -41,7 +41,6 @@ import re
 import shutil
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -49,7 +48,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import pandas as pd
 
-from .errors import OutputError, ScenarioError, did_you_mean
+from .errors import ScenarioError, did_you_mean
 from .results import BAND_PERCENTILES, Results, ensemble_band
 from .scenario import Scenario
 
@@ -706,19 +705,11 @@ class Comparison:
         OutputError
         """
         from .plots import save_figure
-        from .results import _check_target, _swap_into_place
+        from .results import write_directory_atomically
 
         out = Path(out_dir)
-        _check_target(out, overwrite)
-        parent = out.absolute().parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"cannot create the directory `{parent}`: {e.strerror or e}",
-                              file=str(parent), suggestion="Choose another -o") from e
-        tmp = parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-        try:
-            tmp.mkdir()
+
+        def fill(tmp: Path) -> None:
             vdir = tmp / "variants"
             for name, res in self.results.items():
                 res.write(vdir / name, figures=figures and variant_figures)
@@ -750,16 +741,9 @@ class Comparison:
                 fig_dir.mkdir(exist_ok=True)
                 save_figure(self.plot_overlay(), fig_dir / "compare_overlay")
                 save_figure(self.plot_outcomes(), fig_dir / "compare_outcomes")
-            _swap_into_place(tmp, out)
-        except BaseException as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(e, OSError):
-                raise OutputError(f"cannot write the comparison directory `{out}`: "
-                                  f"{e.strerror or e}", file=str(out),
-                                  suggestion="Check the disk space and permissions, "
-                                  "or choose another -o") from e
-            raise
-        return out
+
+        return write_directory_atomically(out, fill, overwrite=overwrite,
+                                          what="comparison directory")
 
     def __repr__(self) -> str:
         return (f"<Comparison {self.plan.name!r}: {len(self.results)} variants x "
