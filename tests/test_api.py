@@ -49,3 +49,12 @@ def test_tidy_frames_and_memory_estimate():
     assert (per_time == 500).all()
     est = rs.estimate_memory(sc, replicates=3, workers=2)
     assert 0 < est["total"] < 2**30
+
+
+@pytest.mark.parametrize("name", ["xiaomi_word_of_mouth", "dingtalk_review_storm"])
+def test_the_other_cases_run_and_conserve_agents(name):
+    res = rs.run(name, replicates=2, seed=1, workers=2)
+    n = res.scenario.population.agents
+    assert (res.raw.counts.sum(axis=2) == n).all()
+    table = res.outcome_table()
+    assert len(table) and np.isfinite(table["median"]).all()
