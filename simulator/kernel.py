@@ -488,8 +488,6 @@ def run_replicate(
     next_report = 0
     need_rescan = True
     steps_run = n_steps
-    _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
-                     seg_value[0], n_state, fired_step, sig_val)
 
     for k in range(n_steps + 1):
         # 1. schedule segment (rates, capacities) in force from this step
@@ -542,6 +540,9 @@ def run_replicate(
             sched[i] = when
             n_live += 1
         n_dirty = 0
+        if k == 0:  # signals at t = 0 see the t = 0 seeds (no flows yet)
+            _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
+                             sig_alpha, seg_value[0], n_state, fired_step, sig_val)
         # 4. report (states at the start of this step)
         while next_report < report_steps.shape[0] and report_steps[next_report] <= k:
             _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,

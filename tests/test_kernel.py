@@ -471,3 +471,13 @@ def test_complete_graph_counts_leave_the_agent_itself_out():
     # with two spreaders each sees one other: both stop within a step at this rate
     res = rs.run(_scenario(text.replace("count: 1", "count: 2")), replicates=3, seed=18, workers=1)
     assert np.all(res.raw.counts[:, -1, 2] == 2)
+
+
+def test_signals_at_time_zero_see_the_time_zero_seeds():
+    import simulator.api as rs
+
+    sc = rs.load("classic/sir", ["population.agents=500", "time.until=5",
+                                 "signals.infected={kind: count, state: {health: I}, per: agents}"])
+    res = rs.run(sc, replicates=2, seed=1, workers=1)
+    assert (res.signal_array("infected")[:, 0] == res.raw.counts[:, 0, 1]).all()
+    assert res.raw.counts[0, 0, 1] == 10
