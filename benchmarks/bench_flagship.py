@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -30,25 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 DEFAULT_SCENARIO = common.REPO / "scenarios" / "wechat_leak_2016.yaml"
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        import os
-
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _peak() -> int:
-    """Peak resident memory (VmHWM: this address space's own high-water mark)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 class Stages:
@@ -67,7 +47,7 @@ class Stages:
 
     def __exit__(self, *exc: object) -> None:
         row = {"stage": self._name, "wall_s": time.perf_counter() - self._w,
-               "cpu_s": time.process_time() - self._c, "rss_after": _rss(), "peak_so_far": _peak()}
+               "cpu_s": time.process_time() - self._c, "rss_after": common.rss_bytes(), "peak_so_far": common.peak_rss_bytes()}
         self.rows.append(row)
         print(f"  {row['stage']:<44s} wall {row['wall_s']:8.2f} s   cpu {row['cpu_s']:8.2f} s   "
               f"rss {row['rss_after'] / 2**30:6.2f} GiB   peak {row['peak_so_far'] / 2**30:6.2f} GiB",
@@ -135,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         res = Results(sc, model.info, raw, net.stats(), prov)
         summary = res.summary()
     total = sum(r["wall_s"] for r in st.rows)
-    print(f"  {'total':<44s} wall {total:8.2f} s;  peak RSS {_peak() / 2**30:.2f} GiB "
+    print(f"  {'total':<44s} wall {total:8.2f} s;  peak RSS {common.peak_rss_bytes() / 2**30:.2f} GiB "
           f"(estimate {format_bytes(est['total'])}); steps run {int(raw.steps_run[0]):,}")
     outcomes = summary.get("outcomes") if isinstance(summary, dict) else None
     if outcomes:
@@ -156,7 +136,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         Path(args.json).write_text(json.dumps({
             "scenario": args.scenario, "agents": args.agents, "stages": st.rows,
             "estimate": est, "estimate_big": big, "available_bytes": avail,
-            "peak_rss_bytes": _peak(), "machine": m, "versions": common.versions(),
+            "peak_rss_bytes": common.peak_rss_bytes(), "machine": m, "versions": common.versions(),
         }, indent=1, default=str))
     return 0
 

@@ -11,6 +11,7 @@ import importlib.metadata
 import math
 import os
 import platform
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -211,3 +212,29 @@ def versions() -> Dict[str, Optional[str]]:
     names = ["rumorsim", "numpy", "numba", "networkx", "scipy", "EoN", "ndlib", "fastgemf",
              "cynetdiff", "igraph", "psutil"]
     return {p: version(p) for p in names}
+
+
+def rss_bytes() -> int:
+    """Resident memory now (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far.
+
+    VmHWM (Linux) belongs to this address space, which exec made new; ru_maxrss is
+    only the fallback because Linux carries it over from the parent across fork + exec,
+    so a child of a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024

@@ -19,7 +19,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import resource
 import sys
 import time
 import traceback
@@ -30,32 +29,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-
-
-def _rss_bytes() -> int:
-    """Resident memory now (Linux /proc; 0 where unavailable)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return 0
-
-
-def _peak_rss_bytes() -> int:
-    """Peak resident memory of this process so far.
-
-    VmHWM (Linux) belongs to this address space, which exec made new; ru_maxrss is
-    not used because Linux carries it over from the parent across fork + exec, so a
-    child of a big parent would report the parent's peak.
-    """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def _reset_peak() -> None:
@@ -274,7 +247,7 @@ def job_sim(job: Dict[str, Any]) -> Dict[str, Any]:
     indptr, indices = common.load_graph(Path(job["graph_dir"]), job["n"])
     setup_s, run = MAKERS[job["tool"]](job["model"], indptr, indices, job)
     del indptr, indices
-    rss_before = _rss_bytes()
+    rss_before = common.rss_bytes()
     walls: List[float] = []
     cpus: List[float] = []
     finals: List[int] = []
@@ -343,7 +316,7 @@ def job_scaling(job: Dict[str, Any]) -> Dict[str, Any]:
     est = rs.estimate_memory(sc, replicates=1, workers=1)
     gc.collect()
     _reset_peak()  # the peak from here on is the build's and the run's, not the warm-up's
-    rss0 = _rss_bytes()
+    rss0 = common.rss_bytes()
     with Clock() as b:
         net, cm, _ = rs.build(sc, seed=1, check=False)
     edges = net.layers[0].n_edges
@@ -411,7 +384,7 @@ def main() -> int:
     except Exception as e:  # noqa: BLE001 - reported in the table, never crashes the suite
         result = {"status": "failed", "error": f"{type(e).__name__}: {e}",
                   "traceback": traceback.format_exc(limit=6)}
-    result["peak_rss_bytes"] = _peak_rss_bytes()
+    result["peak_rss_bytes"] = common.peak_rss_bytes()
     result["job_wall_s"] = time.perf_counter() - t0
     out.write_text(json.dumps(result))
     return 0
