@@ -53,7 +53,7 @@ DIST_NORMAL = 2
 DIST_LOGNORMAL = 3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _neighbour_count(c, i, s, counts, ctr_layer, ctr_match, lay_complete, glob):
     """Matching in-neighbours (weight sum) of agent i (in state s) for counter c."""
     if lay_complete[ctr_layer[c]]:
@@ -61,7 +61,7 @@ def _neighbour_count(c, i, s, counts, ctr_layer, ctr_match, lay_complete, glob):
     return counts[i, c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ctr_layer, tr_counter):
     slot = tr_thr_slot[t]
     theta = thr_vals[slot, i]
@@ -73,7 +73,7 @@ def _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ct
     return value >= (theta - 1e-12) * strength
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _add_candidate(i, is_cand, cand, n_cand):
     if is_cand[i] == 0:
         is_cand[i] = 1
@@ -82,7 +82,7 @@ def _add_candidate(i, is_cand, cand, n_cand):
     return n_cand
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _hazards(i, s, hazard, mult, haz, st_ptr, st_tr, tr_kind, tr_counter, tr_thr_slot, thr_mode,
              thr_vals, in_strength, counts, ctr_layer, ctr_match, lay_complete, glob):
     """Fill haz[t] for the transitions of state s; return (total finite, number infinite, any alive)."""
@@ -121,7 +121,7 @@ def _hazards(i, s, hazard, mult, haz, st_ptr, st_tr, tr_kind, tr_counter, tr_thr
     return total, n_inf, alive
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _choose(rng, s, haz, total, n_inf, st_ptr, st_tr):
     """Pick one transition of state s: uniformly among infinite hazards, else in proportion."""
     chosen = -1
@@ -146,7 +146,7 @@ def _choose(rng, s, haz, total, n_inf, st_ptr, st_tr):
     return chosen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _mark_dirty(i, is_dirty, dirty, n_dirty):
     if is_dirty[i] == 0:
         is_dirty[i] = 1
@@ -155,12 +155,13 @@ def _mark_dirty(i, is_dirty, dirty, n_dirty):
     return n_dirty
 
 
-@njit(cache=True, nogil=True)
-def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
-                  lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand, cand, n_cand):
+@njit(cache=True, nogil=True, inline='always')
+def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push,
+                  lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
+                  cand, n_cand):
     """Move agent i to joint state new_s, updating counts; mark dirty i and the neighbours
     whose hazards changed, i.e. whose state reads a changed count (``is_cand``/``cand``
-    here are the dirty flag/list).
+    here are the dirty flag/list). Counters served by edge pushes are not kept.
 
     Returns (n_dirty, complete_count_left_zero)."""
     old_s = state[i]
@@ -172,7 +173,7 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
     for layer in range(lay_complete.shape[0]):
         changed = False
         for c in range(n_ctr):
-            if ctr_layer[c] == layer and ctr_match[c, new_s] != ctr_match[c, old_s]:
+            if ctr_layer[c] == layer and not ctr_push[c] and ctr_match[c, new_s] != ctr_match[c, old_s]:
                 changed = True
                 if lay_complete[layer]:
                     before = glob[c]
@@ -191,7 +192,7 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
             sj = state[j]
             reads = False
             for c in range(n_ctr):
-                if ctr_layer[c] != layer:
+                if ctr_layer[c] != layer or ctr_push[c]:
                     continue
                 d = np.float64(ctr_match[c, new_s]) - np.float64(ctr_match[c, old_s])
                 if d != 0.0:
@@ -207,10 +208,28 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
 
 
 @njit(cache=True, nogil=True)
-def _cal_grow(ent_agent, ent_stamp, ent_next):
-    """Double the calendar's entry pool; the new entries are chained as free."""
+def _pool_new(size):
+    """A calendar entry pool (agent, stamp, next) with every entry chained as free."""
+    ent_agent = np.empty(size, dtype=np.int32)
+    ent_stamp = np.empty(size, dtype=np.int32)
+    ent_next = np.empty(size, dtype=np.int64)
+    for e in range(size - 1):
+        ent_next[e] = e + 1
+    ent_next[size - 1] = -1
+    return ent_agent, ent_stamp, ent_next
+
+
+@njit(cache=True, nogil=True)
+def _pool_reserve(need, n_free, free, ent_agent, ent_stamp, ent_next):
+    """Grow the pool (at least doubling) so that ``need`` entries are free.
+
+    Called between phases, never per entry: helpers that take entries (``_cal_push``)
+    then return only scalars, which keeps the hot loops free of array bookkeeping.
+    Returns (ent_agent, ent_stamp, ent_next, free, n_free)."""
+    if n_free >= need:
+        return ent_agent, ent_stamp, ent_next, free, n_free
     old = ent_agent.shape[0]
-    new = old * 2
+    new = max(2 * old, old + need - n_free)
     a = np.empty(new, dtype=np.int32)
     b = np.empty(new, dtype=np.int32)
     c = np.empty(new, dtype=np.int64)
@@ -219,25 +238,154 @@ def _cal_grow(ent_agent, ent_stamp, ent_next):
     c[:old] = ent_next
     for e in range(old, new - 1):
         c[e] = e + 1
-    c[new - 1] = -1
-    return a, b, c, old
+    c[new - 1] = free  # the new entries, then the old free chain
+    return a, b, c, old, n_free + (new - old)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free):
-    """Put agent i (its current stamp) in the bucket of step ``when``."""
-    if free < 0:
-        ent_agent, ent_stamp, ent_next, free = _cal_grow(ent_agent, ent_stamp, ent_next)
+    """Put agent i (its current stamp) in the bucket of step ``when``; the caller has
+    reserved the entry. Returns the new head of the free chain."""
     e = free
     free = ent_next[e]
     ent_agent[e] = i
     ent_stamp[e] = stamp[i]
     ent_next[e] = bucket[when]
     bucket[when] = e
-    return ent_agent, ent_stamp, ent_next, free
+    return free
+
+
+# ----------------------------------------------------------------- edge pushes
+# An induced transition t whose hazard is rate x count (no signal, no daily rhythm, no
+# schedule change), out of a state where it is the only live rule, read from source
+# states whose exit step is drawn once on entry (spontaneous, unmodulated rules only):
+# then "some neighbour's per-step Bernoulli succeeds" is the per-step law of t, and each
+# source-target edge can be drawn once per source visit - whether it fires within the
+# source's remaining window, and at which step (a truncated geometric) - instead of
+# counting neighbours and re-drawing the target each time a count moves. Skipping over
+# edges geometrically makes a source cost O(edges that fire), not O(degree). A target
+# keeps its earliest candidate step (``pwhen``) in a second calendar; a change of state
+# (a new *visit*) voids it. The pair (source, target) is drawn by whichever entered its
+# state later: a new source pushes to its targets, a new target (after step 0) pulls from
+# sources already in their windows.
+
+NEVER = np.int32(2147483647)
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _new_visit(i, step, since, pvisit, pwhen, fresh):
+    """Agent i starts a new visit of a state at ``step``; returns 1 if a live push
+    candidate was voided."""
+    since[i] = step
+    pvisit[i] += 1
+    fresh[i] = 1
+    if pwhen[i] != NEVER:
+        pwhen[i] = NEVER
+        return 1
+    return 0
 
 
 @njit(cache=True, nogil=True)
+def _push_candidate(v, when, k, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
+                    n_plive, n_pfree, now, n_now):
+    """Keep step ``when`` as v's push candidate if it is earlier than the one it has: on
+    the list ``now`` if it is this step k (no state can change before it is read), else
+    in the push calendar (the caller reserved the entry).
+    Returns (pfree, n_plive, n_pfree, n_now)."""
+    if when < pwhen[v]:
+        if pwhen[v] == NEVER:
+            n_plive += 1
+        pwhen[v] = when
+        if when == k:
+            now[n_now] = v
+            n_now += 1
+        else:
+            pfree = _cal_push(v, when, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree)
+            n_pfree -= 1
+    return pfree, n_plive, n_pfree, n_now
+
+
+@njit(cache=True, nogil=True)
+def _push_degree(i, s, n_tr, tr_push_p, tr_counter, ctr_match, ctr_layer, st_push_tr, lay_indptr):
+    """Edges a new source may push along or a new target pull from: its push-entry need."""
+    d = 0
+    for t in range(n_tr):
+        if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
+            layer = ctr_layer[tr_counter[t]]
+            d += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+    return d
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _push_edges(rng, u, k, last, t, p, layer, lay_indptr, indices, state, st_push_tr, pwhen,
+                pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive, n_pfree, now,
+                n_now):
+    """Source u is in its state for steps k..last: draw which of its edges fire for
+    transition t (per-step probability p each) and when, for neighbours that can take t.
+    Needs u's degree in free entries. Returns (pfree, n_plive, n_pfree, n_now)."""
+    L = last - k + 1
+    if L <= 0 or p <= 0.0:
+        return pfree, n_plive, n_pfree, n_now
+    log_q1 = np.log1p(-p) if p < 1.0 else -np.inf
+    P = -np.expm1(L * log_q1) if p < 1.0 else 1.0  # the edge fires within the window
+    log_qP = np.log1p(-P) if P < 1.0 else -np.inf
+    e = lay_indptr[layer, u]
+    hi = lay_indptr[layer, u + 1]
+    while e < hi:
+        if P < 1.0:  # skip the edges that do not fire (geometric gap)
+            gap = np.log(uniform_pos(rng)) / log_qP
+            if gap >= hi - e:
+                break
+            e += np.int64(gap)
+        v = indices[e]
+        e += 1
+        if st_push_tr[state[v]] != t:
+            continue
+        when = k
+        if p < 1.0 and L > 1:  # first firing step within the window, given that it fires
+            when += min(np.int64(np.log1p(-uniform(rng) * P) / log_q1), L - 1)
+        if when >= pwhen[v]:
+            continue
+        # (inlined _push_candidate: this loop is the hottest in push models)
+        if pwhen[v] == NEVER:
+            n_plive += 1
+        pwhen[v] = when
+        if when == k:
+            now[n_now] = v
+            n_now += 1
+        else:
+            pfree = _cal_push(v, when, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree)
+            n_pfree -= 1
+    return pfree, n_plive, n_pfree, n_now
+
+
+@njit(cache=True, nogil=True)
+def _pull_edges(rng, v, k, t, p, c, layer, lay_indptr, indices, state, ctr_match, since, xend,
+                pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive, n_pfree,
+                now, n_now):
+    """Target v entered its state at step k: draw the edges from sources that entered
+    theirs before k and are still in their windows (``xend``). Needs v's degree in free
+    entries. Returns (pfree, n_plive, n_pfree, n_now)."""
+    log_q1 = np.log1p(-p) if p < 1.0 else -np.inf
+    for e in range(lay_indptr[layer, v], lay_indptr[layer, v + 1]):
+        u = indices[e]
+        if not ctr_match[c, state[u]] or since[u] >= k or xend[u] < k:
+            continue
+        L = xend[u] - k + 1
+        g = 0
+        if p < 1.0:
+            x = uniform(rng)
+            if x >= -np.expm1(L * log_q1):
+                continue
+            # given x < P, x / P is uniform: the truncated geometric from the same draw
+            g = min(np.int64(np.log1p(-x) / log_q1), L - 1)
+        pfree, n_plive, n_pfree, n_now = _push_candidate(
+            v, k + g, k, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive,
+            n_pfree, now, n_now)
+    return pfree, n_plive, n_pfree, n_now
+
+
+@njit(cache=True, nogil=True, inline='always')
 def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity, clock):
     """First step >= first_step at which an agent of constant hazard ``total`` fires.
 
@@ -335,11 +483,13 @@ def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_si
 @njit(cache=True, nogil=True)
 def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
-                      n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete,
-                      lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand, cand, n_cand,
-                      fired_tot):
-    """Apply one dated event (seed or broadcast): choose agents, apply the first matching effect."""
+                      n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push,
+                      lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
+                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen, fresh):
+    """Apply one dated event (seed or broadcast) at step k: choose agents, apply the first
+    matching effect. Returns (n_dirty, complete count woke, push candidates voided)."""
     woke = False
+    voided = 0
     # Eligible agents: everyone (mode 0) or a listed set (mode 1), restricted to ev_among.
     if ev_mode[ev] == 0:
         m = 0
@@ -395,14 +545,16 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                     target = eff_target[f, s]
                     if target != s:
                         n_cand, w = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
-                                                  ctr_match, lay_complete, lay_indptr, indices,
-                                                  weights, lay_weighted, st_ctr_use, is_cand, cand,
-                                                  n_cand)
+                                                  ctr_match, ctr_push, lay_complete, lay_indptr,
+                                                  indices, weights, lay_weighted, st_ctr_use,
+                                                  is_cand, cand, n_cand)
                         woke = woke or w
+                        if has_push:  # in its new state from this very step
+                            voided += _new_visit(i, k, since, pvisit, pwhen, fresh)
                         if fire >= 0:
                             fired_tot[fire] += 1
                 break
-    return n_cand, woke
+    return n_cand, woke, voided
 
 
 @njit(cache=True, nogil=True)
@@ -414,7 +566,7 @@ def run_replicate(
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
     out_rest, mod_ptr, mod_sig, mod_gain, tr_mod_max,
     thr_mode, thr_dist, thr_p1, thr_p2,
-    ctr_layer, ctr_match, st_ctr_use,
+    ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
     sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
     seg_start, seg_hazard, seg_value, seg_state_dirty,
@@ -437,7 +589,7 @@ def run_replicate(
     counts = np.zeros((n_agents, max(n_ctr, 1)), dtype=np.float32)  # agent-major: one cache line
     glob = np.zeros(n_ctr, dtype=np.float64)
     for c in range(n_ctr):
-        if ctr_match[c, 0]:  # everybody starts in joint state 0
+        if ctr_match[c, 0] and not ctr_push[c]:  # everybody starts in joint state 0
             if lay_complete[ctr_layer[c]]:
                 glob[c] = n_agents
             else:
@@ -459,14 +611,27 @@ def run_replicate(
     sched = np.full(n_agents, -1, dtype=np.int32)
     n_live = 0
     bucket = np.full(n_steps + 1, -1, dtype=np.int64)
-    pool = 1024 + n_agents // 4
-    ent_agent = np.empty(pool, dtype=np.int32)
-    ent_stamp = np.empty(pool, dtype=np.int32)
-    ent_next = np.empty(pool, dtype=np.int64)
-    for e in range(pool - 1):
-        ent_next[e] = e + 1
-    ent_next[pool - 1] = -1
+    n_free = 1024 + n_agents // 4
+    ent_agent, ent_stamp, ent_next = _pool_new(n_free)
     free = 0
+
+    # edge pushes (see _push_edges): per-agent visit bookkeeping and a second calendar
+    has_push = False
+    for s in range(st_push_tr.shape[0]):
+        has_push = has_push or st_push_tr[s] >= 0
+    n_push = n_agents if has_push else 0
+    since = np.zeros(n_push, dtype=np.int32)      # first step of the current visit
+    xend = np.full(n_push, -1, dtype=np.int32)    # last step of a source's window
+    pwhen = np.full(n_push, NEVER, dtype=np.int32)  # a target's earliest candidate step
+    pvisit = np.zeros(n_push, dtype=np.int32)     # visit counter: stamps push entries
+    fresh = np.ones(n_push, dtype=np.uint8)       # not yet routed in its current visit
+    pbucket = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
+    n_pfree = 1024 + n_push // 8
+    pent_agent, pent_stamp, pent_next = _pool_new(n_pfree)
+    pfree = 0
+    now = np.empty(n_push, dtype=np.int32)  # targets pushed for this very step
+    n_now = 0
+    n_plive = 0
 
     pend_agent = np.empty(n_agents, dtype=np.int32)
     pend_tr = np.empty(n_agents, dtype=np.int32)
@@ -500,11 +665,13 @@ def run_replicate(
                     n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
-            n_dirty, woke = _select_and_apply(
+            n_dirty, woke, voided = _select_and_apply(
                 next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
-                state, n_state, counts, glob, ctr_layer, ctr_match, lay_complete, lay_indptr,
-                indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty, fired_tot)
+                state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push, lay_complete,
+                lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty,
+                fired_tot, k, has_push, since, pvisit, pwhen, fresh)
+            n_plive -= voided
             need_rescan = need_rescan or woke
             next_ev += 1
         # 3. route changed agents (or everyone, on a rescan); they may fire from this step
@@ -514,31 +681,72 @@ def run_replicate(
                 dirty[i] = i
             n_dirty = n_agents
             need_rescan = False
+        # at most one new calendar entry per routed agent, one push entry per edge of a
+        # new source or target (reserved here, once, so the loop below takes entries freely)
+        ent_agent, ent_stamp, ent_next, free, n_free = _pool_reserve(
+            n_dirty, n_free, free, ent_agent, ent_stamp, ent_next)
+        if has_push:
+            need = 0
+            for q in range(n_dirty):
+                i = dirty[q]
+                if fresh[i] and (st_push_src[state[i]] or (st_push_tr[state[i]] >= 0 and k > 0)):
+                    need += _push_degree(i, state[i], n_tr, tr_push_p, tr_counter, ctr_match,
+                                         ctr_layer, st_push_tr, lay_indptr)
+            pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
+                need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
         for q in range(n_dirty):
             i = dirty[q]
             is_dirty[i] = 0
             s = state[i]
+            new_visit = False
+            if has_push:
+                new_visit = fresh[i] == 1
+                fresh[i] = 0
+                if st_push_src[s] and not new_visit:
+                    continue  # a push source keeps the exit step its pushes were drawn for
+                if st_push_tr[s] >= 0 and (k == 0 or not new_visit):
+                    continue  # a target has no calendar entry, and nothing to pull at step 0
             if sched[i] >= 0:  # any pending firing step is void now
                 sched[i] = -1
                 n_live -= 1
             stamp[i] += 1
+            when = -1
             if dyn_state[s]:
                 n_cand = _add_candidate(i, is_cand, cand, n_cand)
+            else:
+                # Proposals at the upper bound of any signal modulation (thinned when popped).
+                total, n_inf, alive = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
+                                               tr_kind, tr_counter, tr_thr_slot, thr_mode,
+                                               thr_vals, in_strength, counts, ctr_layer,
+                                               ctr_match, lay_complete, glob)
+                if alive:
+                    when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
+                    if 0 <= when < n_steps:
+                        free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next,
+                                         free)
+                        n_free -= 1
+                        sched[i] = when
+                        n_live += 1
+            if not new_visit:
                 continue
-            # Proposals at the upper bound of any signal modulation (thinned when popped).
-            total, n_inf, alive = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr, tr_kind,
-                                           tr_counter, tr_thr_slot, thr_mode, thr_vals,
-                                           in_strength, counts, ctr_layer, ctr_match,
-                                           lay_complete, glob)
-            if not alive:
-                continue
-            when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
-            if when < 0 or when >= n_steps:
-                continue
-            ent_agent, ent_stamp, ent_next, free = _cal_push(i, when, stamp, bucket, ent_agent,
-                                                             ent_stamp, ent_next, free)
-            sched[i] = when
-            n_live += 1
+            if st_push_src[s]:  # a source: in this state for steps k .. its exit step
+                last = when if 0 <= when < n_steps else n_steps - 1
+                xend[i] = last
+                for t in range(n_tr):
+                    if tr_push_p[t] >= 0.0 and ctr_match[tr_counter[t], s]:
+                        layer = ctr_layer[tr_counter[t]]
+                        pfree, n_plive, n_pfree, n_now = _push_edges(
+                            rng, i, k, last, t, tr_push_p[t], layer, lay_indptr, indices, state,
+                            st_push_tr, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next,
+                            pfree, n_plive, n_pfree, now, n_now)
+            elif st_push_tr[s] >= 0 and k > 0:  # a target: sources already in their windows
+                t = st_push_tr[s]
+                c = tr_counter[t]
+                layer = ctr_layer[c]
+                pfree, n_plive, n_pfree, n_now = _pull_edges(
+                    rng, i, k, t, tr_push_p[t], c, layer, lay_indptr, indices, state, ctr_match,
+                    since, xend, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
+                    n_plive, n_pfree, now, n_now)
         n_dirty = 0
         if k == 0:  # signals at t = 0 see the t = 0 seeds (no flows yet)
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
@@ -551,7 +759,7 @@ def run_replicate(
         if k == n_steps:
             break
         # Nothing can ever change again: fill the remaining reports and stop early.
-        if n_cand == 0 and n_live == 0 and next_ev >= n_ev and seg + 1 >= n_seg:
+        if n_cand == 0 and n_live == 0 and n_plive == 0 and next_ev >= n_ev and seg + 1 >= n_seg:
             for t in range(n_tr):
                 fired_step[t] = 0
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
@@ -585,7 +793,12 @@ def run_replicate(
         while e >= 0:
             nxt = ent_next[e]
             i = ent_agent[e]
-            if ent_stamp[e] == stamp[i] and sched[i] == k:
+            valid = ent_stamp[e] == stamp[i] and sched[i] == k
+            ent_next[e] = free  # freed first: a re-proposal below reuses it
+            free = e
+            n_free += 1
+            e = nxt
+            if valid:
                 sched[i] = -1
                 n_live -= 1
                 s = state[i]
@@ -616,13 +829,36 @@ def run_replicate(
                 elif t_max > 0.0 or n_inf_max > 0:
                     when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
                     if 0 <= when < n_steps:
-                        ent_agent, ent_stamp, ent_next, free = _cal_push(
-                            i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free)
+                        free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next,
+                                         free)
+                        n_free -= 1
                         sched[i] = when
                         n_live += 1
-            ent_next[e] = free
-            free = e
-            e = nxt
+        # 5a'. targets whose earliest pushed edge fires now (their only live transition)
+        if has_push:
+            e = pbucket[k]
+            pbucket[k] = -1
+            while e >= 0:
+                nxt = pent_next[e]
+                i = pent_agent[e]
+                if pent_stamp[e] == pvisit[i] and pwhen[i] == k:
+                    now[n_now] = i
+                    n_now += 1
+                pent_next[e] = pfree
+                pfree = e
+                n_pfree += 1
+                e = nxt
+            for q in range(n_now):
+                i = now[q]
+                if pwhen[i] == k:
+                    pwhen[i] = NEVER
+                    n_plive -= 1
+                    chosen = st_push_tr[state[i]]
+                    pend_agent[n_pend] = i
+                    pend_tr[n_pend] = chosen
+                    n_pend += 1
+                    fired_step[chosen] += 1
+            n_now = 0
         # 5b. dynamic candidates: a Bernoulli trial each, every step
         w = 0
         for idx in range(n_cand):
@@ -697,10 +933,13 @@ def run_replicate(
             target = out_target[t, o, s]
             if target != s:
                 n_dirty, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
-                                              ctr_match, lay_complete, lay_indptr, indices, weights,
-                                              lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty)
+                                              ctr_match, ctr_push, lay_complete, lay_indptr,
+                                              indices, weights, lay_weighted, st_ctr_use, is_dirty,
+                                              dirty, n_dirty)
                 if woke:
                     need_rescan = True
             else:
                 n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
+            if has_push:  # a new visit from the next step, also after a self-loop
+                n_plive -= _new_visit(i, k + 1, since, pvisit, pwhen, fresh)
     return steps_run

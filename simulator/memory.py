@@ -46,6 +46,10 @@ _AGENT_FLAG = 1  # candidate flag, uint8
 _AGENT_PENDING = 8  # pending agent + transition, int32 + int32
 _AGENT_DIRTY = 5  # changed-agent list int32 + flag uint8
 _AGENT_CALENDAR = 8 + 16  # stamp + firing step (int32 each) + about one pool entry (agent, stamp, next)
+# edge pushes: visit start, window end, candidate step, visit stamp (int32 each), fresh
+# flag, this-step list (int32) and about an eighth of a pool entry; counted always (the
+# estimate comes before compiling decides which counters are pushed)
+_AGENT_PUSH = 16 + 1 + 4 + 2
 _AUTO_NATIVE_ABOVE = 50_000  # same rule as simulator.network.AUTO_NATIVE_ABOVE
 
 
@@ -316,7 +320,8 @@ def estimate_run_bytes(
 
     Per replicate, per agent: joint state int16 (2), candidate list int32 (4),
     candidate flag uint8 (1), pending agent + transition int32 + int32 (8), changed-agent
-    list and flag (5), calendar stamp, firing step and about one pool entry (24), one
+    list and flag (5), calendar stamp, firing step and about one pool entry (24), edge-push
+    bookkeeping (23), one
     float32 neighbour count per induced counter (4 × n_counters), one float32
     threshold per threshold transition (4 × n_threshold). Outputs per replicate:
     ``n_reports × (4 n_states + 8 n_events + 8 n_signals)``, kept for every
@@ -331,7 +336,7 @@ def estimate_run_bytes(
     net = estimate_network_bytes(n_agents, layer_specs, base_dir=base_dir)
     per_agent = (
         _AGENT_STATE + _AGENT_CANDIDATE + _AGENT_FLAG + _AGENT_PENDING
-        + _AGENT_DIRTY + _AGENT_CALENDAR + 4 * n_counters + 4 * n_threshold
+        + _AGENT_DIRTY + _AGENT_CALENDAR + _AGENT_PUSH + 4 * n_counters + 4 * n_threshold
     )
     per_replicate = per_agent * int(n_agents)
     parallel = max(1, min(int(workers), int(replicates))) * per_replicate

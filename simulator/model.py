@@ -93,6 +93,7 @@ KernelArrays = namedtuple("KernelArrays", """
     tr_counter tr_thr_slot tr_n_out out_target out_p out_sig
     out_complement out_rest mod_ptr mod_sig mod_gain tr_mod_max
     thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match st_ctr_use
+    ctr_push st_push_tr st_push_src tr_push_p
     lay_indptr indices weights lay_weighted lay_complete in_strength
     sig_kind sig_a sig_b sig_scale sig_state_mask sig_tr_mask
     sig_alpha sig_alert seg_start seg_hazard seg_value seg_state_dirty ev_step
@@ -173,13 +174,16 @@ def _hazard_of(value: float, is_probability: bool, dt: float) -> float:
     return float(-np.log1p(-value) / dt)
 
 
-def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
+def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = True) -> CompiledModel:
     """Turn a validated scenario and its built network into kernel arrays.
 
     Parameters
     ----------
     scenario : the validated scenario.
     network : a ``simulator.network.Network`` built for it (its layers in scenario order).
+    edge_push : serve the induced transitions that allow it by per-edge pushes (see
+        ``kernel._push_edges``); False keeps every one on neighbour counts. Both realise
+        the same law (tested); pushes are faster.
     """
     sc = scenario
     js = _JointStates(sc.traits)
@@ -409,6 +413,12 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
     for t in range(T):
         if tr_counter[t] >= 0:
             st_ctr_use[tr_match[t].astype(bool), tr_counter[t]] = 1
+    lay_directed = np.array([ly.directed for ly in network.layers], bool)
+    ctr_push, st_push_tr, st_push_src, tr_push_p = _edge_push_plan(
+        tr_kind, tr_counter, tr_match, seg_hazard, mod_ptr, activity_flag, dyn_state,
+        ctr_layer, ctr_match, lay_complete, lay_weighted, lay_directed, out_target, tr_n_out,
+        eff_from, eff_target, _moved_by_events(ev_step, ev_among, ev_eff_ptr, eff_from, eff_target),
+        dt, enabled=edge_push)
     kernel_args = KernelArrays(
         np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
         st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
@@ -416,7 +426,7 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64), tr_mod_max,
         np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
         np.array(thr_p1, np.float64), np.array(thr_p2, np.float64),
-        ctr_layer, ctr_match, st_ctr_use,
+        ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
         lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
         sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
         seg_start, seg_hazard, seg_value, seg_state_dirty,
@@ -424,6 +434,108 @@ def compile_model(scenario: Scenario, network: "object") -> CompiledModel:
         ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire,
     )
     return CompiledModel(info, n, n_steps, dt, report_steps, kernel_args, C, len(thr_mode))
+
+
+def _edge_push_plan(tr_kind, tr_counter, tr_match, seg_hazard, mod_ptr, activity_flag, dyn_state,
+                    ctr_layer, ctr_match, lay_complete, lay_weighted, lay_directed, out_target,
+                    tr_n_out, eff_from, eff_target, moved, dt, *, enabled: bool = True):
+    """Which counters the kernel serves by per-edge pushes instead of neighbour counts.
+
+    A counter qualifies when every transition reading it is *induced*, on an unweighted,
+    non-complete layer, with a constant rate (no signal, no daily rhythm, no schedule
+    change) and is the only live rule of each state it leaves (its *targets*); and every
+    state it counts (its *sources*) leaves only by constant-rate spontaneous rules that no
+    broadcast interrupts (``moved``: see ``_moved_by_events``), so a source's exit step is
+    known on entry. Targets re-entered
+    after the start pull from sources, which needs in-neighbours: undirected layers only.
+
+    Returns
+    -------
+    ctr_push : uint8 (C,), the counters served by pushes.
+    st_push_tr : int32 (n_joint,), the push transition of a target state, else -1.
+    st_push_src : uint8 (n_joint,), source states.
+    tr_push_p : float64 (T,), per-step per-edge probability of a push transition, else -1.
+    """
+    T, n_joint = tr_match.shape
+    C = len(ctr_layer)
+    ctr_push = np.zeros(max(C, 1), np.uint8)
+    st_push_tr = np.full(n_joint, -1, np.int32)
+    st_push_src = np.zeros(n_joint, np.uint8)
+    tr_push_p = np.full(T, -1.0, np.float64)
+    if not enabled:
+        return ctr_push, st_push_tr, st_push_src, tr_push_p
+    live = (seg_hazard != 0.0).any(axis=0)
+    constant = (seg_hazard == seg_hazard[:1]).all(axis=0) & (np.diff(mod_ptr) == 0) & ~activity_flag
+    from_states = [np.nonzero(tr_match[t])[0] for t in range(T)]
+    live_from = [np.nonzero(live & tr_match[:, s].astype(bool))[0] for s in range(n_joint)]
+
+    def target_ok(t: int) -> bool:
+        c = tr_counter[t]
+        layer = ctr_layer[c]
+        return (tr_kind[t] == K.INDUCED and live[t] and constant[t] and not lay_complete[layer]
+                and not lay_weighted[layer]
+                and all(not dyn_state[s] and list(live_from[s]) == [t] for s in from_states[t]))
+
+    def source_ok(s: int) -> bool:
+        return (not dyn_state[s] and not moved[s]
+                and all(tr_kind[t] == K.SPONTANEOUS and constant[t] for t in live_from[s]))
+
+    for c in range(C):
+        readers = [t for t in range(T) if tr_counter[t] == c]
+        if not readers or not all(target_ok(t) for t in readers):
+            continue
+        if not all(source_ok(s) for s in np.nonzero(ctr_match[c])[0]):
+            continue
+        targets = np.zeros(n_joint, bool)
+        for t in readers:
+            targets[from_states[t]] = True
+        if lay_directed[ctr_layer[c]] and _can_enter(targets, tr_match, live, out_target, tr_n_out,
+                                                     eff_from, eff_target):
+            continue
+        ctr_push[c] = 1
+        st_push_src[ctr_match[c].astype(bool)] = 1
+        for t in readers:
+            st_push_tr[from_states[t]] = t
+            h = seg_hazard[0, t]
+            tr_push_p[t] = 1.0 if np.isinf(h) else float(-np.expm1(-h * dt))
+    return ctr_push, st_push_tr, st_push_src, tr_push_p
+
+
+def _moved_by_events(ev_step, ev_among, ev_eff_ptr, eff_from, eff_target) -> np.ndarray:
+    """Joint states a seed or broadcast may move an agent out of.
+
+    At step 0, before any event, everyone is in joint state 0, so the usual initial
+    seeds move nobody out of the states they fill; later events may meet any state.
+    """
+    n_joint = ev_among.shape[1]
+    moved = np.zeros(n_joint, bool)
+    occupied = np.zeros(n_joint, bool)
+    occupied[0] = True
+    for ev in range(len(ev_step)):
+        if ev_step[ev] > 0:
+            occupied[:] = True
+        reach = occupied & ev_among[ev].astype(bool)
+        for f in range(ev_eff_ptr[ev], ev_eff_ptr[ev + 1]):
+            hit = reach & eff_from[f].astype(bool)
+            leaves = hit & (eff_target[f] != np.arange(n_joint))
+            moved |= leaves
+            occupied[eff_target[f][hit]] = True
+    return moved
+
+
+def _can_enter(states, tr_match, live, out_target, tr_n_out, eff_from, eff_target) -> bool:
+    """Can an agent enter (or, by a self-loop, re-enter) one of ``states`` during a run?"""
+    for t in range(tr_match.shape[0]):
+        if not live[t]:
+            continue
+        for s in np.nonzero(tr_match[t])[0]:
+            if states[out_target[t, :tr_n_out[t], s]].any():
+                return True
+    for f in range(eff_from.shape[0]):
+        for s in np.nonzero(eff_from[f])[0]:
+            if eff_target[f, s] != s and states[eff_target[f, s]]:
+                return True
+    return False
 
 
 #: Above this bound on a rate's signal multiplier, thinning would reject too often:
