@@ -305,17 +305,6 @@ def _push_candidate(v, when, k, pwhen, pvisit, pbucket, pent_agent, pent_stamp, 
     return pfree, n_plive, n_pfree, n_now
 
 
-@njit(cache=True, nogil=True)
-def _push_degree(i, s, n_tr, tr_push_p, tr_counter, ctr_match, ctr_layer, st_push_tr, lay_indptr):
-    """Edges a new source may push along or a new target pull from: its push-entry need."""
-    d = 0
-    for t in range(n_tr):
-        if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
-            layer = ctr_layer[tr_counter[t]]
-            d += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
-    return d
-
-
 @njit(cache=True, nogil=True, inline='always')
 def _push_edges(rng, u, k, last, t, p, layer, lay_indptr, indices, state, st_push_tr, pwhen,
                 pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive, n_pfree, now,
@@ -681,19 +670,10 @@ def run_replicate(
                 dirty[i] = i
             n_dirty = n_agents
             need_rescan = False
-        # at most one new calendar entry per routed agent, one push entry per edge of a
-        # new source or target (reserved here, once, so the loop below takes entries freely)
+        # at most one new calendar entry per routed agent (reserved here, once, so the
+        # loop below takes entries freely; push entries: one per edge, reserved per agent)
         ent_agent, ent_stamp, ent_next, free, n_free = _pool_reserve(
             n_dirty, n_free, free, ent_agent, ent_stamp, ent_next)
-        if has_push:
-            need = 0
-            for q in range(n_dirty):
-                i = dirty[q]
-                if fresh[i] and (st_push_src[state[i]] or (st_push_tr[state[i]] >= 0 and k > 0)):
-                    need += _push_degree(i, state[i], n_tr, tr_push_p, tr_counter, ctr_match,
-                                         ctr_layer, st_push_tr, lay_indptr)
-            pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
-                need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
         for q in range(n_dirty):
             i = dirty[q]
             is_dirty[i] = 0
@@ -735,6 +715,10 @@ def run_replicate(
                 for t in range(n_tr):
                     if tr_push_p[t] >= 0.0 and ctr_match[tr_counter[t], s]:
                         layer = ctr_layer[tr_counter[t]]
+                        deg = lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+                        if n_pfree < deg:  # (rare: keeps array returns off the hot path)
+                            pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
+                                deg, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
                         pfree, n_plive, n_pfree, n_now = _push_edges(
                             rng, i, k, last, t, tr_push_p[t], layer, lay_indptr, indices, state,
                             st_push_tr, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next,
@@ -743,6 +727,10 @@ def run_replicate(
                 t = st_push_tr[s]
                 c = tr_counter[t]
                 layer = ctr_layer[c]
+                deg = lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+                if n_pfree < deg:
+                    pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
+                        deg, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
                 pfree, n_plive, n_pfree, n_now = _pull_edges(
                     rng, i, k, t, tr_push_p[t], c, layer, lay_indptr, indices, state, ctr_match,
                     since, xend, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
