@@ -25,6 +25,19 @@ O(agents firing + dynamic candidates + edges of agents that changed), not O(N). 
 O(N) rescan happens only at the start and when the rate schedule changes (interventions,
 the hour of the day) or a complete-graph count leaves zero.
 
+Edge pushes: an induced transition with a constant rate that is the only live rule of
+its state, read from states left only by constant spontaneous rules (SIR, SIS, SEIR,
+independent cascade ...), skips the counts altogether. When a source enters its state its
+exit step is drawn, and each of its edges is drawn once - does it fire within the
+source's window, and at which step - skipping geometrically over the edges that do not,
+so a source costs O(edges that fire). A target keeps its earliest candidate step; see
+"edge pushes" below and ``model._edge_push_plan`` for when this applies.
+
+Performance note: every call of a jitted helper costs two atomic reference-count updates
+per array it is passed. The few loops that run per agent or per edge (routing, the push
+loop, applying a change) are therefore written out for the common cases instead of
+calling helpers with many arrays.
+
 Only numpy and numba are imported here.
 """
 
@@ -256,6 +269,7 @@ def _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free):
 
 
 # ----------------------------------------------------------------- edge pushes
+# (the push loop itself is written out in run_replicate's routing step)
 # An induced transition t whose hazard is rate x count (no signal, no daily rhythm, no
 # schedule change), out of a state where it is the only live rule, read from source
 # states whose exit step is drawn once on entry (spontaneous, unmodulated rules only):
@@ -293,49 +307,6 @@ def _push_candidate(v, when, k, pwhen, pvisit, pbucket, pent_agent, pent_stamp, 
     in the push calendar (the caller reserved the entry).
     Returns (pfree, n_plive, n_pfree, n_now)."""
     if when < pwhen[v]:
-        if pwhen[v] == NEVER:
-            n_plive += 1
-        pwhen[v] = when
-        if when == k:
-            now[n_now] = v
-            n_now += 1
-        else:
-            pfree = _cal_push(v, when, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree)
-            n_pfree -= 1
-    return pfree, n_plive, n_pfree, n_now
-
-
-@njit(cache=True, nogil=True, inline='always')
-def _push_edges(rng, u, k, last, t, p, layer, lay_indptr, indices, state, st_push_tr, pwhen,
-                pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive, n_pfree, now,
-                n_now):
-    """Source u is in its state for steps k..last: draw which of its edges fire for
-    transition t (per-step probability p each) and when, for neighbours that can take t.
-    Needs u's degree in free entries. Returns (pfree, n_plive, n_pfree, n_now)."""
-    L = last - k + 1
-    if L <= 0 or p <= 0.0:
-        return pfree, n_plive, n_pfree, n_now
-    log_q1 = np.log1p(-p) if p < 1.0 else -np.inf
-    P = -np.expm1(L * log_q1) if p < 1.0 else 1.0  # the edge fires within the window
-    log_qP = np.log1p(-P) if P < 1.0 else -np.inf
-    e = lay_indptr[layer, u]
-    hi = lay_indptr[layer, u + 1]
-    while e < hi:
-        if P < 1.0:  # skip the edges that do not fire (geometric gap)
-            gap = np.log(uniform_pos(rng)) / log_qP
-            if gap >= hi - e:
-                break
-            e += np.int64(gap)
-        v = indices[e]
-        e += 1
-        if st_push_tr[state[v]] != t:
-            continue
-        when = k
-        if p < 1.0 and L > 1:  # first firing step within the window, given that it fires
-            when += min(np.int64(np.log1p(-uniform(rng) * P) / log_q1), L - 1)
-        if when >= pwhen[v]:
-            continue
-        # (inlined _push_candidate: this loop is the hottest in push models)
         if pwhen[v] == NEVER:
             n_plive += 1
         pwhen[v] = when
@@ -556,6 +527,7 @@ def run_replicate(
     out_rest, mod_ptr, mod_sig, mod_gain, tr_mod_max,
     thr_mode, thr_dist, thr_p1, thr_p2,
     ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
+    st_simple, st_ctr_class,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
     sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
     seg_start, seg_hazard, seg_value, seg_state_dirty,
@@ -604,7 +576,7 @@ def run_replicate(
     ent_agent, ent_stamp, ent_next = _pool_new(n_free)
     free = 0
 
-    # edge pushes (see _push_edges): per-agent visit bookkeeping and a second calendar
+    # edge pushes (see "edge pushes" above): per-agent visit bookkeeping, a second calendar
     has_push = False
     for s in range(st_push_tr.shape[0]):
         has_push = has_push or st_push_tr[s] >= 0
@@ -693,6 +665,23 @@ def run_replicate(
             when = -1
             if dyn_state[s]:
                 n_cand = _add_candidate(i, is_cand, cand, n_cand)
+            elif st_simple[s]:
+                # Constant spontaneous hazards (the common case: recoveries, onsets): the
+                # firing step straight from the schedule's rates, without _hazards - every
+                # helper call costs a reference-count update per array it is passed.
+                total = 0.0
+                n_inf = 0
+                for q2 in range(st_ptr[s], st_ptr[s + 1]):
+                    h = hazard[st_tr[q2]]
+                    if h == np.inf:
+                        n_inf += 1
+                    elif h > 0.0:
+                        total += h
+                if n_inf > 0:
+                    when = k
+                elif total > 0.0:
+                    g = -np.log(uniform_pos(rng)) / (total * dt)
+                    when = k + np.int64(g) if g < 2e9 else -1
             else:
                 # Proposals at the upper bound of any signal modulation (thinned when popped).
                 total, n_inf, alive = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
@@ -701,12 +690,11 @@ def run_replicate(
                                                ctr_match, lay_complete, glob)
                 if alive:
                     when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
-                    if 0 <= when < n_steps:
-                        free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next,
-                                         free)
-                        n_free -= 1
-                        sched[i] = when
-                        n_live += 1
+            if 0 <= when < n_steps and not dyn_state[s]:
+                free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free)
+                n_free -= 1
+                sched[i] = when
+                n_live += 1
             if not new_visit:
                 continue
             if st_push_src[s]:  # a source: in this state for steps k .. its exit step
@@ -719,10 +707,44 @@ def run_replicate(
                         if n_pfree < deg:  # (rare: keeps array returns off the hot path)
                             pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
                                 deg, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
-                        pfree, n_plive, n_pfree, n_now = _push_edges(
-                            rng, i, k, last, t, tr_push_p[t], layer, lay_indptr, indices, state,
-                            st_push_tr, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next,
-                            pfree, n_plive, n_pfree, now, n_now)
+                        # Push along i's edges: which fire for t within steps k..last (each
+                        # with per-step probability p) and at which step. Written out here,
+                        # not as a helper: this is the hottest loop of push models, and a
+                        # helper call costs a reference-count update per array argument.
+                        p = tr_push_p[t]
+                        L = last - k + 1
+                        log_q1 = np.log1p(-p) if p < 1.0 else -np.inf
+                        P = -np.expm1(L * log_q1) if p < 1.0 else 1.0  # fires in the window
+                        if L <= 0:
+                            P = 0.0
+                        log_qP = np.log1p(-P) if P < 1.0 else -np.inf
+                        e = lay_indptr[layer, i]
+                        hi = lay_indptr[layer, i + 1]
+                        while e < hi and P > 0.0:
+                            if P < 1.0:  # skip the edges that do not fire (geometric gap)
+                                gap = np.log(uniform_pos(rng)) / log_qP
+                                if gap >= hi - e:
+                                    break
+                                e += np.int64(gap)
+                            v = indices[e]
+                            e += 1
+                            if st_push_tr[state[v]] != t:
+                                continue
+                            cw = k  # first firing step in the window, given that it fires
+                            if p < 1.0 and L > 1:
+                                cw += min(np.int64(np.log1p(-uniform(rng) * P) / log_q1), L - 1)
+                            if cw >= pwhen[v]:
+                                continue  # v already has an earlier candidate
+                            if pwhen[v] == NEVER:
+                                n_plive += 1
+                            pwhen[v] = cw
+                            if cw == k:
+                                now[n_now] = v
+                                n_now += 1
+                            else:
+                                pfree = _cal_push(v, cw, pvisit, pbucket, pent_agent, pent_stamp,
+                                                  pent_next, pfree)
+                                n_pfree -= 1
             elif st_push_tr[s] >= 0 and k > 0:  # a target: sources already in their windows
                 t = st_push_tr[s]
                 c = tr_counter[t]
@@ -786,7 +808,43 @@ def run_replicate(
             free = e
             n_free += 1
             e = nxt
-            if valid:
+            if valid and st_simple[state[i]]:
+                # constant spontaneous hazards: the drawn step stands; pick the rule
+                sched[i] = -1
+                n_live -= 1
+                s = state[i]
+                total = 0.0
+                n_inf = 0
+                for q2 in range(st_ptr[s], st_ptr[s + 1]):
+                    h = hazard[st_tr[q2]]
+                    if h == np.inf:
+                        n_inf += 1
+                    elif h > 0.0:
+                        total += h
+                chosen = -1
+                if n_inf > 0:
+                    kk = randint(rng, n_inf) if n_inf > 1 else 0
+                    for q2 in range(st_ptr[s], st_ptr[s + 1]):
+                        if hazard[st_tr[q2]] == np.inf:
+                            chosen = st_tr[q2]
+                            if kk == 0:
+                                break
+                            kk -= 1
+                else:
+                    pick = uniform(rng) * total
+                    for q2 in range(st_ptr[s], st_ptr[s + 1]):
+                        h = hazard[st_tr[q2]]
+                        if h > 0.0:
+                            chosen = st_tr[q2]
+                            pick -= h
+                            if pick < 0.0:
+                                break
+                if chosen >= 0:
+                    pend_agent[n_pend] = i
+                    pend_tr[n_pend] = chosen
+                    n_pend += 1
+                    fired_step[chosen] += 1
+            elif valid:
                 sched[i] = -1
                 n_live -= 1
                 s = state[i]
@@ -919,15 +977,26 @@ def run_replicate(
                     o += 1
             fired_tot[t] += 1
             target = out_target[t, o, s]
-            if target != s:
+            if target != s and st_ctr_class[target] != st_ctr_class[s]:
                 n_dirty, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
                                               ctr_match, ctr_push, lay_complete, lay_indptr,
                                               indices, weights, lay_weighted, st_ctr_use, is_dirty,
                                               dirty, n_dirty)
                 if woke:
                     need_rescan = True
-            else:
-                n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
+            else:  # no kept count changes (written out: no helper call in this hot loop)
+                n_state[s] -= 1
+                n_state[target] += 1
+                state[i] = target
+                if is_dirty[i] == 0:
+                    is_dirty[i] = 1
+                    dirty[n_dirty] = i
+                    n_dirty += 1
             if has_push:  # a new visit from the next step, also after a self-loop
-                n_plive -= _new_visit(i, k + 1, since, pvisit, pwhen, fresh)
+                since[i] = k + 1
+                pvisit[i] += 1
+                fresh[i] = 1
+                if pwhen[i] != NEVER:  # its pending candidate is void
+                    pwhen[i] = NEVER
+                    n_plive -= 1
     return steps_run

@@ -93,7 +93,7 @@ KernelArrays = namedtuple("KernelArrays", """
     tr_counter tr_thr_slot tr_n_out out_target out_p out_sig
     out_complement out_rest mod_ptr mod_sig mod_gain tr_mod_max
     thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match st_ctr_use
-    ctr_push st_push_tr st_push_src tr_push_p
+    ctr_push st_push_tr st_push_src tr_push_p st_simple st_ctr_class
     lay_indptr indices weights lay_weighted lay_complete in_strength
     sig_kind sig_a sig_b sig_scale sig_state_mask sig_tr_mask
     sig_alpha sig_alert seg_start seg_hazard seg_value seg_state_dirty ev_step
@@ -182,7 +182,7 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
     scenario : the validated scenario.
     network : a ``simulator.network.Network`` built for it (its layers in scenario order).
     edge_push : serve the induced transitions that allow it by per-edge pushes (see
-        ``kernel._push_edges``); False keeps every one on neighbour counts. Both realise
+        the kernel's "edge pushes"); False keeps every one on neighbour counts. Both realise
         the same law (tested); pushes are faster.
     """
     sc = scenario
@@ -419,6 +419,17 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
         ctr_layer, ctr_match, lay_complete, lay_weighted, lay_directed, out_target, tr_n_out,
         eff_from, eff_target, _moved_by_events(ev_step, ev_among, ev_eff_ptr, eff_from, eff_target),
         dt, enabled=edge_push)
+    # States whose live rules are all spontaneous with constant rates (no signal, no
+    # daily rhythm): the kernel draws and fires them without evaluating hazards.
+    live_any = (seg_hazard != 0.0).any(axis=0)
+    plain = (tr_kind == K.SPONTANEOUS) & (np.diff(mod_ptr) == 0) & ~activity_flag
+    st_simple = np.array([not dyn_state[s_] and bool(plain[st_lists[s_][live_any[st_lists[s_]]]].all())
+                          for s_ in range(js.n)], np.uint8)
+    # Joint states with the same membership in every kept (non-pushed) counter: moving
+    # between them changes no neighbour count.
+    kept = ctr_match[ctr_push[:C] == 0] if C else np.zeros((0, js.n), np.uint8)
+    _, st_ctr_class = np.unique(kept.T, axis=0, return_inverse=True)
+    st_ctr_class = np.asarray(st_ctr_class, np.int32).reshape(js.n)
     kernel_args = KernelArrays(
         np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
         st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
@@ -427,6 +438,7 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
         np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
         np.array(thr_p1, np.float64), np.array(thr_p2, np.float64),
         ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
+        st_simple, st_ctr_class,
         lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
         sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
         seg_start, seg_hazard, seg_value, seg_state_dirty,

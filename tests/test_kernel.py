@@ -484,7 +484,7 @@ def test_signals_at_time_zero_see_the_time_zero_seeds():
 
 
 # --------------------------------------------------------- edge pushes vs neighbour counts
-# Induced transitions that allow it are served by per-edge pushes (kernel._push_edges):
+# Induced transitions that allow it are served by per-edge pushes (kernel.py, "edge pushes"):
 # one draw per source visit and edge instead of a neighbour count and a re-draw of the
 # target each time the count moves. It must be the same stochastic process: on one graph,
 # the pushed and the counted kernels (compile_model(edge_push=False)) give final sizes
