@@ -642,10 +642,23 @@ def run_replicate(
                 dirty[i] = i
             n_dirty = n_agents
             need_rescan = False
-        # at most one new calendar entry per routed agent (reserved here, once, so the
-        # loop below takes entries freely; push entries: one per edge, reserved per agent)
+        # At most one new calendar entry per routed agent and one push entry per edge of
+        # a new source or target: reserved here, once, so that the loop below never
+        # reassigns the pools (a reassigned array costs reference counting every pass).
         ent_agent, ent_stamp, ent_next, free, n_free = _pool_reserve(
             n_dirty, n_free, free, ent_agent, ent_stamp, ent_next)
+        if has_push:
+            need = 0
+            for q in range(n_dirty):
+                i = dirty[q]
+                s = state[i]
+                if fresh[i] and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
+                    for t in range(n_tr):
+                        if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
+                            layer = ctr_layer[tr_counter[t]]
+                            need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+            pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
+                need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
         for q in range(n_dirty):
             i = dirty[q]
             is_dirty[i] = 0
@@ -690,8 +703,13 @@ def run_replicate(
                                                ctr_match, lay_complete, glob)
                 if alive:
                     when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
-            if 0 <= when < n_steps and not dyn_state[s]:
-                free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free)
+            if 0 <= when < n_steps and not dyn_state[s]:  # (_cal_push, written out)
+                e2 = free
+                free = ent_next[e2]
+                ent_agent[e2] = i
+                ent_stamp[e2] = stamp[i]
+                ent_next[e2] = bucket[when]
+                bucket[when] = e2
                 n_free -= 1
                 sched[i] = when
                 n_live += 1
@@ -703,10 +721,6 @@ def run_replicate(
                 for t in range(n_tr):
                     if tr_push_p[t] >= 0.0 and ctr_match[tr_counter[t], s]:
                         layer = ctr_layer[tr_counter[t]]
-                        deg = lay_indptr[layer, i + 1] - lay_indptr[layer, i]
-                        if n_pfree < deg:  # (rare: keeps array returns off the hot path)
-                            pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
-                                deg, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
                         # Push along i's edges: which fire for t within steps k..last (each
                         # with per-step probability p) and at which step. Written out here,
                         # not as a helper: this is the hottest loop of push models, and a
@@ -741,18 +755,18 @@ def run_replicate(
                             if cw == k:
                                 now[n_now] = v
                                 n_now += 1
-                            else:
-                                pfree = _cal_push(v, cw, pvisit, pbucket, pent_agent, pent_stamp,
-                                                  pent_next, pfree)
+                            else:  # (_cal_push, written out)
+                                e2 = pfree
+                                pfree = pent_next[e2]
+                                pent_agent[e2] = v
+                                pent_stamp[e2] = pvisit[v]
+                                pent_next[e2] = pbucket[cw]
+                                pbucket[cw] = e2
                                 n_pfree -= 1
             elif st_push_tr[s] >= 0 and k > 0:  # a target: sources already in their windows
                 t = st_push_tr[s]
                 c = tr_counter[t]
                 layer = ctr_layer[c]
-                deg = lay_indptr[layer, i + 1] - lay_indptr[layer, i]
-                if n_pfree < deg:
-                    pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
-                        deg, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
                 pfree, n_plive, n_pfree, n_now = _pull_edges(
                     rng, i, k, t, tr_push_p[t], c, layer, lay_indptr, indices, state, ctr_match,
                     since, xend, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
