@@ -559,17 +559,27 @@ def run_replicate(
     thr_vals = np.empty((thr_mode.shape[0], n_agents), dtype=np.float32)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
+    # Per-agent bookkeeping lives in one record per agent (the columns of ``rec``, used
+    # through strided views): visiting an agent then touches one cache line, not one per
+    # array - at 10^6 agents and more the kernel is bound by these memory accesses.
+    has_push = False
+    for s in range(st_push_tr.shape[0]):
+        has_push = has_push or st_push_tr[s] >= 0
+    n_push = n_agents if has_push else 0
+    # (8 int32 columns: a record is 32 bytes, two to a cache line)
+    rec = np.zeros((n_agents, 8 if has_push else 4), dtype=np.int32)
     # dynamic candidates (tried every step)
-    is_cand = np.zeros(n_agents, dtype=np.uint8)
+    is_cand = rec[:, 0]
     cand = np.empty(n_agents, dtype=np.int32)
     n_cand = 0
     # agents whose state or counts changed: routed to the candidates or the calendar
-    is_dirty = np.zeros(n_agents, dtype=np.uint8)
+    is_dirty = rec[:, 1]
     dirty = np.empty(n_agents, dtype=np.int32)
     n_dirty = 0
     # calendar of static agents: bucket per step, entries (agent, stamp) in a growable pool
-    stamp = np.zeros(n_agents, dtype=np.int32)
-    sched = np.full(n_agents, -1, dtype=np.int32)
+    stamp = rec[:, 2]
+    sched = rec[:, 3]
+    sched[:] = -1
     n_live = 0
     bucket = np.full(n_steps + 1, -1, dtype=np.int64)
     n_free = 1024 + n_agents // 4
@@ -577,15 +587,19 @@ def run_replicate(
     free = 0
 
     # edge pushes (see "edge pushes" above): per-agent visit bookkeeping, a second calendar
-    has_push = False
-    for s in range(st_push_tr.shape[0]):
-        has_push = has_push or st_push_tr[s] >= 0
-    n_push = n_agents if has_push else 0
-    since = np.zeros(n_push, dtype=np.int32)      # first step of the current visit
-    xend = np.full(n_push, -1, dtype=np.int32)    # last step of a source's window
-    pwhen = np.full(n_push, NEVER, dtype=np.int32)  # a target's earliest candidate step
-    pvisit = np.zeros(n_push, dtype=np.int32)     # visit counter: stamps push entries
-    fresh = np.ones(n_push, dtype=np.uint8)       # not yet routed in its current visit
+    if has_push:
+        since = rec[:, 4]   # first step of the current visit
+        xend = rec[:, 5]    # last step of a source's window
+        pwhen = rec[:, 6]   # a target's earliest candidate step
+        pvisit = rec[:, 7]  # visit counter: stamps push entries
+    else:
+        since = rec[:0, 0]
+        xend = rec[:0, 0]
+        pwhen = rec[:0, 0]
+        pvisit = rec[:0, 0]
+    fresh = np.ones(n_push, dtype=np.uint8)  # not yet routed in its current visit
+    xend[:] = -1
+    pwhen[:] = NEVER
     pbucket = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
     n_pfree = 1024 + n_push // 8
     pent_agent, pent_stamp, pent_next = _pool_new(n_pfree)

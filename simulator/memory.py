@@ -42,9 +42,9 @@ NX_BYTES_PER_NODE = 300
 #: Per-agent kernel buffers (bytes) that do not depend on the model.
 _AGENT_STATE = 2  # joint state, int16
 _AGENT_CANDIDATE = 4  # candidate list, int32
-_AGENT_FLAG = 1  # candidate flag, uint8
+_AGENT_FLAG = 4  # candidate flag, int32 (in the kernel's per-agent record)
 _AGENT_PENDING = 8  # pending agent + transition, int32 + int32
-_AGENT_DIRTY = 5  # changed-agent list int32 + flag uint8
+_AGENT_DIRTY = 8  # changed-agent list int32 + flag int32
 _AGENT_CALENDAR = 8 + 16  # stamp + firing step (int32 each) + about one pool entry (agent, stamp, next)
 # edge pushes: visit start, window end, candidate step, visit stamp (int32 each), fresh
 # flag, this-step list (int32) and about an eighth of a pool entry; counted always (the
@@ -319,8 +319,8 @@ def estimate_run_bytes(
     """Memory of a whole run, in bytes.
 
     Per replicate, per agent: joint state int16 (2), candidate list int32 (4),
-    candidate flag uint8 (1), pending agent + transition int32 + int32 (8), changed-agent
-    list and flag (5), calendar stamp, firing step and about one pool entry (24), edge-push
+    candidate flag int32 (4), pending agent + transition int32 + int32 (8), changed-agent
+    list and flag (8), calendar stamp, firing step and about one pool entry (24), edge-push
     bookkeeping (23), one
     float32 neighbour count per induced counter (4 × n_counters), one float32
     threshold per threshold transition (4 × n_threshold). Outputs per replicate:
