@@ -159,6 +159,23 @@ def _choose(rng, s, haz, total, n_inf, st_ptr, st_tr):
     return chosen
 
 
+@njit(cache=True, nogil=True)
+def _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf):
+    """Per joint state, the total finite scheduled hazard and the number of sure rules
+    (what the constant spontaneous states fire on; recomputed when a segment starts)."""
+    for s in range(st_total.shape[0]):
+        total = 0.0
+        n_inf = 0
+        for q in range(st_ptr[s], st_ptr[s + 1]):
+            h = hazard[st_tr[q]]
+            if h == np.inf:
+                n_inf += 1
+            elif h > 0.0:
+                total += h
+        st_total[s] = total
+        st_n_inf[s] = n_inf
+
+
 @njit(cache=True, nogil=True, inline='always')
 def _mark_dirty(i, is_dirty, dirty, n_dirty):
     if is_dirty[i] == 0:
@@ -624,6 +641,10 @@ def run_replicate(
 
     seg = 0
     hazard = seg_hazard[0]
+    # total finite hazard and number of sure rules per state, for the constant states
+    st_total = np.zeros(n_joint, dtype=np.float64)
+    st_n_inf = np.zeros(n_joint, dtype=np.int64)
+    _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf)
     next_ev = 0
     next_report = 0
     need_rescan = True
@@ -634,6 +655,7 @@ def run_replicate(
         while seg + 1 < n_seg and seg_start[seg + 1] <= k:
             seg += 1
             hazard = seg_hazard[seg]
+            _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf)
             # Agents in states whose hazards changed redraw their firing steps.
             for i in range(n_agents):
                 if seg_state_dirty[seg, state[i]]:
@@ -696,14 +718,8 @@ def run_replicate(
                 # Constant spontaneous hazards (the common case: recoveries, onsets): the
                 # firing step straight from the schedule's rates, without _hazards - every
                 # helper call costs a reference-count update per array it is passed.
-                total = 0.0
-                n_inf = 0
-                for q2 in range(st_ptr[s], st_ptr[s + 1]):
-                    h = hazard[st_tr[q2]]
-                    if h == np.inf:
-                        n_inf += 1
-                    elif h > 0.0:
-                        total += h
+                total = st_total[s]
+                n_inf = st_n_inf[s]
                 if n_inf > 0:
                     when = k
                 elif total > 0.0:
@@ -841,32 +857,8 @@ def run_replicate(
                 sched[i] = -1
                 n_live -= 1
                 s = state[i]
-                total = 0.0
-                n_inf = 0
-                for q2 in range(st_ptr[s], st_ptr[s + 1]):
-                    h = hazard[st_tr[q2]]
-                    if h == np.inf:
-                        n_inf += 1
-                    elif h > 0.0:
-                        total += h
-                chosen = -1
-                if n_inf > 0:
-                    kk = randint(rng, n_inf) if n_inf > 1 else 0
-                    for q2 in range(st_ptr[s], st_ptr[s + 1]):
-                        if hazard[st_tr[q2]] == np.inf:
-                            chosen = st_tr[q2]
-                            if kk == 0:
-                                break
-                            kk -= 1
-                else:
-                    pick = uniform(rng) * total
-                    for q2 in range(st_ptr[s], st_ptr[s + 1]):
-                        h = hazard[st_tr[q2]]
-                        if h > 0.0:
-                            chosen = st_tr[q2]
-                            pick -= h
-                            if pick < 0.0:
-                                break
+                # (their hazards are the schedule's rates: ``hazard`` serves as haz)
+                chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
                 if chosen >= 0:
                     pend_agent[n_pend] = i
                     pend_tr[n_pend] = chosen
