@@ -1,0 +1,58 @@
+"""A cache prefetch hint for numba loops: ``prefetch(a, i)`` and ``prefetch_row(a, i)``.
+
+At 10^7 agents and more, graph generators and the kernel are bound by the latency of
+random memory reads (about 150 ns each on a 2-core cloud machine), not by arithmetic.
+Reads that do not depend on each other can overlap - about ten at a time - so a loop
+that knows which rows it will need a few iterations ahead asks for them early. These
+are hints (LLVM's ``llvm.prefetch``): they never change a result, never fault, and
+cost one instruction.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_I32 = ir.IntType(32)
+
+
+def _emit_prefetch(context, builder, aryty, ary_value, indices):
+    ary = context.make_array(aryty)(context, builder, ary_value)
+    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, indices, wraparound=False,
+                                   boundscheck=False)
+    i8p = ir.IntType(8).as_pointer()
+    fnty = ir.FunctionType(ir.VoidType(), [i8p, _I32, _I32, _I32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    # (address, 0 = read, 3 = keep in all cache levels, 1 = data cache)
+    builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(_I32, 0), ir.Constant(_I32, 3),
+                      ir.Constant(_I32, 1)])
+
+
+@intrinsic
+def prefetch(typingctx, arr, i):
+    """Hint that ``arr[i]`` (a 1-d array) will be read soon. ``i`` must be in range."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i = context.cast(builder, args[1], signature.args[1], types.intp)
+        _emit_prefetch(context, builder, signature.args[0], args[0], [i])
+        return context.get_dummy_value()
+
+    return types.void(arr, i), codegen
+
+
+@intrinsic
+def prefetch_row(typingctx, arr, i):
+    """Hint that row ``arr[i, :]`` (a 2-d array; its first element) will be read soon."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i = context.cast(builder, args[1], signature.args[1], types.intp)
+        _emit_prefetch(context, builder, signature.args[0], args[0], [i, ir.Constant(i.type, 0)])
+        return context.get_dummy_value()
+
+    return types.void(arr, i), codegen
