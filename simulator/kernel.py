@@ -304,12 +304,11 @@ NEVER = np.int32(2147483647)
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _new_visit(i, step, since, pvisit, pwhen, fresh):
+def _new_visit(i, step, since, pvisit, pwhen):
     """Agent i starts a new visit of a state at ``step``; returns 1 if a live push
     candidate was voided."""
     since[i] = step
     pvisit[i] += 1
-    fresh[i] = 1
     if pwhen[i] != NEVER:
         pwhen[i] = NEVER
         return 1
@@ -462,7 +461,7 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
                       n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push,
                       lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
-                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen, fresh):
+                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen):
     """Apply one dated event (seed or broadcast) at step k: choose agents, apply the first
     matching effect. Returns (n_dirty, complete count woke, push candidates voided)."""
     woke = False
@@ -477,8 +476,8 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
     else:
         m = 0
         n_list = ev_ids_ptr[ev + 1] - ev_ids_ptr[ev]
-        for k in range(ev_ids_ptr[ev], ev_ids_ptr[ev + 1]):
-            if ev_among[ev, state[ev_ids[k]]]:
+        for q in range(ev_ids_ptr[ev], ev_ids_ptr[ev + 1]):
+            if ev_among[ev, state[ev_ids[q]]]:
                 m += 1
     if ev_count[ev] >= 0:
         want = min(ev_count[ev], m)
@@ -492,8 +491,8 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
     chosen = np.empty(max(want, 0) if want >= 0 else 16, dtype=np.int64)
     n_chosen = 0
     seen = 0
-    for k in range(n_list):
-        i = k if ev_mode[ev] == 0 else ev_ids[ev_ids_ptr[ev] + k]
+    for q in range(n_list):
+        i = q if ev_mode[ev] == 0 else ev_ids[ev_ids_ptr[ev] + q]
         if not ev_among[ev, state[i]]:
             continue
         if want >= 0:
@@ -513,8 +512,8 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                 chosen[n_chosen] = i
                 n_chosen += 1
     fire = ev_fire_index[ev]
-    for k in range(n_chosen):
-        i = chosen[k]
+    for q in range(n_chosen):  # (k is the step: it dates the new visits)
+        i = chosen[q]
         s = state[i]
         for f in range(ev_eff_ptr[ev], ev_eff_ptr[ev + 1]):
             if eff_from[f, s]:
@@ -527,7 +526,7 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                                                   is_cand, cand, n_cand)
                         woke = woke or w
                         if has_push:  # in its new state from this very step
-                            voided += _new_visit(i, k, since, pvisit, pwhen, fresh)
+                            voided += _new_visit(i, k, since, pvisit, pwhen)
                         if fire >= 0:
                             fired_tot[fire] += 1
                 break
@@ -614,7 +613,6 @@ def run_replicate(
         xend = rec[:0, 0]
         pwhen = rec[:0, 0]
         pvisit = rec[:0, 0]
-    fresh = np.ones(n_push, dtype=np.uint8)  # not yet routed in its current visit
     xend[:] = -1
     pwhen[:] = NEVER
     pbucket = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
@@ -625,6 +623,10 @@ def run_replicate(
     n_now = 0
     n_plive = 0
 
+    # agents whose constant rules include a sure one (probability 1): they fire at the
+    # step they are routed, so they skip the calendar
+    sure = np.empty(n_agents, dtype=np.int32)
+    n_sure = 0
     pend_agent = np.empty(n_agents, dtype=np.int32)
     pend_tr = np.empty(n_agents, dtype=np.int32)
     fired_step = np.zeros(n_tr, dtype=np.int64)
@@ -667,16 +669,27 @@ def run_replicate(
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
                 state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push, lay_complete,
                 lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty,
-                fired_tot, k, has_push, since, pvisit, pwhen, fresh)
+                fired_tot, k, has_push, since, pvisit, pwhen)
             n_plive -= voided
             need_rescan = need_rescan or woke
             next_ev += 1
         # 3. route changed agents (or everyone, on a rescan); they may fire from this step
         if need_rescan:
+            # Everyone, except agents whose routing would do nothing: in a state with no
+            # rules (and pushing nothing), or a push target at step 0 (no calendar entry,
+            # nothing to pull yet). Skipping them keeps a rescan to one pass over states.
+            n_dirty = 0
             for i in range(n_agents):
+                s = state[i]
+                idle = st_ptr[s] == st_ptr[s + 1] and not dyn_state[s]
+                if has_push:
+                    idle = (idle and not st_push_src[s]) or (k == 0 and st_push_tr[s] >= 0)
+                if idle and sched[i] < 0:  # (a pending entry is voided by routing)
+                    is_dirty[i] = 0
+                    continue
                 is_dirty[i] = 1
-                dirty[i] = i
-            n_dirty = n_agents
+                dirty[n_dirty] = i
+                n_dirty += 1
             need_rescan = False
         # At most one new calendar entry per routed agent and one push entry per edge of
         # a new source or target: reserved here, once, so that the loop below never
@@ -688,7 +701,7 @@ def run_replicate(
             for q in range(n_dirty):
                 i = dirty[q]
                 s = state[i]
-                if fresh[i] and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
+                if since[i] == k and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
                     for t in range(n_tr):
                         if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
                             layer = ctr_layer[tr_counter[t]]
@@ -701,8 +714,9 @@ def run_replicate(
             s = state[i]
             new_visit = False
             if has_push:
-                new_visit = fresh[i] == 1
-                fresh[i] = 0
+                # A visit that began this step (a change applied last step, or an event
+                # or the start now) is routed for the first time: routing runs once a step.
+                new_visit = since[i] == k
                 if st_push_src[s] and not new_visit:
                     continue  # a push source keeps the exit step its pushes were drawn for
                 if st_push_tr[s] >= 0 and (k == 0 or not new_visit):
@@ -720,7 +734,11 @@ def run_replicate(
                 # helper call costs a reference-count update per array it is passed.
                 total = st_total[s]
                 n_inf = st_n_inf[s]
-                if n_inf > 0:
+                if n_inf > 0:  # fires now: the sure list, not the calendar
+                    sure[n_sure] = i
+                    n_sure += 1
+                    sched[i] = k
+                    n_live += 1
                     when = k
                 elif total > 0.0:
                     g = -np.log(uniform_pos(rng)) / (total * dt)
@@ -733,7 +751,7 @@ def run_replicate(
                                                ctr_match, lay_complete, glob)
                 if alive:
                     when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
-            if 0 <= when < n_steps and not dyn_state[s]:  # (_cal_push, written out)
+            if 0 <= when < n_steps and sched[i] < 0 and not dyn_state[s]:  # (_cal_push, written out)
                 e2 = free
                 free = ent_next[e2]
                 ent_agent[e2] = i
@@ -841,7 +859,18 @@ def run_replicate(
             modm[t] = m
             mult[t] = m * activity[k] if tr_act[t] else m
         n_pend = 0
-        # 5a. static agents whose drawn firing step is now
+        # 5a. static agents whose drawn firing step is now: the sure ones, then the calendar
+        for q in range(n_sure):
+            i = sure[q]
+            sched[i] = -1
+            n_live -= 1
+            s = state[i]
+            chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
+            pend_agent[n_pend] = i
+            pend_tr[n_pend] = chosen
+            n_pend += 1
+            fired_step[chosen] += 1
+        n_sure = 0
         e = bucket[k]
         bucket[k] = -1
         while e >= 0:
@@ -1015,7 +1044,6 @@ def run_replicate(
             if has_push:  # a new visit from the next step, also after a self-loop
                 since[i] = k + 1
                 pvisit[i] += 1
-                fresh[i] = 1
                 if pwhen[i] != NEVER:  # its pending candidate is void
                     pwhen[i] = NEVER
                     n_plive -= 1

@@ -502,6 +502,13 @@ PUSH_CASES = {
     # targets re-entered during the run: they pull from sources already in their windows
     "sis": ("[S, I]", "rate: 0.6", "- {name: recovery, from: {h: I}, to: {h: S}, rate: 1.0}",
             "time: {dt: 0.2, until: 10, report_every: 0.5}"),
+    # sources seeded by an event in mid-run (their visits dated by the event's step),
+    # pulled from by targets that re-enter later
+    "sis_seeded_later": ("[S, I]", "rate: 0.6",
+                         "- {name: recovery, from: {h: I}, to: {h: S}, rate: 1.0}\n"
+                         "interventions:\n"
+                         "  more: {kind: seed, at: 2.0, state: {h: I}, count: 120}",
+                         "time: {dt: 0.2, until: 10, report_every: 0.5}"),
     # a source that never leaves (window to the end of the run)
     "si": ("[S, I]", "probability: 0.05", "",
            "time: {dt: 1, until: 15, report_every: 1}"),
