@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .prefetch import prefetch, prefetch_row
 from .rng import normal, randint, uniform, uniform_pos
 
 # transition kinds
@@ -301,6 +302,12 @@ def _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free):
 # sources already in their windows.
 
 NEVER = np.int32(2147483647)
+
+# Memory-latency hiding (see prefetch.py): lists of scattered agents are read with their
+# records requested _AHEAD items early; a calendar bucket is detached _CHUNK entries at a
+# time, its agents' records requested before any is used.
+_AHEAD = 8
+_CHUNK = 32
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -627,6 +634,8 @@ def run_replicate(
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
     n_sure = 0
+    chunk_agent = np.empty(_CHUNK, dtype=np.int32)
+    chunk_stamp = np.empty(_CHUNK, dtype=np.int32)
     pend_agent = np.empty(n_agents, dtype=np.int32)
     pend_tr = np.empty(n_agents, dtype=np.int32)
     fired_step = np.zeros(n_tr, dtype=np.int64)
@@ -709,6 +718,11 @@ def run_replicate(
             pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
                 need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
         for q in range(n_dirty):
+            if q + _AHEAD < n_dirty:  # (see prefetch.py)
+                j = dirty[q + _AHEAD]
+                prefetch_row(rec, j)
+                prefetch(state, j)
+                prefetch_row(counts, j)
             i = dirty[q]
             is_dirty[i] = 0
             s = state[i]
@@ -874,61 +888,73 @@ def run_replicate(
         e = bucket[k]
         bucket[k] = -1
         while e >= 0:
-            nxt = ent_next[e]
-            i = ent_agent[e]
-            valid = ent_stamp[e] == stamp[i] and sched[i] == k
-            ent_next[e] = free  # freed first: a re-proposal below reuses it
-            free = e
-            n_free += 1
-            e = nxt
-            if valid and st_simple[state[i]]:
-                # constant spontaneous hazards: the drawn step stands; pick the rule
-                sched[i] = -1
-                n_live -= 1
-                s = state[i]
-                # (their hazards are the schedule's rates: ``hazard`` serves as haz)
-                chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
-                if chosen >= 0:
-                    pend_agent[n_pend] = i
-                    pend_tr[n_pend] = chosen
-                    n_pend += 1
-                    fired_step[chosen] += 1
-            elif valid:
-                sched[i] = -1
-                n_live -= 1
-                s = state[i]
-                # Thinning: the step was proposed at the bound hazard; accept with the
-                # ratio of this step's actual to proposed firing probabilities. Exact:
-                # each step then fires with the actual probability, and a rejection is
-                # followed by a fresh (memoryless) proposal from the next step.
-                t_max, n_inf_max, _ = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
-                                               tr_kind, tr_counter, tr_thr_slot, thr_mode,
-                                               thr_vals, in_strength, counts, ctr_layer,
-                                               ctr_match, lay_complete, glob)
-                total, n_inf, alive = _hazards(i, s, hazard, modm, haz, st_ptr, st_tr, tr_kind,
-                                               tr_counter, tr_thr_slot, thr_mode, thr_vals,
-                                               in_strength, counts, ctr_layer, ctr_match,
-                                               lay_complete, glob)
-                a = activity[k] if st_act[s] else 1.0
-                p_prop = 1.0 if n_inf_max > 0 else -np.expm1(-t_max * a * dt)
-                p_act = 1.0 if n_inf > 0 else -np.expm1(-total * a * dt)
-                accept = alive and p_act > 0.0
-                if accept and p_act < p_prop:
-                    accept = uniform(rng) * p_prop < p_act
-                if accept:
-                    chosen = _choose(rng, s, haz, total, n_inf, st_ptr, st_tr)
-                    pend_agent[n_pend] = i
-                    pend_tr[n_pend] = chosen
-                    n_pend += 1
-                    fired_step[chosen] += 1
-                elif t_max > 0.0 or n_inf_max > 0:
-                    when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
-                    if 0 <= when < n_steps:
-                        free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next,
-                                         free)
-                        n_free -= 1
-                        sched[i] = when
-                        n_live += 1
+            # Detach a chunk of the bucket's chain, asking early for the records of its
+            # agents: they are scattered, and their reads overlap only if started early.
+            n_chunk = 0
+            while e >= 0 and n_chunk < _CHUNK:
+                i = ent_agent[e]
+                chunk_agent[n_chunk] = i
+                chunk_stamp[n_chunk] = ent_stamp[e]
+                n_chunk += 1
+                prefetch_row(rec, i)
+                prefetch(state, i)
+                prefetch_row(counts, i)
+                nxt = ent_next[e]
+                ent_next[e] = free  # freed first: a re-proposal below reuses it
+                free = e
+                n_free += 1
+                e = nxt
+            for c in range(n_chunk):
+                i = chunk_agent[c]
+                valid = chunk_stamp[c] == stamp[i] and sched[i] == k
+                if valid and st_simple[state[i]]:
+                    # constant spontaneous hazards: the drawn step stands; pick the rule
+                    sched[i] = -1
+                    n_live -= 1
+                    s = state[i]
+                    # (their hazards are the schedule's rates: ``hazard`` serves as haz)
+                    chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
+                    if chosen >= 0:
+                        pend_agent[n_pend] = i
+                        pend_tr[n_pend] = chosen
+                        n_pend += 1
+                        fired_step[chosen] += 1
+                elif valid:
+                    sched[i] = -1
+                    n_live -= 1
+                    s = state[i]
+                    # Thinning: the step was proposed at the bound hazard; accept with the
+                    # ratio of this step's actual to proposed firing probabilities. Exact:
+                    # each step then fires with the actual probability, and a rejection is
+                    # followed by a fresh (memoryless) proposal from the next step.
+                    t_max, n_inf_max, _ = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
+                                                   tr_kind, tr_counter, tr_thr_slot, thr_mode,
+                                                   thr_vals, in_strength, counts, ctr_layer,
+                                                   ctr_match, lay_complete, glob)
+                    total, n_inf, alive = _hazards(i, s, hazard, modm, haz, st_ptr, st_tr, tr_kind,
+                                                   tr_counter, tr_thr_slot, thr_mode, thr_vals,
+                                                   in_strength, counts, ctr_layer, ctr_match,
+                                                   lay_complete, glob)
+                    a = activity[k] if st_act[s] else 1.0
+                    p_prop = 1.0 if n_inf_max > 0 else -np.expm1(-t_max * a * dt)
+                    p_act = 1.0 if n_inf > 0 else -np.expm1(-total * a * dt)
+                    accept = alive and p_act > 0.0
+                    if accept and p_act < p_prop:
+                        accept = uniform(rng) * p_prop < p_act
+                    if accept:
+                        chosen = _choose(rng, s, haz, total, n_inf, st_ptr, st_tr)
+                        pend_agent[n_pend] = i
+                        pend_tr[n_pend] = chosen
+                        n_pend += 1
+                        fired_step[chosen] += 1
+                    elif t_max > 0.0 or n_inf_max > 0:
+                        when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
+                        if 0 <= when < n_steps:
+                            free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next,
+                                             free)
+                            n_free -= 1
+                            sched[i] = when
+                            n_live += 1
         # 5a'. targets whose earliest pushed edge fires now (their only live transition)
         if has_push:
             e = pbucket[k]
@@ -1016,6 +1042,10 @@ def run_replicate(
                 cum_p[t, o] = acc
         # 8. apply all decisions; changed agents and neighbours are routed next step
         for q in range(n_pend):
+            if q + _AHEAD < n_pend:
+                j = pend_agent[q + _AHEAD]
+                prefetch_row(rec, j)
+                prefetch(state, j)
             i = pend_agent[q]
             t = pend_tr[q]
             s = state[i]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 _I32 = ir.IntType(32)
 
@@ -31,8 +31,7 @@ def _emit_prefetch(context, builder, aryty, ary_value, indices):
 
 
 @intrinsic
-def prefetch(typingctx, arr, i):
-    """Hint that ``arr[i]`` (a 1-d array) will be read soon. ``i`` must be in range."""
+def _prefetch(typingctx, arr, i):
     if not (isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(i, types.Integer)):
         return None
 
@@ -45,8 +44,7 @@ def prefetch(typingctx, arr, i):
 
 
 @intrinsic
-def prefetch_row(typingctx, arr, i):
-    """Hint that row ``arr[i, :]`` (a 2-d array; its first element) will be read soon."""
+def _prefetch_row(typingctx, arr, i):
     if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)):
         return None
 
@@ -56,3 +54,23 @@ def prefetch_row(typingctx, arr, i):
         return context.get_dummy_value()
 
     return types.void(arr, i), codegen
+
+
+# Plain functions (no-ops in Python, so kernels still run as pure Python in the tests)
+# compiled to the intrinsics above.
+def prefetch(arr, i):
+    """Hint that ``arr[i]`` (a 1-d array) will be read soon. ``i`` must be in range."""
+
+
+def prefetch_row(arr, i):
+    """Hint that row ``arr[i, :]`` of a 2-d array will be read soon."""
+
+
+@overload(prefetch)
+def _prefetch_impl(arr, i):
+    return lambda arr, i: _prefetch(arr, i)
+
+
+@overload(prefetch_row)
+def _prefetch_row_impl(arr, i):
+    return lambda arr, i: _prefetch_row(arr, i)
