@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prefetch import prefetch, prefetch_row
+from .prefetch import prefetch, prefetch2, prefetch_row
 from .rng import normal, randint, uniform, uniform_pos
 
 # transition kinds
@@ -65,6 +65,12 @@ DIST_FIXED = 0
 DIST_UNIFORM = 1
 DIST_NORMAL = 2
 DIST_LOGNORMAL = 3
+
+# Memory-latency hiding (see prefetch.py): lists of scattered agents (and an agent's
+# neighbours) are read with their records requested _AHEAD items early; a calendar bucket
+# is detached _CHUNK entries at a time, its agents' records requested before any is used.
+_AHEAD = 8
+_CHUNK = 32
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -217,7 +223,13 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
         weighted = lay_weighted[layer]
         # Each neighbour once, all its counters on this layer together (one cache line:
         # counts is agent-major).
-        for e in range(lay_indptr[layer, i], lay_indptr[layer, i + 1]):
+        hi = lay_indptr[layer, i + 1]
+        for e in range(lay_indptr[layer, i], hi):
+            if e + _AHEAD < hi:  # (see prefetch.py)
+                ahead = indices[e + _AHEAD]
+                prefetch(state, ahead)
+                prefetch_row(counts, ahead)
+                prefetch(is_cand, ahead)
             j = indices[e]
             w = weights[e] if weighted else 1.0
             sj = state[j]
@@ -303,11 +315,6 @@ def _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free):
 
 NEVER = np.int32(2147483647)
 
-# Memory-latency hiding (see prefetch.py): lists of scattered agents are read with their
-# records requested _AHEAD items early; a calendar bucket is detached _CHUNK entries at a
-# time, its agents' records requested before any is used.
-_AHEAD = 8
-_CHUNK = 32
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -718,11 +725,20 @@ def run_replicate(
             pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
                 need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
         for q in range(n_dirty):
-            if q + _AHEAD < n_dirty:  # (see prefetch.py)
+            # (see prefetch.py) the agent's record, state, counts and first-layer edge
+            # range _AHEAD items early; its edges (for pushes) half as early
+            if q + _AHEAD < n_dirty:
                 j = dirty[q + _AHEAD]
                 prefetch_row(rec, j)
                 prefetch(state, j)
                 prefetch_row(counts, j)
+                prefetch2(lay_indptr, 0, j)
+                prefetch2(in_strength, 0, j)
+                if thr_vals.shape[0] > 0:
+                    prefetch2(thr_vals, 0, j)
+            if has_push and q + _AHEAD // 2 < n_dirty:
+                j = dirty[q + _AHEAD // 2]
+                prefetch(indices, min(lay_indptr[0, j], indices.shape[0] - 1))
             i = dirty[q]
             is_dirty[i] = 0
             s = state[i]
@@ -970,6 +986,10 @@ def run_replicate(
                 n_pfree += 1
                 e = nxt
             for q in range(n_now):
+                if q + _AHEAD < n_now:
+                    j = now[q + _AHEAD]
+                    prefetch_row(rec, j)
+                    prefetch(state, j)
                 i = now[q]
                 if pwhen[i] == k:
                     pwhen[i] = NEVER
@@ -1046,6 +1066,10 @@ def run_replicate(
                 j = pend_agent[q + _AHEAD]
                 prefetch_row(rec, j)
                 prefetch(state, j)
+                prefetch2(lay_indptr, 0, j)
+            if q + _AHEAD // 2 < n_pend:
+                j = pend_agent[q + _AHEAD // 2]
+                prefetch(indices, min(lay_indptr[0, j], indices.shape[0] - 1))
             i = pend_agent[q]
             t = pend_tr[q]
             s = state[i]

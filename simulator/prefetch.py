@@ -1,4 +1,4 @@
-"""A cache prefetch hint for numba loops: ``prefetch(a, i)`` and ``prefetch_row(a, i)``.
+"""Cache prefetch hints for numba loops: ``prefetch(a, i)``, ``prefetch2(a, i, j)``, ``prefetch_row(a, i)``.
 
 At 10^7 agents and more, graph generators and the kernel are bound by the latency of
 random memory reads (about 150 ns each on a 2-core cloud machine), not by arithmetic.
@@ -56,6 +56,21 @@ def _prefetch_row(typingctx, arr, i):
     return types.void(arr, i), codegen
 
 
+@intrinsic
+def _prefetch2(typingctx, arr, i, j):
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)
+            and isinstance(j, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i = context.cast(builder, args[1], signature.args[1], types.intp)
+        j = context.cast(builder, args[2], signature.args[2], types.intp)
+        _emit_prefetch(context, builder, signature.args[0], args[0], [i, j])
+        return context.get_dummy_value()
+
+    return types.void(arr, i, j), codegen
+
+
 # Plain functions (no-ops in Python, so kernels still run as pure Python in the tests)
 # compiled to the intrinsics above.
 def prefetch(arr, i):
@@ -66,6 +81,10 @@ def prefetch_row(arr, i):
     """Hint that row ``arr[i, :]`` of a 2-d array will be read soon."""
 
 
+def prefetch2(arr, i, j):
+    """Hint that ``arr[i, j]`` (a 2-d array) will be read soon."""
+
+
 @overload(prefetch)
 def _prefetch_impl(arr, i):
     return lambda arr, i: _prefetch(arr, i)
@@ -74,3 +93,8 @@ def _prefetch_impl(arr, i):
 @overload(prefetch_row)
 def _prefetch_row_impl(arr, i):
     return lambda arr, i: _prefetch_row(arr, i)
+
+
+@overload(prefetch2)
+def _prefetch2_impl(arr, i, j):
+    return lambda arr, i, j: _prefetch2(arr, i, j)
