@@ -155,7 +155,7 @@ def _choose(rng, s, haz, total, n_inf, st_ptr, st_tr):
                 if pick < 0.0:
                     break
     else:
-        k = randint(rng, n_inf)
+        k = randint(rng, n_inf) if n_inf > 1 else 0
         for q in range(st_ptr[s], st_ptr[s + 1]):
             t = st_tr[q]
             if haz[t] == np.inf:
@@ -634,9 +634,24 @@ def run_replicate(
     pent_agent, pent_stamp, pent_next = _pool_new(n_pfree)
     pfree = 0
     now = np.empty(n_push, dtype=np.int32)  # targets pushed for this very step
+    # edges fired by this step's sources (edge, transition, window length, P(fires in it))
+    fire_e = np.empty(1024 + n_push // 8, dtype=np.int64)
+    fire_t = np.empty(fire_e.shape[0], dtype=np.int32)
+    fire_L = np.empty(fire_e.shape[0], dtype=np.int32)
+    fire_P = np.empty(fire_e.shape[0], dtype=np.float64)
+    n_fire = 0
+    push_log_q = np.empty(n_tr, dtype=np.float64)  # log(1 - p) of each pushed transition
+    for t in range(n_tr):
+        p = tr_push_p[t]
+        push_log_q[t] = np.log1p(-p) if 0.0 <= p < 1.0 else -np.inf
     n_now = 0
     n_plive = 0
 
+    # states where routing has nothing to do: no rules, not tried every step, no pushes
+    st_idle = np.zeros(n_joint, dtype=np.bool_)
+    for s in range(n_joint):
+        st_idle[s] = (st_ptr[s] == st_ptr[s + 1] and not dyn_state[s] and not st_push_src[s]
+                      and st_push_tr[s] < 0)
     # agents whose constant rules include a sure one (probability 1): they fire at the
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
@@ -697,9 +712,7 @@ def run_replicate(
             n_dirty = 0
             for i in range(n_agents):
                 s = state[i]
-                idle = st_ptr[s] == st_ptr[s + 1] and not dyn_state[s]
-                if has_push:
-                    idle = (idle and not st_push_src[s]) or (k == 0 and st_push_tr[s] >= 0)
+                idle = st_idle[s] or (has_push and k == 0 and st_push_tr[s] >= 0)
                 if idle and sched[i] < 0:  # (a pending entry is voided by routing)
                     is_dirty[i] = 0
                     continue
@@ -724,6 +737,12 @@ def run_replicate(
                             need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
             pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
                 need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
+            if need > fire_e.shape[0]:  # room for every edge of the new sources to fire
+                size = max(need, 2 * fire_e.shape[0])
+                fire_e = np.empty(size, dtype=np.int64)
+                fire_t = np.empty(size, dtype=np.int32)
+                fire_L = np.empty(size, dtype=np.int32)
+                fire_P = np.empty(size, dtype=np.float64)
         for q in range(n_dirty):
             # (see prefetch.py) the agent's record, state, counts and first-layer edge
             # range _AHEAD items early; its edges (for pushes) half as early
@@ -800,16 +819,21 @@ def run_replicate(
                     if tr_push_p[t] >= 0.0 and ctr_match[tr_counter[t], s]:
                         layer = ctr_layer[tr_counter[t]]
                         # Push along i's edges: which fire for t within steps k..last (each
-                        # with per-step probability p) and at which step. Written out here,
-                        # not as a helper: this is the hottest loop of push models, and a
-                        # helper call costs a reference-count update per array argument.
+                        # with per-step probability p); at which step is drawn when the
+                        # fired edges are resolved, after this loop. Written out here, not
+                        # as a helper: a helper call costs a reference-count update per
+                        # array argument.
                         p = tr_push_p[t]
                         L = last - k + 1
-                        log_q1 = np.log1p(-p) if p < 1.0 else -np.inf
-                        P = -np.expm1(L * log_q1) if p < 1.0 else 1.0  # fires in the window
-                        if L <= 0:
-                            P = 0.0
-                        log_qP = np.log1p(-P) if P < 1.0 else -np.inf
+                        log_q1 = push_log_q[t]
+                        if L == 1:  # (one-step windows: cascades, discrete SIR)
+                            P = p
+                            log_qP = log_q1
+                        else:
+                            P = -np.expm1(L * log_q1) if p < 1.0 else 1.0  # fires in the window
+                            if L <= 0:
+                                P = 0.0
+                            log_qP = np.log1p(-P) if P < 1.0 else -np.inf
                         e = lay_indptr[layer, i]
                         hi = lay_indptr[layer, i + 1]
                         while e < hi and P > 0.0:
@@ -818,29 +842,13 @@ def run_replicate(
                                 if gap >= hi - e:
                                     break
                                 e += np.int64(gap)
-                            v = indices[e]
+                            # resolved after this loop (below), all fired edges together
+                            fire_e[n_fire] = e
+                            fire_t[n_fire] = t
+                            fire_L[n_fire] = L
+                            fire_P[n_fire] = P
+                            n_fire += 1
                             e += 1
-                            if st_push_tr[state[v]] != t:
-                                continue
-                            cw = k  # first firing step in the window, given that it fires
-                            if p < 1.0 and L > 1:
-                                cw += min(np.int64(np.log1p(-uniform(rng) * P) / log_q1), L - 1)
-                            if cw >= pwhen[v]:
-                                continue  # v already has an earlier candidate
-                            if pwhen[v] == NEVER:
-                                n_plive += 1
-                            pwhen[v] = cw
-                            if cw == k:
-                                now[n_now] = v
-                                n_now += 1
-                            else:  # (_cal_push, written out)
-                                e2 = pfree
-                                pfree = pent_next[e2]
-                                pent_agent[e2] = v
-                                pent_stamp[e2] = pvisit[v]
-                                pent_next[e2] = pbucket[cw]
-                                pbucket[cw] = e2
-                                n_pfree -= 1
             elif st_push_tr[s] >= 0 and k > 0:  # a target: sources already in their windows
                 t = st_push_tr[s]
                 c = tr_counter[t]
@@ -850,6 +858,45 @@ def run_replicate(
                     since, xend, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
                     n_plive, n_pfree, now, n_now)
         n_dirty = 0
+        # The edges fired by this step's sources: which reach an agent waiting in the
+        # edge's target state, and at which step in the window. Resolved here rather than
+        # edge by edge as they are drawn, so that the reads of the targets (scattered over
+        # all agents) are requested well before they are used: the cost of push models at
+        # scale is these reads. (Nothing below depends on the order: a target keeps the
+        # earliest of its candidates.)
+        for q in range(n_fire):
+            if q + 2 * _AHEAD < n_fire:
+                prefetch(indices, fire_e[q + 2 * _AHEAD])
+            if q + _AHEAD < n_fire:
+                j = indices[fire_e[q + _AHEAD]]
+                prefetch(state, j)
+                prefetch_row(rec, j)
+            v = indices[fire_e[q]]
+            t = fire_t[q]
+            if st_push_tr[state[v]] != t:
+                continue
+            cw = k  # first firing step in the window, given that it fires
+            L = fire_L[q]
+            p = tr_push_p[t]
+            if p < 1.0 and L > 1:
+                cw += min(np.int64(np.log1p(-uniform(rng) * fire_P[q]) / push_log_q[t]), L - 1)
+            if cw >= pwhen[v]:
+                continue  # v already has an earlier candidate
+            if pwhen[v] == NEVER:
+                n_plive += 1
+            pwhen[v] = cw
+            if cw == k:
+                now[n_now] = v
+                n_now += 1
+            else:  # (_cal_push, written out)
+                e2 = pfree
+                pfree = pent_next[e2]
+                pent_agent[e2] = v
+                pent_stamp[e2] = pvisit[v]
+                pent_next[e2] = pbucket[cw]
+                pbucket[cw] = e2
+                n_pfree -= 1
+        n_fire = 0
         if k == 0:  # signals at t = 0 see the t = 0 seeds (no flows yet)
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
                              sig_alpha, seg_value[0], n_state, fired_step, sig_val)
@@ -1091,7 +1138,8 @@ def run_replicate(
                 n_state[s] -= 1
                 n_state[target] += 1
                 state[i] = target
-                if is_dirty[i] == 0:
+                # (an agent entering a state where routing has nothing to do is not routed)
+                if is_dirty[i] == 0 and (not st_idle[target] or sched[i] >= 0):
                     is_dirty[i] = 1
                     dirty[n_dirty] = i
                     n_dirty += 1
