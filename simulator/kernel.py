@@ -167,20 +167,32 @@ def _choose(rng, s, haz, total, n_inf, st_ptr, st_tr):
 
 
 @njit(cache=True, nogil=True)
-def _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf):
-    """Per joint state, the total finite scheduled hazard and the number of sure rules
-    (what the constant spontaneous states fire on; recomputed when a segment starts)."""
+def _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf, st_single):
+    """Per joint state, the total finite scheduled hazard, the number of sure rules and
+    the rule that fires if only one can (-1 if several compete): what the constant
+    spontaneous states fire on; recomputed when a segment starts."""
     for s in range(st_total.shape[0]):
         total = 0.0
         n_inf = 0
+        n_live = 0
+        inf_rule = -1
+        live_rule = -1
         for q in range(st_ptr[s], st_ptr[s + 1]):
-            h = hazard[st_tr[q]]
+            t = st_tr[q]
+            h = hazard[t]
             if h == np.inf:
                 n_inf += 1
+                inf_rule = t
             elif h > 0.0:
                 total += h
+                n_live += 1
+                live_rule = t
         st_total[s] = total
         st_n_inf[s] = n_inf
+        if n_inf > 0:
+            st_single[s] = inf_rule if n_inf == 1 else -1
+        else:
+            st_single[s] = live_rule if n_live == 1 else -1
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -674,10 +686,11 @@ def run_replicate(
 
     seg = 0
     hazard = seg_hazard[0]
-    # total finite hazard and number of sure rules per state, for the constant states
+    # per state: total finite hazard, number of sure rules, the single rule (for the constant states)
     st_total = np.zeros(n_joint, dtype=np.float64)
     st_n_inf = np.zeros(n_joint, dtype=np.int64)
-    _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf)
+    st_single = np.zeros(n_joint, dtype=np.int64)
+    _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf, st_single)
     next_ev = 0
     next_report = 0
     need_rescan = True
@@ -688,7 +701,7 @@ def run_replicate(
         while seg + 1 < n_seg and seg_start[seg + 1] <= k:
             seg += 1
             hazard = seg_hazard[seg]
-            _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf)
+            _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf, st_single)
             # Agents in states whose hazards changed redraw their firing steps.
             for i in range(n_agents):
                 if seg_state_dirty[seg, state[i]]:
@@ -728,6 +741,11 @@ def run_replicate(
         if has_push:
             need = 0
             for q in range(n_dirty):
+                if q + _AHEAD < n_dirty:
+                    j = dirty[q + _AHEAD]
+                    prefetch(state, j)
+                    prefetch_row(rec, j)
+                    prefetch2(lay_indptr, 0, j)
                 i = dirty[q]
                 s = state[i]
                 if since[i] == k and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
@@ -942,7 +960,9 @@ def run_replicate(
             sched[i] = -1
             n_live -= 1
             s = state[i]
-            chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
+            chosen = st_single[s]  # (a helper call here would cost reference counting)
+            if chosen < 0:
+                chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
             pend_agent[n_pend] = i
             pend_tr[n_pend] = chosen
             n_pend += 1
@@ -976,7 +996,9 @@ def run_replicate(
                     n_live -= 1
                     s = state[i]
                     # (their hazards are the schedule's rates: ``hazard`` serves as haz)
-                    chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
+                    chosen = st_single[s]
+                    if chosen < 0:
+                        chosen = _choose(rng, s, hazard, st_total[s], st_n_inf[s], st_ptr, st_tr)
                     if chosen >= 0:
                         pend_agent[n_pend] = i
                         pend_tr[n_pend] = chosen
