@@ -11,7 +11,8 @@ Stages, each with wall and CPU seconds and the resident memory after it:
 3. numba warm-up on a 2,000-agent copy (compile or cache load, a one-off per machine);
 4. network build (native generator) and model compile (``simulator.api.build``);
 5. one replicate (``simulator.engine.run_replicates``, one worker);
-6. results: the summary a run directory would record (outcomes in real numbers).
+6. results: the summary a run directory would record (outcomes in real numbers);
+7. two replicates on two threads (not in the total), against the one of stage 5.
 
 Writes nothing unless ``--json PATH`` is given.
 """
@@ -77,6 +78,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--estimate-agents", type=int, default=10**8)
     ap.add_argument("--estimate-mean-degree", type=float, default=10.0)
     ap.add_argument("--json", default=None, help="also write the timings here")
+    ap.add_argument("--no-pair", action="store_true",
+                    help="skip the last stage: two replicates on two threads")
     args = ap.parse_args(argv)
 
     print(f"Flagship benchmark: {args.scenario} at {args.agents:,} agents")
@@ -117,6 +120,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = sum(r["wall_s"] for r in st.rows)
     print(f"  {'total':<44s} wall {total:8.2f} s;  peak RSS {common.peak_rss_bytes() / 2**30:.2f} GiB "
           f"(estimate {format_bytes(est['total'])}); steps run {int(raw.steps_run[0]):,}")
+    if not args.no_pair:
+        # not in the total: the issue asks that two replicates on 2 threads take little
+        # more than one (the kernel releases the GIL; replicates share nothing)
+        with st("two replicates (2 workers)"):
+            run_replicates(model, 2, seed=args.seed + 1, workers=2)
+        one_wall = next(r["wall_s"] for r in st.rows if r["stage"] == "one replicate (1 worker)")
+        print(f"    two replicates on 2 threads: {st.rows[-1]['wall_s'] / one_wall:.2f} x the wall "
+              "time of one")
     outcomes = summary.get("outcomes") if isinstance(summary, dict) else None
     if outcomes:
         print("  outcomes (real population):")

@@ -33,10 +33,16 @@ source's window, and at which step - skipping geometrically over the edges that 
 so a source costs O(edges that fire). A target keeps its earliest candidate step; see
 "edge pushes" below and ``model._edge_push_plan`` for when this applies.
 
-Performance note: every call of a jitted helper costs two atomic reference-count updates
-per array it is passed. The few loops that run per agent or per edge (routing, the push
-loop, applying a change) are therefore written out for the common cases instead of
-calling helpers with many arrays.
+Performance notes. At 10^6 agents and more a run is bound by the latency of reads
+scattered over per-agent arrays, not by arithmetic; two things follow. (1) Per-agent
+bookkeeping lives in one record per agent, and the loops over lists of scattered agents
+(routing, calendar buckets, pending changes, an agent's neighbours) request the records
+they will need a few items early (``prefetch.py``), so that the reads overlap. The edges
+fired by a step's sources are collected first and resolved together for the same reason.
+(2) Every call of a jitted helper costs two atomic reference-count updates per array it
+is passed, so the loops that run per agent or per edge are written out for the common
+cases (constant rules, a single rule, sure rules) instead of calling helpers with many
+arrays.
 
 Only numpy and numba are imported here.
 """

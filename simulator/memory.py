@@ -45,11 +45,14 @@ _AGENT_CANDIDATE = 4  # candidate list, int32
 _AGENT_FLAG = 4  # candidate flag, int32 (in the kernel's per-agent record)
 _AGENT_PENDING = 8  # pending agent + transition, int32 + int32
 _AGENT_DIRTY = 8  # changed-agent list int32 + flag int32
-_AGENT_CALENDAR = 8 + 16 + 4  # stamp + firing step (int32 each) + about one pool entry (agent, stamp, next) + the sure-now list (int32)
+# stamp + firing step (int32 each), about one pool entry (agent, stamp, next) and the
+# list of agents firing a sure rule now (int32)
+_AGENT_CALENDAR = 8 + 16 + 4
 # edge pushes: visit start, window end, candidate step, visit stamp (int32 each), the
-# this-step list (int32) and about an eighth of a pool entry; counted always (the
-# estimate comes before compiling decides which counters are pushed)
-_AGENT_PUSH = 16 + 4 + 2
+# this-step list (int32), about an eighth of a pool entry and of a fired-edge record
+# (edge, transition, window, probability: 24 bytes); counted always (the estimate comes
+# before compiling decides which counters are pushed)
+_AGENT_PUSH = 16 + 4 + 2 + 3
 _AUTO_NATIVE_ABOVE = 50_000  # same rule as simulator.network.AUTO_NATIVE_ABOVE
 
 
