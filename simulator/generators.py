@@ -161,7 +161,7 @@ def _scatter_blocked(src, dst, w, has_w, directed, shift, boff, cap, indptr, ind
         b0 = b1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _insertion_sort(idx, w, has_w, a, b):
     """Stable in-place sort of idx[a:b] (and w alongside): fast for short rows."""
     for i in range(a + 1, b):
@@ -425,7 +425,7 @@ def erdos_renyi_csr(
 # ---------------------------------------------------------- preferential attachment
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _pick_distinct(state, repeated, rlen, m, out):
     """Fill ``out[:m]`` with m distinct entries drawn uniformly from ``repeated[:rlen]``.
 
@@ -481,7 +481,7 @@ def barabasi_albert_edges(n, m, state, tmpl):
     return src, dst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _adj_push(pool, top, meta, t, x):
     """Append x to agent t's neighbour array in ``pool``; returns the new pool top.
 
@@ -505,7 +505,7 @@ def _adj_push(pool, top, meta, t, x):
     return top
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _eligible(x, source, linked, n_linked):
     if x == source:
         return False
