@@ -347,52 +347,6 @@ def _new_visit(i, step, since, pvisit, pwhen):
     return 0
 
 
-@njit(cache=True, nogil=True)
-def _push_candidate(v, when, k, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
-                    n_plive, n_pfree, now, n_now):
-    """Keep step ``when`` as v's push candidate if it is earlier than the one it has: on
-    the list ``now`` if it is this step k (no state can change before it is read), else
-    in the push calendar (the caller reserved the entry).
-    Returns (pfree, n_plive, n_pfree, n_now)."""
-    if when < pwhen[v]:
-        if pwhen[v] == NEVER:
-            n_plive += 1
-        pwhen[v] = when
-        if when == k:
-            now[n_now] = v
-            n_now += 1
-        else:
-            pfree = _cal_push(v, when, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree)
-            n_pfree -= 1
-    return pfree, n_plive, n_pfree, n_now
-
-
-@njit(cache=True, nogil=True)
-def _pull_edges(rng, v, k, t, p, c, layer, lay_indptr, indices, state, ctr_match, since, xend,
-                pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive, n_pfree,
-                now, n_now):
-    """Target v entered its state at step k: draw the edges from sources that entered
-    theirs before k and are still in their windows (``xend``). Needs v's degree in free
-    entries. Returns (pfree, n_plive, n_pfree, n_now)."""
-    log_q1 = np.log1p(-p) if p < 1.0 else -np.inf
-    for e in range(lay_indptr[layer, v], lay_indptr[layer, v + 1]):
-        u = indices[e]
-        if not ctr_match[c, state[u]] or since[u] >= k or xend[u] < k:
-            continue
-        L = xend[u] - k + 1
-        g = 0
-        if p < 1.0:
-            x = uniform(rng)
-            if x >= -np.expm1(L * log_q1):
-                continue
-            # given x < P, x / P is uniform: the truncated geometric from the same draw
-            g = min(np.int64(np.log1p(-x) / log_q1), L - 1)
-        pfree, n_plive, n_pfree, n_now = _push_candidate(
-            v, k + g, k, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree, n_plive,
-            n_pfree, now, n_now)
-    return pfree, n_plive, n_pfree, n_now
-
-
 @njit(cache=True, nogil=True, inline='always')
 def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity, clock):
     """First step >= first_step at which an agent of constant hazard ``total`` fires.
@@ -873,29 +827,50 @@ def run_replicate(
                             fire_P[n_fire] = P
                             n_fire += 1
                             e += 1
-            elif st_push_tr[s] >= 0 and k > 0:  # a target: sources already in their windows
+            elif st_push_tr[s] >= 0 and k > 0:
+                # A target pulls: the edges from sources that entered their states before
+                # k and are still in their windows (xend) - does each fire in what is left
+                # of its window? The fired ones join this step's fired edges (the target
+                # itself coded as -(i + 1)), resolved below like the pushed ones.
                 t = st_push_tr[s]
                 c = tr_counter[t]
                 layer = ctr_layer[c]
-                pfree, n_plive, n_pfree, n_now = _pull_edges(
-                    rng, i, k, t, tr_push_p[t], c, layer, lay_indptr, indices, state, ctr_match,
-                    since, xend, pwhen, pvisit, pbucket, pent_agent, pent_stamp, pent_next, pfree,
-                    n_plive, n_pfree, now, n_now)
+                p = tr_push_p[t]
+                hi = lay_indptr[layer, i + 1]
+                for e in range(lay_indptr[layer, i], hi):
+                    if e + _AHEAD < hi:
+                        ahead = indices[e + _AHEAD]
+                        prefetch(state, ahead)
+                        prefetch(since, ahead)
+                    u = indices[e]
+                    if not ctr_match[c, state[u]] or since[u] >= k or xend[u] < k:
+                        continue
+                    L = xend[u] - k + 1
+                    P = -np.expm1(L * push_log_q[t]) if p < 1.0 else 1.0
+                    if P < 1.0 and uniform(rng) >= P:
+                        continue
+                    fire_e[n_fire] = -(i + 1)
+                    fire_t[n_fire] = t
+                    fire_L[n_fire] = L
+                    fire_P[n_fire] = P
+                    n_fire += 1
         n_dirty = 0
-        # The edges fired by this step's sources: which reach an agent waiting in the
-        # edge's target state, and at which step in the window. Resolved here rather than
-        # edge by edge as they are drawn, so that the reads of the targets (scattered over
-        # all agents) are requested well before they are used: the cost of push models at
-        # scale is these reads. (Nothing below depends on the order: a target keeps the
-        # earliest of its candidates.)
+        # The edges fired by this step's sources (and pulled by its new targets): which
+        # reach an agent waiting in the edge's target state, and at which step in the
+        # window. Resolved here rather than edge by edge as they are drawn, so that the
+        # reads of the targets (scattered over all agents) are requested well before
+        # they are used: the cost of push models at scale is these reads. (Nothing below
+        # depends on the order: a target keeps the earliest of its candidates.)
         for q in range(n_fire):
-            if q + 2 * _AHEAD < n_fire:
+            if q + 2 * _AHEAD < n_fire and fire_e[q + 2 * _AHEAD] >= 0:
                 prefetch(indices, fire_e[q + 2 * _AHEAD])
             if q + _AHEAD < n_fire:
-                j = indices[fire_e[q + _AHEAD]]
+                e = fire_e[q + _AHEAD]
+                j = indices[e] if e >= 0 else -e - 1
                 prefetch(state, j)
                 prefetch_row(rec, j)
-            v = indices[fire_e[q]]
+            e = fire_e[q]
+            v = indices[e] if e >= 0 else -e - 1  # (a pull: the target itself)
             t = fire_t[q]
             if st_push_tr[state[v]] != t:
                 continue
