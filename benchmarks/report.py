@@ -302,11 +302,11 @@ WHY_ONE_STEP = (
     "Where a one-step target (discrete SIR, independent cascade) is not met: the per-edge "
     "work is already proportional to the edges that fire (pushed and skipped "
     "geometrically, see simulator/kernel.py), so what remains is the per-agent "
-    "bookkeeping of Rumorsim's general kernel - joint states, synchronous steps, an exit "
-    "step drawn and calendared for every activated agent, reports - about half a "
-    "microsecond per activated agent at 10^6 agents, mostly cache misses on per-agent "
-    "records. EoN's and cynetdiff's loops are single-purpose: cynetdiff's keeps little more "
-    "than who is active.")
+    "bookkeeping of Rumorsim's general kernel - joint states, synchronous steps, each "
+    "activated agent routed and applied twice, reports - mostly reads of per-agent "
+    "records scattered over memory. cynetdiff's loop is single-purpose: it keeps little "
+    "more than who is active. On a shared machine, run-to-run noise of 15-30 % also moves "
+    "a ratio near its target.")
 
 
 def _agreement_notes(results: Dict[str, Any]) -> List[str]:

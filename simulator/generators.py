@@ -426,15 +426,21 @@ def erdos_renyi_csr(
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _pick_distinct(state, repeated, rlen, m, out):
+def _pick_distinct(state, repeated, rlen, m, out, pre):
     """Fill ``out[:m]`` with m distinct entries drawn uniformly from ``repeated[:rlen]``.
 
     networkx's ``_random_subset``: draws are with replacement from the endpoint list,
-    so an agent is drawn in proportion to its degree; repeats are redrawn.
+    so an agent is drawn in proportion to its degree; repeats are redrawn. The first
+    draws are the positions ``pre`` (drawn in advance, uniform on the same range).
     """
     c = 0
+    j = 0
     while c < m:
-        x = repeated[randint(state, rlen)]
+        if j < pre.shape[0]:
+            x = repeated[pre[j]]
+            j += 1
+        else:
+            x = repeated[randint(state, rlen)]
         dup = False
         for q in range(c):
             if out[q] == x:
@@ -467,8 +473,9 @@ def barabasi_albert_edges(n, m, state, tmpl):
         repeated[r + 1] = t
         r += 2
     targets = np.empty(m, tmpl.dtype)
+    no_pre = np.empty(0, np.int64)
     for source in range(m + 1, n):
-        _pick_distinct(state, repeated, r, m, targets)
+        _pick_distinct(state, repeated, r, m, targets, no_pre)
         for q in range(m):
             src[e] = source
             dst[e] = targets[q]
@@ -585,24 +592,8 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
         meta[source, 0] = top
         meta[source, 2] = 2 * m
         top += 2 * m
-        # m distinct picks from the endpoint list (networkx's _random_subset): the
-        # pre-drawn ones first, repeats redrawn
-        c = 0
-        j = 0
-        while c < m:
-            if j < m:
-                x = repeated[ahead[source % W, j]]
-                j += 1
-            else:
-                x = repeated[randint(state, r)]
-            dup = False
-            for q in range(c):
-                if possible[q] == x:
-                    dup = True
-                    break
-            if not dup:
-                possible[c] = x
-                c += 1
+        # m distinct picks from the endpoint list: the pre-drawn ones first
+        _pick_distinct(state, repeated, r, m, possible, ahead[source % W])
         for q in range(m):
             # where each target's new neighbour will be written, and the neighbour a
             # triad step after it would try first (the same uniform, scaled by the

@@ -31,48 +31,25 @@ def _emit_prefetch(context, builder, aryty, ary_value, indices):
 
 
 @intrinsic
-def _prefetch(typingctx, arr, i):
-    if not (isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(i, types.Integer)):
+def _prefetch_at(typingctx, arr, index):
+    """``llvm.prefetch`` of the address of ``arr[index]``; ``index`` a tuple of integers,
+    one per dimension."""
+    if not (isinstance(arr, types.Array) and isinstance(index, types.BaseTuple)
+            and len(index) == arr.ndim and all(isinstance(t, types.Integer) for t in index)):
         return None
 
     def codegen(context, builder, signature, args):
-        i = context.cast(builder, args[1], signature.args[1], types.intp)
-        _emit_prefetch(context, builder, signature.args[0], args[0], [i])
+        tupty = signature.args[1]
+        idx = [context.cast(builder, builder.extract_value(args[1], k), tupty[k], types.intp)
+               for k in range(len(tupty))]
+        _emit_prefetch(context, builder, signature.args[0], args[0], idx)
         return context.get_dummy_value()
 
-    return types.void(arr, i), codegen
-
-
-@intrinsic
-def _prefetch_row(typingctx, arr, i):
-    if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        i = context.cast(builder, args[1], signature.args[1], types.intp)
-        _emit_prefetch(context, builder, signature.args[0], args[0], [i, ir.Constant(i.type, 0)])
-        return context.get_dummy_value()
-
-    return types.void(arr, i), codegen
-
-
-@intrinsic
-def _prefetch2(typingctx, arr, i, j):
-    if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)
-            and isinstance(j, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        i = context.cast(builder, args[1], signature.args[1], types.intp)
-        j = context.cast(builder, args[2], signature.args[2], types.intp)
-        _emit_prefetch(context, builder, signature.args[0], args[0], [i, j])
-        return context.get_dummy_value()
-
-    return types.void(arr, i, j), codegen
+    return types.void(arr, index), codegen
 
 
 # Plain functions (no-ops in Python, so kernels still run as pure Python in the tests)
-# compiled to the intrinsics above.
+# compiled to the intrinsic above.
 def prefetch(arr, i):
     """Hint that ``arr[i]`` (a 1-d array) will be read soon. ``i`` must be in range."""
 
@@ -87,14 +64,14 @@ def prefetch2(arr, i, j):
 
 @overload(prefetch)
 def _prefetch_impl(arr, i):
-    return lambda arr, i: _prefetch(arr, i)
+    return lambda arr, i: _prefetch_at(arr, (i,))
 
 
 @overload(prefetch_row)
 def _prefetch_row_impl(arr, i):
-    return lambda arr, i: _prefetch_row(arr, i)
+    return lambda arr, i: _prefetch_at(arr, (i, 0))
 
 
 @overload(prefetch2)
 def _prefetch2_impl(arr, i, j):
-    return lambda arr, i, j: _prefetch2(arr, i, j)
+    return lambda arr, i, j: _prefetch_at(arr, (i, j))
