@@ -74,9 +74,8 @@ DIST_LOGNORMAL = 3
 
 # Memory-latency hiding (see prefetch.py): lists of scattered agents (and an agent's
 # neighbours) are read with their records requested _AHEAD items early; a calendar bucket
-# is detached _CHUNK entries at a time, its agents' records requested before any is used.
+# is read a block at a time, the records of the block's agents requested before any is used.
 _AHEAD = 8
-_CHUNK = 32
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -268,52 +267,67 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
     return n_cand, woke
 
 
-@njit(cache=True, nogil=True)
-def _pool_new(size):
-    """A calendar entry pool (agent, stamp, next) with every entry chained as free."""
-    ent_agent = np.empty(size, dtype=np.int32)
-    ent_stamp = np.empty(size, dtype=np.int32)
-    ent_next = np.empty(size, dtype=np.int64)
-    for e in range(size - 1):
-        ent_next[e] = e + 1
-    ent_next[size - 1] = -1
-    return ent_agent, ent_stamp, ent_next
+# The calendars (static agents' firing steps; push targets' candidate steps) are bucket
+# queues over steps. A bucket is a chain of blocks of _BLOCK entries (agent, stamp), the
+# newest block at its head and only that one partly filled: pushing writes to a head block
+# that is in cache (there is one per step), and popping reads whole blocks in order, so a
+# bucket costs one cache miss per block rather than one per entry, as a chain of single
+# entries scattered over the pool would.
+_BLOCK = 32
 
 
 @njit(cache=True, nogil=True)
-def _pool_reserve(need, n_free, free, ent_agent, ent_stamp, ent_next):
-    """Grow the pool (at least doubling) so that ``need`` entries are free.
+def _blocks_new(n_blocks):
+    """A block pool: entries (agent, stamp), every block chained as free."""
+    ent = np.empty((n_blocks * _BLOCK, 2), dtype=np.int32)
+    nxt = np.empty(n_blocks, dtype=np.int64)
+    for b in range(n_blocks - 1):
+        nxt[b] = b + 1
+    nxt[n_blocks - 1] = -1
+    return ent, nxt
 
-    Called between phases, never per entry: helpers that take entries (``_cal_push``)
-    then return only scalars, which keeps the hot loops free of array bookkeeping.
-    Returns (ent_agent, ent_stamp, ent_next, free, n_free)."""
+
+@njit(cache=True, nogil=True)
+def _blocks_reserve(pushes, span, n_free, free, ent, nxt):
+    """Grow the pool (at least doubling) so that ``pushes`` entries into at most ``span``
+    buckets cannot run out of blocks: a bucket given p entries takes at most p // _BLOCK
+    + 1 new blocks.
+
+    Called between phases, never per entry: the loops that push then never reassign the
+    pool's arrays (a reassigned array costs reference counting every pass).
+    Returns (ent, nxt, free, n_free)."""
+    need = pushes // _BLOCK + min(pushes, span) + 1
     if n_free >= need:
-        return ent_agent, ent_stamp, ent_next, free, n_free
-    old = ent_agent.shape[0]
+        return ent, nxt, free, n_free
+    old = nxt.shape[0]
     new = max(2 * old, old + need - n_free)
-    a = np.empty(new, dtype=np.int32)
-    b = np.empty(new, dtype=np.int32)
-    c = np.empty(new, dtype=np.int64)
-    a[:old] = ent_agent
-    b[:old] = ent_stamp
-    c[:old] = ent_next
-    for e in range(old, new - 1):
-        c[e] = e + 1
-    c[new - 1] = free  # the new entries, then the old free chain
-    return a, b, c, old, n_free + (new - old)
+    ent2 = np.empty((new * _BLOCK, 2), dtype=np.int32)
+    ent2[:old * _BLOCK] = ent
+    nxt2 = np.empty(new, dtype=np.int64)
+    nxt2[:old] = nxt
+    for b in range(old, new - 1):
+        nxt2[b] = b + 1
+    nxt2[new - 1] = free  # the new blocks, then the old free chain
+    return ent2, nxt2, old, n_free + (new - old)
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next, free):
-    """Put agent i (its current stamp) in the bucket of step ``when``; the caller has
-    reserved the entry. Returns the new head of the free chain."""
-    e = free
-    free = ent_next[e]
-    ent_agent[e] = i
-    ent_stamp[e] = stamp[i]
-    ent_next[e] = bucket[when]
-    bucket[when] = e
-    return free
+def _cal_push(i, stamp_i, when, head, count, ent, nxt, free, n_free):
+    """Append (agent i, its stamp) to the bucket of step ``when``, taking a reserved free
+    block when the head block is full. Returns (free, n_free)."""
+    c = count[when]
+    r = c % _BLOCK
+    if r == 0:  # (also when the bucket is empty)
+        b = free
+        free = nxt[b]
+        n_free -= 1
+        nxt[b] = head[when]
+        head[when] = b
+    pos = head[when] * _BLOCK + r
+    ent[pos, 0] = i
+    ent[pos, 1] = stamp_i
+    count[when] = c + 1
+    return free, n_free
 
 
 # ----------------------------------------------------------------- edge pushes
@@ -374,8 +388,17 @@ def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity
     target = clock[first_step] + e
     if target > clock[n_steps]:
         return -1
-    # first j with clock[j + 1] >= target
-    return np.searchsorted(clock, target) - 1
+    # the first j with clock[j + 1] >= target, by bisection (written out: np.searchsorted
+    # is a call, and a call costs a reference-count update per array it is passed)
+    lo = first_step + 1  # clock[lo - 1] < target
+    hi = n_steps         # clock[hi] >= target
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if clock[mid] >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo - 1
 
 
 @njit(cache=True, nogil=True)
@@ -578,14 +601,16 @@ def run_replicate(
     is_dirty = rec[:, 1]
     dirty = np.empty(n_agents, dtype=np.int32)
     n_dirty = 0
-    # calendar of static agents: bucket per step, entries (agent, stamp) in a growable pool
+    # calendar of static agents: a bucket per step (head block, entries), blocks of
+    # entries (agent, stamp) in a growable pool
     stamp = rec[:, 2]
     sched = rec[:, 3]
     sched[:] = -1
     n_live = 0
-    bucket = np.full(n_steps + 1, -1, dtype=np.int64)
-    n_free = 1024 + n_agents // 4
-    ent_agent, ent_stamp, ent_next = _pool_new(n_free)
+    cal_head = np.full(n_steps + 1, -1, dtype=np.int64)
+    cal_count = np.zeros(n_steps + 1, dtype=np.int64)
+    n_free = 32 + n_agents // (4 * _BLOCK)
+    cal_ent, cal_next = _blocks_new(n_free)
     free = 0
 
     # edge pushes (see "edge pushes" above): per-agent visit bookkeeping, a second calendar
@@ -601,9 +626,10 @@ def run_replicate(
         pvisit = rec[:0, 0]
     xend[:] = -1
     pwhen[:] = NEVER
-    pbucket = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
-    n_pfree = 1024 + n_push // 8
-    pent_agent, pent_stamp, pent_next = _pool_new(n_pfree)
+    pcal_head = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
+    pcal_count = np.zeros(pcal_head.shape[0], dtype=np.int64)
+    n_pfree = 32 + n_push // (8 * _BLOCK)
+    pcal_ent, pcal_next = _blocks_new(n_pfree)
     pfree = 0
     now = np.empty(n_push, dtype=np.int32)  # targets pushed for this very step
     # edges fired by this step's sources (edge, transition, window length, P(fires in it))
@@ -628,8 +654,8 @@ def run_replicate(
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
     n_sure = 0
-    chunk_agent = np.empty(_CHUNK, dtype=np.int32)
-    chunk_stamp = np.empty(_CHUNK, dtype=np.int32)
+    chunk_agent = np.empty(_BLOCK, dtype=np.int32)
+    chunk_stamp = np.empty(_BLOCK, dtype=np.int32)
     pend_agent = np.empty(n_agents, dtype=np.int32)
     pend_tr = np.empty(n_agents, dtype=np.int32)
     fired_step = np.zeros(n_tr, dtype=np.int64)
@@ -696,8 +722,8 @@ def run_replicate(
         # At most one new calendar entry per routed agent and one push entry per edge of
         # a new source or target: reserved here, once, so that the loop below never
         # reassigns the pools (a reassigned array costs reference counting every pass).
-        ent_agent, ent_stamp, ent_next, free, n_free = _pool_reserve(
-            n_dirty, n_free, free, ent_agent, ent_stamp, ent_next)
+        cal_ent, cal_next, free, n_free = _blocks_reserve(n_dirty, n_steps - k, n_free, free,
+                                                          cal_ent, cal_next)
         if has_push:
             need = 0
             for q in range(n_dirty):
@@ -713,8 +739,8 @@ def run_replicate(
                         if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
                             layer = ctr_layer[tr_counter[t]]
                             need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
-            pent_agent, pent_stamp, pent_next, pfree, n_pfree = _pool_reserve(
-                need, n_pfree, pfree, pent_agent, pent_stamp, pent_next)
+            pcal_ent, pcal_next, pfree, n_pfree = _blocks_reserve(need, n_steps - k, n_pfree, pfree,
+                                                                  pcal_ent, pcal_next)
             if need > fire_e.shape[0]:  # room for every edge of the new sources to fire
                 size = max(need, 2 * fire_e.shape[0])
                 fire_e = np.empty(size, dtype=np.int64)
@@ -778,14 +804,9 @@ def run_replicate(
                                                ctr_match, lay_complete, glob)
                 if alive:
                     when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
-            if 0 <= when < n_steps and sched[i] < 0 and not dyn_state[s]:  # (_cal_push, written out)
-                e2 = free
-                free = ent_next[e2]
-                ent_agent[e2] = i
-                ent_stamp[e2] = stamp[i]
-                ent_next[e2] = bucket[when]
-                bucket[when] = e2
-                n_free -= 1
+            if 0 <= when < n_steps and sched[i] < 0 and not dyn_state[s]:
+                free, n_free = _cal_push(i, stamp[i], when, cal_head, cal_count, cal_ent, cal_next,
+                                         free, n_free)
                 sched[i] = when
                 n_live += 1
             if not new_visit:
@@ -887,14 +908,9 @@ def run_replicate(
             if cw == k:
                 now[n_now] = v
                 n_now += 1
-            else:  # (_cal_push, written out)
-                e2 = pfree
-                pfree = pent_next[e2]
-                pent_agent[e2] = v
-                pent_stamp[e2] = pvisit[v]
-                pent_next[e2] = pbucket[cw]
-                pbucket[cw] = e2
-                n_pfree -= 1
+            else:
+                pfree, n_pfree = _cal_push(v, pvisit[v], cw, pcal_head, pcal_count, pcal_ent,
+                                           pcal_next, pfree, n_pfree)
         n_fire = 0
         if k == 0:  # signals at t = 0 see the t = 0 seeds (no flows yet)
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
@@ -949,25 +965,35 @@ def run_replicate(
             n_pend += 1
             fired_step[chosen] += 1
         n_sure = 0
-        e = bucket[k]
-        bucket[k] = -1
-        while e >= 0:
-            # Detach a chunk of the bucket's chain, asking early for the records of its
-            # agents: they are scattered, and their reads overlap only if started early.
-            n_chunk = 0
-            while e >= 0 and n_chunk < _CHUNK:
-                i = ent_agent[e]
-                chunk_agent[n_chunk] = i
-                chunk_stamp[n_chunk] = ent_stamp[e]
-                n_chunk += 1
+        # (re-proposals go to later buckets: room for one per entry of this one)
+        cal_ent, cal_next, free, n_free = _blocks_reserve(cal_count[k], n_steps - k, n_free, free,
+                                                          cal_ent, cal_next)
+        blk = cal_head[k]
+        n_chunk = (cal_count[k] - 1) % _BLOCK + 1  # entries in the head block
+        cal_head[k] = -1
+        cal_count[k] = 0
+        while blk >= 0:
+            # Copy out a block and free it (a re-proposal below may reuse it), asking
+            # early for the records of its agents: they are scattered, and their reads
+            # overlap only if started early; and for the next block of the chain.
+            base = blk * _BLOCK
+            for c in range(n_chunk):
+                i = cal_ent[base + c, 0]
+                chunk_agent[c] = i
+                chunk_stamp[c] = cal_ent[base + c, 1]
                 prefetch_row(rec, i)
                 prefetch(state, i)
                 prefetch_row(counts, i)
-                nxt = ent_next[e]
-                ent_next[e] = free  # freed first: a re-proposal below reuses it
-                free = e
-                n_free += 1
-                e = nxt
+                if thr_vals.shape[0] > 0:
+                    prefetch2(thr_vals, 0, i)
+            after = cal_next[blk]
+            cal_next[blk] = free
+            free = blk
+            n_free += 1
+            if after >= 0:
+                for c in range(0, _BLOCK, 8):  # (8 entries of 8 bytes: a cache line)
+                    prefetch2(cal_ent, after * _BLOCK + c, 0)
+            blk = after
             for c in range(n_chunk):
                 i = chunk_agent[c]
                 valid = chunk_stamp[c] == stamp[i] and sched[i] == k
@@ -1016,25 +1042,30 @@ def run_replicate(
                     elif t_max > 0.0 or n_inf_max > 0:
                         when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
                         if 0 <= when < n_steps:
-                            free = _cal_push(i, when, stamp, bucket, ent_agent, ent_stamp, ent_next,
-                                             free)
-                            n_free -= 1
+                            free, n_free = _cal_push(i, stamp[i], when, cal_head, cal_count,
+                                                     cal_ent, cal_next, free, n_free)
                             sched[i] = when
                             n_live += 1
+            n_chunk = _BLOCK  # (every block after the head is full)
         # 5a'. targets whose earliest pushed edge fires now (their only live transition)
         if has_push:
-            e = pbucket[k]
-            pbucket[k] = -1
-            while e >= 0:
-                nxt = pent_next[e]
-                i = pent_agent[e]
-                if pent_stamp[e] == pvisit[i] and pwhen[i] == k:
-                    now[n_now] = i
-                    n_now += 1
-                pent_next[e] = pfree
-                pfree = e
+            blk = pcal_head[k]
+            n_chunk = (pcal_count[k] - 1) % _BLOCK + 1
+            pcal_head[k] = -1
+            pcal_count[k] = 0
+            while blk >= 0:
+                base = blk * _BLOCK
+                for c in range(n_chunk):
+                    i = pcal_ent[base + c, 0]
+                    if pcal_ent[base + c, 1] == pvisit[i] and pwhen[i] == k:
+                        now[n_now] = i
+                        n_now += 1
+                after = pcal_next[blk]
+                pcal_next[blk] = pfree
+                pfree = blk
                 n_pfree += 1
-                e = nxt
+                blk = after
+                n_chunk = _BLOCK
             for q in range(n_now):
                 if q + _AHEAD < n_now:
                     j = now[q + _AHEAD]

@@ -45,11 +45,11 @@ _AGENT_CANDIDATE = 4  # candidate list, int32
 _AGENT_FLAG = 4  # candidate flag, int32 (in the kernel's per-agent record)
 _AGENT_PENDING = 8  # pending agent + transition, int32 + int32
 _AGENT_DIRTY = 8  # changed-agent list int32 + flag int32
-# stamp + firing step (int32 each), about one pool entry (agent, stamp, next) and the
-# list of agents firing a sure rule now (int32)
+# stamp + firing step (int32 each), up to two calendar entries (agent, stamp: 8 bytes;
+# a live one and a stale one) and the list of agents firing a sure rule now (int32)
 _AGENT_CALENDAR = 8 + 16 + 4
 # edge pushes: visit start, window end, candidate step, visit stamp (int32 each), the
-# this-step list (int32), about an eighth of a pool entry and of a fired-edge record
+# this-step list (int32), about an eighth of a calendar entry and of a fired-edge record
 # (edge, transition, window, probability: 24 bytes); counted always (the estimate comes
 # before compiling decides which counters are pushed)
 _AGENT_PUSH = 16 + 4 + 2 + 3
@@ -323,9 +323,8 @@ def estimate_run_bytes(
 
     Per replicate, per agent: joint state int16 (2), candidate list int32 (4),
     candidate flag int32 (4), pending agent + transition int32 + int32 (8), changed-agent
-    list and flag (8), calendar stamp, firing step and about one pool entry (24), edge-push
-    bookkeeping (23), one
-    float32 neighbour count per induced counter (4 × n_counters), one float32
+    list and flag (8), calendar stamp, firing step, up to two calendar entries and the
+    sure list (28), edge-push bookkeeping (25), one float32 neighbour count per induced counter (4 × n_counters), one float32
     threshold per threshold transition (4 × n_threshold). Outputs per replicate:
     ``n_reports × (4 n_states + 8 n_events + 8 n_signals)``, kept for every
     replicate. ``min(workers, replicates)`` replicates run at once.
