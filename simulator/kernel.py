@@ -34,12 +34,14 @@ so a source costs O(edges that fire). A target keeps its earliest candidate step
 "edge pushes" below and ``model._edge_push_plan`` for when this applies.
 
 Performance notes. At 10^6 agents and more a run is bound by the latency of reads
-scattered over per-agent arrays, not by arithmetic; two things follow. (1) Per-agent
-bookkeeping lives in one record per agent, and the loops over lists of scattered agents
-(routing, calendar buckets, pending changes, an agent's neighbours) request the records
-they will need a few items early (``prefetch.py``), so that the reads overlap. The edges
-fired by a step's sources are collected first and resolved together for the same reason.
-(2) Every call of a jitted helper costs two atomic reference-count updates per array it
+scattered over per-agent arrays, not by arithmetic; three things follow. (1) All that
+the kernel keeps per agent (state, neighbour counts, thresholds, flags, calendar stamp)
+lives in one record of 32 or 64 bytes (``record_layout``), so that visiting an agent is
+one cache miss; and the loops over lists of scattered agents (routing, calendar buckets,
+pending changes, an agent's neighbours) request the records they will need a few items
+early (``prefetch.py``), so that the misses overlap. The edges fired by a step's sources
+are collected first and resolved together for the same reason. (2) The calendars are
+chains of blocks, read and written a block at a time (see ``_BLOCK``). (3) Every call of a jitted helper costs two atomic reference-count updates per array it
 is passed, so the loops that run per agent or per edge are written out for the common
 cases (constant rules, a single rule, sure rules) instead of calling helpers with many
 arrays.
@@ -242,11 +244,8 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
         # counts is agent-major).
         hi = lay_indptr[layer, i + 1]
         for e in range(lay_indptr[layer, i], hi):
-            if e + _AHEAD < hi:  # (see prefetch.py)
-                ahead = indices[e + _AHEAD]
-                prefetch(state, ahead)
-                prefetch_row(counts, ahead)
-                prefetch(is_cand, ahead)
+            if e + _AHEAD < hi:  # (see prefetch.py; state, counts and flag share a record)
+                prefetch(state, indices[e + _AHEAD])
             j = indices[e]
             w = weights[e] if weighted else 1.0
             sj = state[j]
@@ -542,6 +541,26 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
     return n_cand, woke, voided
 
 
+def _record_layout(n_counters, n_thresholds, has_push):
+    """Columns (int32 or float32) of the per-agent record: candidate flag, changed flag,
+    calendar stamp, firing step; the edge-push visit (4, if any push); the joint state;
+    one neighbour count per counter (at least 1); one threshold per threshold rule.
+    Returns (width, first push column, state column, first count column, first
+    threshold column); the width is 8 or 16 columns (half or one 64-byte cache line),
+    or a multiple of 16."""
+    c_push = 4
+    c_state = c_push + (4 if has_push else 0)
+    c_counts = c_state + 1
+    c_thr = c_counts + max(n_counters, 1)
+    used = c_thr + n_thresholds
+    width = 8 if used <= 8 else 16 * ((used + 15) // 16)
+    return width, c_push, c_state, c_counts, c_thr
+
+
+#: (the memory estimate calls the plain Python function: ``record_layout.py_func``)
+record_layout = njit(cache=True, nogil=True)(_record_layout)
+
+
 @njit(cache=True, nogil=True)
 def run_replicate(
     rng,                                    # uint64[4] xoshiro state (advanced in place)
@@ -569,10 +588,24 @@ def run_replicate(
     n_ev = ev_step.shape[0]
     n_seg = seg_start.shape[0]
 
-    state = np.zeros(n_agents, dtype=np.int16)
+    has_push = False
+    for s in range(st_push_tr.shape[0]):
+        has_push = has_push or st_push_tr[s] >= 0
+    n_push = n_agents if has_push else 0
+    # Everything the kernel keeps per agent lives in one record per agent, aligned to a
+    # cache line and used through strided views: visiting an agent (routing it, updating
+    # its counts as a neighbour changes, popping it from the calendar) then costs one
+    # cache miss, not one per array - at 10^6 agents and more the kernel is bound by
+    # these misses. See ``record_layout`` for the columns.
+    width, c_push, c_state, c_counts, c_thr = record_layout(n_ctr, thr_mode.shape[0], has_push)
+    flat = np.zeros(n_agents * width + 16, dtype=np.int32)
+    first = ((64 - flat.ctypes.data % 64) % 64) // 4
+    rec = flat[first:first + n_agents * width].reshape((n_agents, width))
+    recf = rec.view(np.float32)
+    state = rec[:, c_state]
     n_state = np.zeros(n_joint, dtype=np.int64)
     n_state[0] = n_agents
-    counts = np.zeros((n_agents, max(n_ctr, 1)), dtype=np.float32)  # agent-major: one cache line
+    counts = recf[:, c_counts:c_counts + max(n_ctr, 1)]
     glob = np.zeros(n_ctr, dtype=np.float64)
     for c in range(n_ctr):
         if ctr_match[c, 0] and not ctr_push[c]:  # everybody starts in joint state 0
@@ -581,18 +614,9 @@ def run_replicate(
             else:
                 for i in range(n_agents):
                     counts[i, c] = in_strength[ctr_layer[c], i]
-    thr_vals = np.empty((thr_mode.shape[0], n_agents), dtype=np.float32)
+    thr_vals = recf[:, c_thr:c_thr + thr_mode.shape[0]].T  # (threshold slot, agent)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
-    # Per-agent bookkeeping lives in one record per agent (the columns of ``rec``, used
-    # through strided views): visiting an agent then touches one cache line, not one per
-    # array - at 10^6 agents and more the kernel is bound by these memory accesses.
-    has_push = False
-    for s in range(st_push_tr.shape[0]):
-        has_push = has_push or st_push_tr[s] >= 0
-    n_push = n_agents if has_push else 0
-    # (8 int32 columns: a record is 32 bytes, two to a cache line)
-    rec = np.zeros((n_agents, 8 if has_push else 4), dtype=np.int32)
     # dynamic candidates (tried every step)
     is_cand = rec[:, 0]
     cand = np.empty(n_agents, dtype=np.int32)
@@ -615,10 +639,10 @@ def run_replicate(
 
     # edge pushes (see "edge pushes" above): per-agent visit bookkeeping, a second calendar
     if has_push:
-        since = rec[:, 4]   # first step of the current visit
-        xend = rec[:, 5]    # last step of a source's window
-        pwhen = rec[:, 6]   # a target's earliest candidate step
-        pvisit = rec[:, 7]  # visit counter: stamps push entries
+        since = rec[:, c_push]       # first step of the current visit
+        xend = rec[:, c_push + 1]    # last step of a source's window
+        pwhen = rec[:, c_push + 2]   # a target's earliest candidate step
+        pvisit = rec[:, c_push + 3]  # visit counter: stamps push entries
     else:
         since = rec[:0, 0]
         xend = rec[:0, 0]
@@ -650,6 +674,11 @@ def run_replicate(
     for s in range(n_joint):
         st_idle[s] = (st_ptr[s] == st_ptr[s + 1] and not dyn_state[s] and not st_push_src[s]
                       and st_push_tr[s] < 0)
+    # states with a threshold rule (routing asks early for those agents' thresholds)
+    st_thr = np.zeros(n_joint, dtype=np.bool_)
+    for s in range(n_joint):
+        for q in range(st_ptr[s], st_ptr[s + 1]):
+            st_thr[s] = st_thr[s] or tr_kind[st_tr[q]] == THRESHOLD
     # agents whose constant rules include a sure one (probability 1): they fire at the
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
@@ -729,7 +758,6 @@ def run_replicate(
             for q in range(n_dirty):
                 if q + _AHEAD < n_dirty:
                     j = dirty[q + _AHEAD]
-                    prefetch(state, j)
                     prefetch_row(rec, j)
                     prefetch2(lay_indptr, 0, j)
                 i = dirty[q]
@@ -748,20 +776,20 @@ def run_replicate(
                 fire_L = np.empty(size, dtype=np.int32)
                 fire_P = np.empty(size, dtype=np.float64)
         for q in range(n_dirty):
-            # (see prefetch.py) the agent's record, state, counts and first-layer edge
-            # range _AHEAD items early; its edges (for pushes) half as early
+            # (see prefetch.py) the agent's record _AHEAD items early; half as early,
+            # what its state needs: in-strengths for thresholds, or its edges (for
+            # pushes). Only what will be read: the reads in flight at once are limited.
             if q + _AHEAD < n_dirty:
                 j = dirty[q + _AHEAD]
                 prefetch_row(rec, j)
-                prefetch(state, j)
-                prefetch_row(counts, j)
-                prefetch2(lay_indptr, 0, j)
-                prefetch2(in_strength, 0, j)
-                if thr_vals.shape[0] > 0:
-                    prefetch2(thr_vals, 0, j)
-            if has_push and q + _AHEAD // 2 < n_dirty:
+                if has_push:
+                    prefetch2(lay_indptr, 0, j)
+            if q + _AHEAD // 2 < n_dirty:
                 j = dirty[q + _AHEAD // 2]
-                prefetch(indices, min(lay_indptr[0, j], indices.shape[0] - 1))
+                if st_thr[state[j]]:
+                    prefetch2(in_strength, 0, j)
+                if has_push:
+                    prefetch(indices, min(lay_indptr[0, j], indices.shape[0] - 1))
             i = dirty[q]
             is_dirty[i] = 0
             s = state[i]
@@ -861,8 +889,7 @@ def run_replicate(
                 for e in range(lay_indptr[layer, i], hi):
                     if e + _AHEAD < hi:
                         ahead = indices[e + _AHEAD]
-                        prefetch(state, ahead)
-                        prefetch(since, ahead)
+                        prefetch(state, ahead)  # (since is in its record)
                     u = indices[e]
                     if not ctr_match[c, state[u]] or since[u] >= k or xend[u] < k:
                         continue
@@ -888,7 +915,6 @@ def run_replicate(
             if q + _AHEAD < n_fire:
                 e = fire_e[q + _AHEAD]
                 j = indices[e] if e >= 0 else -e - 1
-                prefetch(state, j)
                 prefetch_row(rec, j)
             e = fire_e[q]
             v = indices[e] if e >= 0 else -e - 1  # (a pull: the target itself)
@@ -982,10 +1008,6 @@ def run_replicate(
                 chunk_agent[c] = i
                 chunk_stamp[c] = cal_ent[base + c, 1]
                 prefetch_row(rec, i)
-                prefetch(state, i)
-                prefetch_row(counts, i)
-                if thr_vals.shape[0] > 0:
-                    prefetch2(thr_vals, 0, i)
             after = cal_next[blk]
             cal_next[blk] = free
             free = blk
@@ -995,6 +1017,10 @@ def run_replicate(
                     prefetch2(cal_ent, after * _BLOCK + c, 0)
             blk = after
             for c in range(n_chunk):
+                if c + _AHEAD // 2 < n_chunk:  # (its state has arrived by now)
+                    j = chunk_agent[c + _AHEAD // 2]
+                    if st_thr[state[j]]:  # thinning will read its in-strength
+                        prefetch2(in_strength, 0, j)
                 i = chunk_agent[c]
                 valid = chunk_stamp[c] == stamp[i] and sched[i] == k
                 if valid and st_simple[state[i]]:
@@ -1070,7 +1096,6 @@ def run_replicate(
                 if q + _AHEAD < n_now:
                     j = now[q + _AHEAD]
                     prefetch_row(rec, j)
-                    prefetch(state, j)
                 i = now[q]
                 if pwhen[i] == k:
                     pwhen[i] = NEVER
@@ -1146,7 +1171,6 @@ def run_replicate(
             if q + _AHEAD < n_pend:
                 j = pend_agent[q + _AHEAD]
                 prefetch_row(rec, j)
-                prefetch(state, j)
                 prefetch2(lay_indptr, 0, j)
             if q + _AHEAD // 2 < n_pend:
                 j = pend_agent[q + _AHEAD // 2]

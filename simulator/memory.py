@@ -39,21 +39,24 @@ BASE_OVERHEAD_BYTES = 400 * 2**20
 #: networkx graphs (measured, rounded up; see the module docstring).
 NX_BYTES_PER_EDGE = 300
 NX_BYTES_PER_NODE = 300
-#: Per-agent kernel buffers (bytes) that do not depend on the model.
-_AGENT_STATE = 2  # joint state, int16
-_AGENT_CANDIDATE = 4  # candidate list, int32
-_AGENT_FLAG = 4  # candidate flag, int32 (in the kernel's per-agent record)
-_AGENT_PENDING = 8  # pending agent + transition, int32 + int32
-_AGENT_DIRTY = 8  # changed-agent list int32 + flag int32
-# stamp + firing step (int32 each), up to two calendar entries (agent, stamp: 8 bytes;
-# a live one and a stale one) and the list of agents firing a sure rule now (int32)
-_AGENT_CALENDAR = 8 + 16 + 4
-# edge pushes: visit start, window end, candidate step, visit stamp (int32 each), the
-# this-step list (int32), about an eighth of a calendar entry and of a fired-edge record
-# (edge, transition, window, probability: 24 bytes); counted always (the estimate comes
-# before compiling decides which counters are pushed)
-_AGENT_PUSH = 16 + 4 + 2 + 3
+#: Per-agent kernel buffers (bytes) besides the per-agent record (``_record_bytes``):
+#: candidate list, changed-agent list, sure-rule list (int32 each), pending agent +
+#: transition (int32 + int32)
+_AGENT_LISTS = 4 + 4 + 4 + 8
+#: up to two calendar entries per agent (agent, stamp: 8 bytes; a live and a stale one)
+_AGENT_CALENDAR = 16
+#: edge pushes: the this-step list (int32), about an eighth of a calendar entry and of a
+#: fired-edge record (edge, transition, window, probability: 24 bytes); counted always
+#: (the estimate comes before compiling decides which counters are pushed)
+_AGENT_PUSH = 4 + 1 + 3
 _AUTO_NATIVE_ABOVE = 50_000  # same rule as simulator.network.AUTO_NATIVE_ABOVE
+
+
+def _record_bytes(n_counters: int, n_threshold: int) -> int:
+    """Bytes of the kernel's per-agent record (with the edge-push columns, counted always)."""
+    from .kernel import record_layout  # (numpy + numba only; its plain Python function)
+
+    return 4 * int(record_layout.py_func(n_counters, n_threshold, True)[0])
 
 
 # ------------------------------------------------------------------ availability
@@ -321,11 +324,11 @@ def estimate_run_bytes(
 ) -> dict[str, int]:
     """Memory of a whole run, in bytes.
 
-    Per replicate, per agent: joint state int16 (2), candidate list int32 (4),
-    candidate flag int32 (4), pending agent + transition int32 + int32 (8), changed-agent
-    list and flag (8), calendar stamp, firing step, up to two calendar entries and the
-    sure list (28), edge-push bookkeeping (25), one float32 neighbour count per induced counter (4 × n_counters), one float32
-    threshold per threshold transition (4 × n_threshold). Outputs per replicate:
+    Per replicate, per agent: the kernel's per-agent record (flags, calendar stamp and
+    firing step, edge-push visit, joint state, a float32 neighbour count per induced
+    counter and a float32 threshold per threshold transition, padded to 32 or 64
+    bytes), the candidate, changed-agent and sure-rule lists and the pending changes
+    (20), two calendar entries (16) and edge-push lists (8). Outputs per replicate:
     ``n_reports × (4 n_states + 8 n_events + 8 n_signals)``, kept for every
     replicate. ``min(workers, replicates)`` replicates run at once.
 
@@ -336,10 +339,8 @@ def estimate_run_bytes(
         ``parallel_replicates``, ``outputs``, ``overhead`` and ``total``.
     """
     net = estimate_network_bytes(n_agents, layer_specs, base_dir=base_dir)
-    per_agent = (
-        _AGENT_STATE + _AGENT_CANDIDATE + _AGENT_FLAG + _AGENT_PENDING
-        + _AGENT_DIRTY + _AGENT_CALENDAR + _AGENT_PUSH + 4 * n_counters + 4 * n_threshold
-    )
+    per_agent = (_record_bytes(n_counters, n_threshold) + _AGENT_LISTS + _AGENT_CALENDAR
+                 + _AGENT_PUSH)
     per_replicate = per_agent * int(n_agents)
     parallel = max(1, min(int(workers), int(replicates))) * per_replicate
     outputs = int(replicates) * int(n_reports) * (4 * n_states + 8 * n_events + 8 * n_signals)

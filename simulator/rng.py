@@ -12,6 +12,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
+# The draws are inlined where they are used (inline='always'): in the large kernel LLVM
+# would otherwise leave them as calls, and a call passing the state array costs two
+# atomic reference-count updates.
+
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -30,7 +34,7 @@ def _rotl(x, k):
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def next_u64(s):
     """Next 64-bit output; advances the state array ``s`` in place."""
     result = _rotl(s[1] * uint64(5), 7) * uint64(9)
@@ -44,19 +48,19 @@ def next_u64(s):
     return result
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def uniform(s):
     """A double in [0, 1) with 53 random bits."""
     return (next_u64(s) >> uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def uniform_pos(s):
     """A double in (0, 1): safe to take the log of."""
     return ((next_u64(s) >> uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def randint(s, n):
     """An integer in [0, n) (n >= 1), without modulo bias worth worrying about (n << 2^64)."""
     return np.int64((next_u64(s) >> uint64(11)) * (1.0 / 9007199254740992.0) * n)
