@@ -16,7 +16,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .kernel import run_replicate
+from .kernel import record_buffer, run_replicate
 from .model import CompiledModel
 from .results import RawRun
 from .rng import new_state
@@ -79,6 +79,7 @@ def run_replicates(
         steps[r] = run_replicate(
             states[r], *model.kernel_args,
             counts[r], fired[r], signals[r], peak[r], peak_time[r], above[r], no_agents,
+            _records(model),
         )
         if progress is not None:
             progress(1)
@@ -118,6 +119,13 @@ def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0)
     run_replicate(
         rng, *model.kernel_args,
         np.zeros((n_rep, S), np.int32), np.zeros((n_rep, E), np.int64),
-        np.zeros((n_rep, G)), np.zeros(G), np.zeros(G), np.zeros(G), history,
+        np.zeros((n_rep, G)), np.zeros(G), np.zeros(G), np.zeros(G), history, _records(model),
     )
     return history
+
+
+def _records(model: CompiledModel) -> np.ndarray:
+    """A replicate's per-agent record buffer (numpy-allocated: see ``kernel.record_buffer``)."""
+    ka = model.kernel_args
+    return record_buffer(model.n_agents, ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
+                         bool((ka.st_push_tr >= 0).any()))

@@ -14,11 +14,17 @@ Cost: neighbour counts are kept up to date incrementally as agents change state.
 whose hazards can only change when their neighbourhood changes (*static* joint states:
 no signal-modulated transition, no complete-graph counter) are not visited every step:
 each gets a firing step drawn from the geometric law of "first success of a Bernoulli
-(1 - exp(-H dt)) per step", kept in a calendar (a bucket queue over steps), and is
-re-drawn only when its hazards change — exact, because the geometric law is memoryless.
-Signal-modulated rates are handled by thinning: the firing step is proposed at the
-modulation's upper bound and accepted with the ratio of the actual to the proposed
-per-step probability. Agents in *dynamic* states (a modulation with no useful bound, a
+(1 - exp(-H dt)) per step", kept in a calendar (a bucket queue over steps) - exact,
+because the geometric law is memoryless. The step is *proposed* at a rate R kept with
+the agent (``prop``), a bound of its hazard, and accepted when it comes with the ratio
+of the actual to the proposed per-step probability (thinning): this covers signal
+modulations (R uses their upper bounds) and hazards that fell since (R is left as it
+was). Superposition: when a neighbour's change raises an agent's hazard by g, the
+agent is not re-drawn; g gets a firing step of its own and the earlier of the two
+stands, with R + g - the first success of two independent Bernoulli sequences is one
+of probability 1 - exp(-(R + g) dt) per step. So a neighbour's change costs an update
+of the agent's counts and, only if its hazard rose, one draw. A rejected proposal is
+re-drawn at the bound of the moment. Agents in *dynamic* states (a modulation with no useful bound, a
 complete-graph counter, or mixed daily-activity flags) are kept in a candidate list and
 tried every step. So a step costs
 O(agents firing + dynamic candidates + edges of agents that changed), not O(N). A full
@@ -91,10 +97,16 @@ def _neighbour_count(c, i, s, counts, ctr_layer, ctr_match, lay_complete, glob):
 @njit(cache=True, nogil=True, inline='always')
 def _threshold_met(t, i, value, tr_thr_slot, thr_mode, thr_vals, in_strength, ctr_layer, tr_counter):
     slot = tr_thr_slot[t]
-    theta = thr_vals[slot, i]
-    if thr_mode[slot] == 1:  # count
+    return _meets(value, thr_vals[slot, i], thr_mode[slot] == 1,
+                  in_strength[ctr_layer[tr_counter[t]], i])
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _meets(value, theta, by_count, strength):
+    """Does a matching count (or weight) ``value`` reach threshold ``theta`` - a count, or
+    a fraction of the in-strength ``strength``?"""
+    if by_count:
         return value >= theta - 1e-9
-    strength = in_strength[ctr_layer[tr_counter[t]], i]
     if strength <= 0.0:
         return False
     return value >= (theta - 1e-12) * strength
@@ -242,9 +254,14 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
         weighted = lay_weighted[layer]
         # Each neighbour once, all its counters on this layer together (one cache line:
         # counts is agent-major).
+        lo = lay_indptr[layer, i]
         hi = lay_indptr[layer, i + 1]
-        for e in range(lay_indptr[layer, i], hi):
-            if e + _AHEAD < hi:  # (see prefetch.py; state, counts and flag share a record)
+        # (see prefetch.py; state, counts and flag share a record) the first neighbours'
+        # records at once, then each _AHEAD neighbours early
+        for e in range(lo, min(lo + _AHEAD, hi)):
+            prefetch(state, indices[e])
+        for e in range(lo, hi):
+            if e + _AHEAD < hi:
                 prefetch(state, indices[e + _AHEAD])
             j = indices[e]
             w = weights[e] if weighted else 1.0
@@ -543,12 +560,12 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
 
 def _record_layout(n_counters, n_thresholds, has_push):
     """Columns (int32 or float32) of the per-agent record: candidate flag, changed flag,
-    calendar stamp, firing step; the edge-push visit (4, if any push); the joint state;
-    one neighbour count per counter (at least 1); one threshold per threshold rule.
-    Returns (width, first push column, state column, first count column, first
-    threshold column); the width is 8 or 16 columns (half or one 64-byte cache line),
-    or a multiple of 16."""
-    c_push = 4
+    calendar stamp, firing step; the proposal rate (a float64 over columns 4-5); the
+    edge-push visit (4, if any push); the joint state; one neighbour count per counter
+    (at least 1); one threshold per threshold rule. Returns (width, first push column,
+    state column, first count column, first threshold column); the width is 8 or 16
+    columns (half or one 64-byte cache line), or a multiple of 16."""
+    c_push = 6
     c_state = c_push + (4 if has_push else 0)
     c_counts = c_state + 1
     c_thr = c_counts + max(n_counters, 1)
@@ -559,6 +576,17 @@ def _record_layout(n_counters, n_thresholds, has_push):
 
 #: (the memory estimate calls the plain Python function: ``record_layout.py_func``)
 record_layout = njit(cache=True, nogil=True)(_record_layout)
+
+
+def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: bool) -> np.ndarray:
+    """A zeroed buffer for ``run_replicate``'s per-agent records (its ``records``).
+
+    Allocated here, by numpy, rather than inside the kernel: numpy asks Linux for
+    transparent huge pages on large arrays, and with 2 MB pages the scattered reads of
+    records rarely miss the TLB (with 4 kB pages nearly every one does, at 10^7 agents).
+    """
+    width = _record_layout(n_counters, n_thresholds, has_push)[0]
+    return np.zeros(n_agents * width + 16, dtype=np.int32)
 
 
 @njit(cache=True, nogil=True)
@@ -579,6 +607,7 @@ def run_replicate(
     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
     out_counts, out_fired, out_signals, out_sig_peak, out_sig_peak_time, out_sig_above,
     out_agent_states,
+    records,                                # int32 zeros from record_buffer (or too small: made here)
 ):
     """Run one replicate; fill the ``out_*`` arrays; return the number of steps run."""
     n_joint = out_counts.shape[1]
@@ -587,6 +616,8 @@ def run_replicate(
     n_sig = sig_kind.shape[0]
     n_ev = ev_step.shape[0]
     n_seg = seg_start.shape[0]
+    n_layers = lay_complete.shape[0]
+    was = np.zeros(max(n_ctr, 1), dtype=np.float64)  # a neighbour's counts before a change
 
     has_push = False
     for s in range(st_push_tr.shape[0]):
@@ -598,11 +629,14 @@ def run_replicate(
     # cache miss, not one per array - at 10^6 agents and more the kernel is bound by
     # these misses. See ``record_layout`` for the columns.
     width, c_push, c_state, c_counts, c_thr = record_layout(n_ctr, thr_mode.shape[0], has_push)
-    flat = np.zeros(n_agents * width + 16, dtype=np.int32)
+    flat = records if records.shape[0] >= n_agents * width + 16 else np.zeros(
+        n_agents * width + 16, dtype=np.int32)
     first = ((64 - flat.ctypes.data % 64) % 64) // 4
     rec = flat[first:first + n_agents * width].reshape((n_agents, width))
     recf = rec.view(np.float32)
     state = rec[:, c_state]
+    # the rate at which the pending firing step was proposed (see "superposition")
+    prop = rec.view(np.float64)[:, 2]
     n_state = np.zeros(n_joint, dtype=np.int64)
     n_state[0] = n_agents
     counts = recf[:, c_counts:c_counts + max(n_ctr, 1)]
@@ -776,16 +810,17 @@ def run_replicate(
                 fire_L = np.empty(size, dtype=np.int32)
                 fire_P = np.empty(size, dtype=np.float64)
         for q in range(n_dirty):
-            # (see prefetch.py) the agent's record _AHEAD items early; half as early,
-            # what its state needs: in-strengths for thresholds, or its edges (for
-            # pushes). Only what will be read: the reads in flight at once are limited.
-            if q + _AHEAD < n_dirty:
-                j = dirty[q + _AHEAD]
+            # (see prefetch.py) the agent's record 2 _AHEAD items early; _AHEAD items
+            # early, what its state needs: in-strengths for thresholds, or its edges
+            # (for pushes). Only what will be read: the reads in flight at once are
+            # limited. (Routing an agent is short work: the reads need a long lead.)
+            if q + 2 * _AHEAD < n_dirty:
+                j = dirty[q + 2 * _AHEAD]
                 prefetch_row(rec, j)
                 if has_push:
                     prefetch2(lay_indptr, 0, j)
-            if q + _AHEAD // 2 < n_dirty:
-                j = dirty[q + _AHEAD // 2]
+            if q + _AHEAD < n_dirty:
+                j = dirty[q + _AHEAD]
                 if st_thr[state[j]]:
                     prefetch2(in_strength, 0, j)
                 if has_push:
@@ -830,6 +865,7 @@ def run_replicate(
                                                tr_kind, tr_counter, tr_thr_slot, thr_mode,
                                                thr_vals, in_strength, counts, ctr_layer,
                                                ctr_match, lay_complete, glob)
+                prop[i] = total if n_inf == 0 else np.inf
                 if alive:
                     when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
             if 0 <= when < n_steps and sched[i] < 0 and not dyn_state[s]:
@@ -1041,20 +1077,18 @@ def run_replicate(
                     sched[i] = -1
                     n_live -= 1
                     s = state[i]
-                    # Thinning: the step was proposed at the bound hazard; accept with the
-                    # ratio of this step's actual to proposed firing probabilities. Exact:
-                    # each step then fires with the actual probability, and a rejection is
-                    # followed by a fresh (memoryless) proposal from the next step.
-                    t_max, n_inf_max, _ = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
-                                                   tr_kind, tr_counter, tr_thr_slot, thr_mode,
-                                                   thr_vals, in_strength, counts, ctr_layer,
-                                                   ctr_match, lay_complete, glob)
+                    # Thinning: the step was proposed at rate prop[i], a bound of the
+                    # hazard since (signal modulations at their bounds, counts that fell
+                    # since not subtracted); accept with the ratio of this step's actual
+                    # to proposed firing probabilities. Exact: each step then fires with
+                    # the actual probability, and a rejection is followed by a fresh
+                    # (memoryless) proposal from the next step, at the bound now.
                     total, n_inf, alive = _hazards(i, s, hazard, modm, haz, st_ptr, st_tr, tr_kind,
                                                    tr_counter, tr_thr_slot, thr_mode, thr_vals,
                                                    in_strength, counts, ctr_layer, ctr_match,
                                                    lay_complete, glob)
                     a = activity[k] if st_act[s] else 1.0
-                    p_prop = 1.0 if n_inf_max > 0 else -np.expm1(-t_max * a * dt)
+                    p_prop = 1.0 if prop[i] == np.inf else -np.expm1(-prop[i] * a * dt)
                     p_act = 1.0 if n_inf > 0 else -np.expm1(-total * a * dt)
                     accept = alive and p_act > 0.0
                     if accept and p_act < p_prop:
@@ -1065,7 +1099,13 @@ def run_replicate(
                         pend_tr[n_pend] = chosen
                         n_pend += 1
                         fired_step[chosen] += 1
-                    elif t_max > 0.0 or n_inf_max > 0:
+                        continue
+                    t_max, n_inf_max, _ = _hazards(i, s, hazard, tr_mod_max, haz, st_ptr, st_tr,
+                                                   tr_kind, tr_counter, tr_thr_slot, thr_mode,
+                                                   thr_vals, in_strength, counts, ctr_layer,
+                                                   ctr_match, lay_complete, glob)
+                    prop[i] = t_max if n_inf_max == 0 else np.inf
+                    if t_max > 0.0 or n_inf_max > 0:
                         when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
                         if 0 <= when < n_steps:
                             free, n_free = _cal_push(i, stamp[i], when, cal_head, cal_count,
@@ -1166,7 +1206,9 @@ def run_replicate(
                     cum_p[t, o] = 1.0 - fixed
                 acc += cum_p[t, o]
                 cum_p[t, o] = acc
-        # 8. apply all decisions; changed agents and neighbours are routed next step
+        # 8. apply all decisions; changed agents (and neighbours whose hazards may have
+        # fallen) are routed next step
+        n_gained = 0
         for q in range(n_pend):
             if q + _AHEAD < n_pend:
                 j = pend_agent[q + _AHEAD]
@@ -1186,12 +1228,97 @@ def run_replicate(
             fired_tot[t] += 1
             target = out_target[t, o, s]
             if target != s and st_ctr_class[target] != st_ctr_class[s]:
-                n_dirty, woke = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
-                                              ctr_match, ctr_push, lay_complete, lay_indptr,
-                                              indices, weights, lay_weighted, st_ctr_use, is_dirty,
-                                              dirty, n_dirty)
-                if woke:
-                    need_rescan = True
+                # _apply_change written out, with one difference (see "superposition"): a
+                # neighbour whose hazards only rose is not routed; the hazard it gained
+                # gets a firing step of its own, and the earlier of that and its pending
+                # one stands.
+                state[i] = target
+                n_state[s] -= 1
+                n_state[target] += 1
+                for layer in range(n_layers):
+                    changed = False
+                    for c in range(n_ctr):
+                        if (ctr_layer[c] == layer and not ctr_push[c]
+                                and ctr_match[c, target] != ctr_match[c, s]):
+                            changed = True
+                            if lay_complete[layer]:
+                                before = glob[c]
+                                glob[c] += np.float64(ctr_match[c, target]) - np.float64(ctr_match[c, s])
+                                if before <= 1.0 and glob[c] > before:
+                                    need_rescan = True  # others' counts left zero
+                    if not changed or lay_complete[layer]:
+                        continue
+                    weighted = lay_weighted[layer]
+                    lo = lay_indptr[layer, i]
+                    hi = lay_indptr[layer, i + 1]
+                    for e in range(lo, min(lo + _AHEAD, hi)):
+                        prefetch(state, indices[e])
+                    for e in range(lo, hi):
+                        if e + _AHEAD < hi:
+                            prefetch(state, indices[e + _AHEAD])
+                        j = indices[e]
+                        w = weights[e] if weighted else 1.0
+                        sj = state[j]
+                        reads = False
+                        for c in range(n_ctr):
+                            if ctr_layer[c] != layer or ctr_push[c]:
+                                continue
+                            d = np.float64(ctr_match[c, target]) - np.float64(ctr_match[c, s])
+                            if d != 0.0:
+                                was[c] = counts[j, c]
+                                v = was[c] + d * w
+                                counts[j, c] = v if (v > 1e-6 or not weighted) else 0.0
+                                if st_ctr_use[sj, c]:
+                                    reads = True
+                        if not reads or is_dirty[j]:
+                            continue  # (a changed agent is routed anyway)
+                        # the hazard j gained (at the bounds of any modulation)
+                        gain = 0.0
+                        if not dyn_state[sj] and n_free > 0:
+                            for q2 in range(st_ptr[sj], st_ptr[sj + 1]):
+                                t2 = st_tr[q2]
+                                c = tr_counter[t2]
+                                if tr_kind[t2] == SPONTANEOUS or ctr_layer[c] != layer:
+                                    continue
+                                d = np.float64(ctr_match[c, target]) - np.float64(ctr_match[c, s])
+                                m = tr_mod_max[t2]
+                                h = hazard[t2] * m if m > 0.0 else 0.0
+                                if d <= 0.0 or h == 0.0:
+                                    continue
+                                if tr_kind[t2] == INDUCED:
+                                    gain += h * d * w
+                                else:  # a threshold: gained if crossed just now
+                                    slot = tr_thr_slot[t2]
+                                    by_count = thr_mode[slot] == 1
+                                    strength = in_strength[layer, j]
+                                    theta = thr_vals[slot, j]
+                                    if (_meets(counts[j, c], theta, by_count, strength)
+                                            and not _meets(was[c], theta, by_count, strength)):
+                                        gain += h
+                        else:
+                            gain = np.inf  # tried every step (or no room): route it
+                        if gain == 0.0:
+                            continue  # only fell (the proposal rate stays a bound) or unchanged
+                        if gain == np.inf:
+                            if is_dirty[j] == 0:
+                                is_dirty[j] = 1
+                                dirty[n_dirty] = j
+                                n_dirty += 1
+                            continue
+                        prop[j] += gain
+                        when = _schedule_draw(rng, gain, 0, dt, k + 1, st_act[sj], activity, clock)
+                        if 0 <= when < n_steps and (sched[j] < 0 or when < sched[j]):
+                            if sched[j] < 0:
+                                n_live += 1
+                            stamp[j] += 1  # (voids the pending entry)
+                            sched[j] = when
+                            free, n_free = _cal_push(j, stamp[j], when, cal_head, cal_count,
+                                                     cal_ent, cal_next, free, n_free)
+                            n_gained += 1
+                if is_dirty[i] == 0:
+                    is_dirty[i] = 1
+                    dirty[n_dirty] = i
+                    n_dirty += 1
             else:  # no kept count changes (written out: no helper call in this hot loop)
                 n_state[s] -= 1
                 n_state[target] += 1
@@ -1207,4 +1334,8 @@ def run_replicate(
                 if pwhen[i] != NEVER:  # its pending candidate is void
                     pwhen[i] = NEVER
                     n_plive -= 1
+        # room for as many gained firing steps next step (when there is none left, the
+        # neighbours are routed instead: the same law)
+        cal_ent, cal_next, free, n_free = _blocks_reserve(max(n_gained, 1024), n_steps - k, n_free,
+                                                          free, cal_ent, cal_next)
     return steps_run

@@ -123,9 +123,15 @@ def test_baseline_reproduces_the_night(levers: Comparison) -> None:
     t = res.times
     first_above = np.array([t[np.argmax(f > 0.5)] if (f > 0.5).any() else np.inf for f in fail])
     assert np.median(first_above) <= 2.0, first_above        # within 1-2 hours of 21:00
-    assert (first_above <= 3.0).all(), first_above
-    hours = res.outcome_values().query("outcome == 'overload_hours'")["value"]
-    assert (hours >= 1).all() and np.median(hours) >= 2      # most loads fail for hours
+    # With the leak in 4 agents a replicate sometimes starts slowly: over 200 replicates
+    # 3.5-6 % first passed half the loads failing after 3 h (the two kernels of
+    # 2026-12, same law, different random streams). "All 10 by 3 h" would then fail
+    # about a third of the time by chance; "at least 8 of 10" about 2 % of the time.
+    took_off = first_above <= 3.0
+    assert took_off.sum() >= 8, first_above
+    hours = res.outcome_values().query("outcome == 'overload_hours'")["value"].to_numpy()
+    # most loads fail for hours (a slow start meets the servers scaled up at 01:00)
+    assert (hours[took_off] >= 1).all() and np.median(hours) >= 2, hours
     unbound = res.outcome_values().query("outcome == 'unbound_ever'")["value"]
     assert np.median(unbound) >= 1e6                         # 百万级: millions
     believers = res.count_array({"rumor": "believer"})
