@@ -404,17 +404,18 @@ def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity
     target = clock[first_step] + e
     if target > clock[n_steps]:
         return -1
-    # the first j with clock[j + 1] >= target, by bisection (written out: np.searchsorted
-    # is a call, and a call costs a reference-count update per array it is passed)
-    lo = first_step + 1  # clock[lo - 1] < target
-    hi = n_steps         # clock[hi] >= target
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if clock[mid] >= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo - 1
+    # The first j with clock[j + 1] >= target, by bisection over clock[first_step + 1 ..
+    # n_steps] (whose last entry is >= target). Written out (np.searchsorted is a call,
+    # and a call costs a reference-count update per array it is passed), and without
+    # branches on the data: the comparisons are unpredictable, a mispredicted branch
+    # costs more than the read.
+    base = first_step + 1
+    length = n_steps - first_step
+    while length > 1:
+        half = length >> 1
+        base = base + half if clock[base + half - 1] < target else base
+        length -= half
+    return base - 1
 
 
 @njit(cache=True, nogil=True)
