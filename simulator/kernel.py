@@ -228,8 +228,10 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
                   lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
                   cand, n_cand):
     """Move agent i to joint state new_s, updating counts; mark dirty i and the neighbours
-    whose hazards changed, i.e. whose state reads a changed count (``is_cand``/``cand``
-    here are the dirty flag/list). Counters served by edge pushes are not kept.
+    whose hazards may have risen, i.e. whose state reads a count that rose (a hazard
+    that fell needs nothing: the pending firing step was proposed at a rate that is
+    still a bound - see "thinning" above). ``is_cand``/``cand`` here are the dirty
+    flag/list. Counters served by edge pushes are not kept.
 
     Returns (n_dirty, complete_count_left_zero)."""
     old_s = state[i]
@@ -275,9 +277,9 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
                     v = counts[j, c] + d * w
                     # float32 sums: a residue below 1e-6 of a weighted count is rounding, not a neighbour
                     counts[j, c] = v if (v > 1e-6 or not weighted) else 0.0
-                    if st_ctr_use[sj, c]:
+                    if st_ctr_use[sj, c] and d * w > 0.0:
                         reads = True
-            if reads:  # else j's hazards are unchanged and its calendar entry stays valid
+            if reads:  # else j's calendar entry stays valid
                 n_cand = _mark_dirty(j, is_cand, cand, n_cand)
     n_cand = _mark_dirty(i, is_cand, cand, n_cand)
     return n_cand, woke
@@ -1269,10 +1271,10 @@ def run_replicate(
                                 was[c] = counts[j, c]
                                 v = was[c] + d * w
                                 counts[j, c] = v if (v > 1e-6 or not weighted) else 0.0
-                                if st_ctr_use[sj, c]:
+                                if st_ctr_use[sj, c] and d * w > 0.0:
                                     reads = True
                         if not reads or is_dirty[j]:
-                            continue  # (a changed agent is routed anyway)
+                            continue  # nothing rose that j reads; or j is routed anyway
                         # the hazard j gained (at the bounds of any modulation)
                         gain = 0.0
                         if not dyn_state[sj] and n_free > 0:
@@ -1299,7 +1301,7 @@ def run_replicate(
                         else:
                             gain = np.inf  # tried every step (or no room): route it
                         if gain == 0.0:
-                            continue  # only fell (the proposal rate stays a bound) or unchanged
+                            continue  # a count rose, but no hazard (a threshold not reached)
                         if gain == np.inf:
                             if is_dirty[j] == 0:
                                 is_dirty[j] = 1
