@@ -34,7 +34,9 @@ generator              algorithm                                              co
 
 Edges come out as ``(src, dst)`` arrays of the index dtype (int32 below 2**31
 agents) and become CSR in :func:`csr_from_edges` by a counting sort blocked for
-the cache (the scattered writes of a plain one dominate at 10^7 agents).
+the cache (the scattered writes of a plain one dominate at 10^7 agents). Holme–Kim
+keeps every agent's neighbour list as it grows, so :func:`powerlaw_cluster_csr`
+writes CSR straight from those lists instead.
 """
 
 from __future__ import annotations
@@ -496,7 +498,7 @@ def _adj_push(pool, top, meta, t, x):
     capacity)`` (one row, so one cache line per agent), doubled and moved to the
     pool's top when full; neighbours of any agent can then be read by index while
     the graph grows. The caller sizes the pool for the worst case (see
-    :func:`powerlaw_cluster_edges`), so it never has to grow.
+    :func:`_holme_kim_grow`), so it never has to grow.
     """
     start = meta[t, 0]
     length = meta[t, 1]
@@ -528,7 +530,7 @@ _LOOKAHEAD = 16
 
 
 @njit(cache=True, nogil=True)
-def powerlaw_cluster_edges(n, m, p, state, tmpl):
+def _holme_kim_grow(n, m, p, state, tmpl, record):
     """Holme–Kim growth with triad formation, as networkx's ``powerlaw_cluster_graph``.
 
     Starts from m isolated agents. Each new agent makes one preferential link, then
@@ -536,7 +538,7 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
     preferential target that it is not yet linked to (closing a triangle), otherwise
     to the next of its m preferentially drawn targets. As in networkx, a drawn
     target that the triad step already linked still counts as one of the m links,
-    so a few agents end with fewer than m. Returns ``(src, dst)``.
+    so a few agents end with fewer than m.
 
     The triad step draws a random neighbour by index and redraws if ineligible (up
     to 8 times), then falls back to counting the eligible ones: uniform either way,
@@ -548,10 +550,22 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
     halfway there, the drawn agents' rows are prefetched too. The draws are the same
     uniform picks (only their order in the random stream differs), so the graph has
     the same distribution; the reads they need overlap instead of waiting in turn.
+    The newcomer's links are written to the neighbour lists only at the end of its
+    turn, the row of each triad pick prefetched when it is chosen: its write no
+    longer waits for that read. Nothing read in the meantime changes: eligibility
+    is decided by ``linked``, and the one list read, the target's, only lacks the
+    newcomer at its end, which the triad step counts in (same draws, same graph,
+    same pool, byte for byte; 25-30 % faster at 2 x 10^6 agents).
+
+    Every agent's neighbours end up in ``pool[meta[t, 0]:][:meta[t, 1]]``. With
+    ``record`` the edges are also written to ``src, dst`` (``e`` of them; empty arrays
+    otherwise). Returns ``(pool, meta, src, dst, e)``. No edge is made twice and none
+    is a self-loop: a newcomer links only to earlier agents, each at most once (the
+    triad step skips ``linked``, the preferential step checks it).
     """
     cap = m * (n - m) if n > m else 0
-    src = np.empty(cap, tmpl.dtype)
-    dst = np.empty(cap, tmpl.dtype)
+    src = np.empty(cap if record else 0, tmpl.dtype)
+    dst = np.empty(cap if record else 0, tmpl.dtype)
     meta = np.zeros((n, 3), np.int64)
     # Worst case: 2m up front per newcomer (4 for the m seeds) plus, for an agent
     # that outgrows it, doubling slices summing to < 4 x its degree: 2mn + 8 cap.
@@ -610,37 +624,42 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
         first_try = -1.0  # the pre-drawn uniform of the current target, until used
         while count < m:
             if count > 0 and uniform(state) < p:
+                # the target is linked to the newcomer, so its list ends with the
+                # newcomer: entry dr, not yet written (see below), never eligible
                 st = meta[target, 0]
-                d = meta[target, 1]
+                dr = meta[target, 1]
+                d = dr + 1
                 chosen = -1
                 for _ in range(8):
                     if first_try >= 0.0:
-                        x = pool[st + min(np.int64(first_try * d), d - 1)]
+                        j = min(np.int64(first_try * d), d - 1)
                         first_try = -1.0
                     else:
-                        x = pool[st + randint(state, d)]
-                    if _eligible(x, source, linked, n_linked):
-                        chosen = x
-                        break
+                        j = randint(state, d)
+                    if j < dr:
+                        x = pool[st + j]
+                        if _eligible(x, source, linked, n_linked):
+                            chosen = x
+                            break
                 if chosen < 0:
                     n_elig = 0
-                    for q in range(st, st + d):
+                    for q in range(st, st + dr):
                         if _eligible(pool[q], source, linked, n_linked):
                             n_elig += 1
                     if n_elig > 0:
                         k = randint(state, n_elig)
-                        for q in range(st, st + d):
+                        for q in range(st, st + dr):
                             if _eligible(pool[q], source, linked, n_linked):
                                 if k == 0:
                                     chosen = pool[q]
                                     break
                                 k -= 1
                 if chosen >= 0:
-                    src[e] = source
-                    dst[e] = chosen
+                    if record:
+                        src[e] = source
+                        dst[e] = chosen
                     e += 1
-                    top = _adj_push(pool, top, meta, source, chosen)
-                    top = _adj_push(pool, top, meta, chosen, source)
+                    prefetch_row(meta, chosen)  # for its push at the end
                     linked[n_linked] = chosen
                     n_linked += 1
                     repeated[r] = chosen
@@ -657,20 +676,95 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
                     already = True
                     break
             if not already:
-                src[e] = source
-                dst[e] = target
+                if record:
+                    src[e] = source
+                    dst[e] = target
                 e += 1
-                top = _adj_push(pool, top, meta, source, target)
-                top = _adj_push(pool, top, meta, target, source)
                 linked[n_linked] = target
                 n_linked += 1
             repeated[r] = target
             r += 1
             count += 1
+        # The lists are written now, in the order of the links, so the pool ends up
+        # byte for byte as if each link were written when made; meanwhile the rows
+        # of the triad picks (prefetched when chosen) have arrived.
+        for q in range(n_linked):
+            x = linked[q]
+            top = _adj_push(pool, top, meta, source, x)
+            top = _adj_push(pool, top, meta, x, source)
         for q in range(m):
             repeated[r] = source
             r += 1
+    return pool, meta, src, dst, e
+
+
+@njit(cache=True, nogil=True)
+def powerlaw_cluster_edges(n, m, p, state, tmpl):
+    """Holme–Kim graph (see :func:`_holme_kim_grow`) as an edge list ``(src, dst)``.
+
+    Each edge once, newcomer first, in the order made. :func:`powerlaw_cluster_csr`
+    gives the same graph from the same state without the edge arrays.
+    """
+    _, _, src, dst, e = _holme_kim_grow(n, m, p, state, tmpl, True)
     return src[:e], dst[:e]
+
+
+@njit(cache=True, nogil=True)
+def _csr_from_pool(pool, meta, m, tmpl):
+    """CSR ``(indptr, indices)`` with sorted rows from the Holme–Kim neighbour pool.
+
+    A row starts with the agent's own links, made on arrival (at most m earlier
+    agents, in any order), followed by the later agents that linked to it, in
+    arrival order: increasing, and larger than everything before them. So only the
+    first min(m, degree) entries need sorting, and since a row has no repeats, each
+    one's place is the number of them that are smaller: a branch-free count the
+    compiler vectorises (an insertion sort mispredicts a branch per entry; this
+    pass took 2.1 s with one at 10^7 agents, 1.3 s so). Rows are read in agent
+    order but the slices lie anywhere in the pool (those that outgrew their room
+    moved to its top), so each is prefetched a few agents ahead.
+    """
+    n = meta.shape[0]
+    indptr = np.empty(n + 1, np.int64)
+    indptr[0] = 0
+    for t in range(n):
+        indptr[t + 1] = indptr[t] + meta[t, 1]
+    indices = np.empty(indptr[n], tmpl.dtype)
+    head = np.empty(max(m, 1), tmpl.dtype)
+    D = _LOOKAHEAD
+    for t in range(n):
+        far = t + D
+        if far < n and meta[far, 1] > 0:
+            # first and last cache line of the slice; the hardware streams the rest
+            prefetch(pool, meta[far, 0])
+            prefetch(pool, meta[far, 0] + meta[far, 1] - 1)
+        s = meta[t, 0]
+        a = indptr[t]
+        d = meta[t, 1]
+        k = min(m, d)
+        for j in range(k):
+            head[j] = pool[s + j]
+        for i in range(k):
+            x = head[i]
+            r = 0
+            for j in range(k):
+                r += head[j] < x
+            indices[a + r] = x
+        for q in range(k, d):
+            indices[a + q] = pool[s + q]
+    return indptr, indices
+
+
+@njit(cache=True, nogil=True)
+def powerlaw_cluster_csr(n, m, p, state, tmpl):
+    """Holme–Kim graph as CSR ``(indptr, indices)``: sorted rows, each edge in both rows.
+
+    The same graph as ``csr_from_edges(*powerlaw_cluster_edges(n, m, p, state, tmpl),
+    n, directed=False)`` for the same state, written straight from the neighbour
+    pool of the growth: no edge arrays, no counting sort, and nothing to drop (the
+    model makes no repeats or self-loops).
+    """
+    pool, meta, _, _, _ = _holme_kim_grow(n, m, p, state, tmpl, False)
+    return _csr_from_pool(pool, meta, m, tmpl)
 
 
 # ------------------------------------------------------------------ Watts–Strogatz

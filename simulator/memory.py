@@ -256,14 +256,16 @@ def estimate_layer_breakdown(
                 "entries": int(entries), "builder": "networkx"}
     if g == "erdos_renyi" and spec.directed:
         temp = 0.0  # arcs come in row order and are written straight into CSR
+    elif g == "powerlaw_cluster":
+        # CSR is written straight from the neighbour pool (worst case 2mn + 8 m n
+        # slots) and 3 ints per agent; the endpoint list (2 entries per edge) is freed
+        # before the CSR is made, and is no larger than it
+        temp = 10 * ib * edges + 24 * n
     else:
         edge_arrays = 2 * ib * edges
         extra = 0.0
         if g == "barabasi_albert":
             extra = 2 * ib * edges  # endpoint list for preferential draws
-        elif g == "powerlaw_cluster":
-            # endpoint list, neighbour pool (worst case 2mn + 8 m n slots), 3 ints per agent
-            extra = 2 * ib * edges + 10 * ib * edges + 24 * n
         elif g == "watts_strogatz":
             hash_slots = 2 ** math.ceil(math.log2(2 * (spec.rewire or 0) * edges + 64))
             extra = edges + 8 * hash_slots + 8 * n  # removed flags, hash set, degrees

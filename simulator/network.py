@@ -489,11 +489,13 @@ def _native_layer(name: str, spec: "LayerSpec", n: int, seed: np.random.SeedSequ
         p = spec.mean_degree / (n - 1) if n > 1 else 0.0
         indptr, indices = gen.erdos_renyi_csr(n, min(p, 1.0), state, directed=spec.directed)
         weights = None
+    elif g == "powerlaw_cluster":
+        # written straight from the generator's neighbour lists: no edge arrays
+        indptr, indices = gen.powerlaw_cluster_csr(n, spec.m, spec.triangle_prob, state, tmpl)
+        weights = None
     else:
         if g == "barabasi_albert":
             src, dst = gen.barabasi_albert_edges(n, spec.m, state, tmpl)
-        elif g == "powerlaw_cluster":
-            src, dst = gen.powerlaw_cluster_edges(n, spec.m, spec.triangle_prob, state, tmpl)
         elif g == "watts_strogatz":
             src, dst = gen.watts_strogatz_edges(
                 n, ws_lattice_degree(spec.mean_degree), spec.rewire, state, tmpl)

@@ -158,6 +158,31 @@ def test_powerlaw_cluster_edges_close_to_m_per_agent():
     assert m * (n - m) * 0.98 <= lay.n_edges <= m * (n - m)
 
 
+@pytest.mark.parametrize("n, m, p", [(2000, 3, 0.5), (2000, 8, 0.5), (700, 1, 0.9), (500, 4, 1.0)])
+def test_powerlaw_cluster_csr_is_the_edge_list_graph(n, m, p):
+    # the CSR written from the neighbour pool is the graph of the edge list, same
+    # random stream; the model itself makes no repeats or self-loops
+    for seed in (1, 2, 3):
+        state = new_state(np.random.SeedSequence(seed))
+        state_e = state.copy()
+        indptr, indices = gen.powerlaw_cluster_csr(n, m, p, state, gen._template(n))
+        src, dst = gen.powerlaw_cluster_edges(n, m, p, state_e, gen._template(n))
+        assert np.array_equal(state, state_e)
+        assert not np.any(src == dst), "self-loop"
+        lo = np.minimum(src, dst).astype(np.int64)
+        hi = np.maximum(src, dst).astype(np.int64)
+        assert np.unique(lo * n + hi).size == src.size, "repeated edge"
+        r_indptr, r_indices, _ = gen.csr_from_edges(src, dst, n, directed=False)
+        assert indptr.dtype == np.int64 and indices.dtype == np.int32
+        assert np.array_equal(indptr, r_indptr) and np.array_equal(indices, r_indices)
+        assert indices.size == 2 * src.size  # nothing dropped
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        assert not np.any(rows == indices)
+        assert np.all(np.diff(indices.astype(np.int64))[rows[1:] == rows[:-1]] > 0)
+        fwd = rows.astype(np.int64) * n + indices
+        assert np.array_equal(np.sort(fwd), np.sort(indices.astype(np.int64) * n + rows))
+
+
 def test_stochastic_block_edge_counts_per_block_pair():
     n = 4000
     kw = dict(blocks=[0.5, 0.5], p_in=0.004, p_out=0.0005)
