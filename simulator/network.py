@@ -232,6 +232,18 @@ def _layer_stats(layer: Layer) -> dict[str, Any]:
 # ---------------------------------------------------------------- from arrays
 
 
+def _numpy_owned(a: np.ndarray) -> np.ndarray:
+    """``a``, copied into memory that numpy allocates when it is large (and was made in
+    compiled code). numpy asks Linux for transparent huge pages for large arrays and
+    numba's allocations do not; the kernel reads an agent's edges at scattered places,
+    and with 2 MB pages those reads rarely miss the TLB."""
+    if a.nbytes < 2**22 or a.base is None or isinstance(a.base, np.ndarray):
+        return a  # small, or numpy's own
+    b = np.empty_like(a)
+    b[...] = a
+    return b
+
+
 def _make_layer(
     name: str,
     n_agents: int,
@@ -251,6 +263,8 @@ def _make_layer(
         indptr, indices, weights if weights is not None else np.empty(0), weights is not None,
         bool(directed),
     )
+    indptr, indices, strength = (_numpy_owned(a) for a in (indptr, indices, strength))
+    weights = None if weights is None else _numpy_owned(weights)
     return Layer(
         name=name, n_agents=int(n_agents), indptr=indptr, indices=indices, weights=weights,
         directed=bool(directed), complete=False, in_strength=strength,
