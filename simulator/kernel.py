@@ -47,10 +47,13 @@ one cache miss; and the loops over lists of scattered agents (routing, calendar 
 pending changes, an agent's neighbours) request the records they will need a few items
 early (``prefetch.py``), so that the misses overlap. The edges fired by a step's sources
 are collected first and resolved together for the same reason. (2) The calendars are
-chains of blocks, read and written a block at a time (see ``_BLOCK``). (3) Every call of a jitted helper costs two atomic reference-count updates per array it
-is passed, so the loops that run per agent or per edge are written out for the common
-cases (constant rules, a single rule, sure rules) instead of calling helpers with many
-arrays.
+chains of blocks, read and written a block at a time (see ``_BLOCK``). (3) Reference
+counting: each array argument of an inlined helper becomes a new reference, and in a
+function this large the two atomic reference-count updates it costs per call are not
+optimised away. So the loops that run per agent or per edge are written out for the
+common cases (constant rules, a single rule, sure rules, the superposition), and a
+helper with many arrays that runs less often (``_apply_change``, for events) is a plain
+call, whose arguments are borrowed.
 
 Only numpy and numba are imported here.
 """
@@ -223,7 +226,7 @@ def _mark_dirty(i, is_dirty, dirty, n_dirty):
     return n_dirty
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True)  # (a call, not inlined: see "reference counting" below)
 def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push,
                   lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
                   cand, n_cand):
