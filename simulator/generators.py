@@ -710,8 +710,9 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
 
 
 @njit(cache=True, nogil=True)
-def _csr_from_pool(pool, meta, m, tmpl):
-    """CSR ``(indptr, indices)`` with sorted rows from the Holme–Kim neighbour pool.
+def _csr_from_pool(pool, meta, m, indptr, indices):
+    """Fill CSR ``indptr`` (n + 1) and ``indices`` (the sum of the degrees) with sorted
+    rows from the Holme–Kim neighbour pool.
 
     A row starts with the agent's own links, made on arrival (at most m earlier
     agents, in any order), followed by the later agents that linked to it, in
@@ -724,12 +725,10 @@ def _csr_from_pool(pool, meta, m, tmpl):
     moved to its top), so each is prefetched a few agents ahead.
     """
     n = meta.shape[0]
-    indptr = np.empty(n + 1, np.int64)
     indptr[0] = 0
     for t in range(n):
         indptr[t + 1] = indptr[t] + meta[t, 1]
-    indices = np.empty(indptr[n], tmpl.dtype)
-    head = np.empty(max(m, 1), tmpl.dtype)
+    head = np.empty(max(m, 1), indices.dtype)
     D = _LOOKAHEAD
     for t in range(n):
         far = t + D
@@ -751,20 +750,32 @@ def _csr_from_pool(pool, meta, m, tmpl):
             indices[a + r] = x
         for q in range(k, d):
             indices[a + q] = pool[s + q]
-    return indptr, indices
 
 
 @njit(cache=True, nogil=True)
-def powerlaw_cluster_csr(n, m, p, state, tmpl):
+def _holme_kim_pool(n, m, p, state, tmpl):
+    """The neighbour pool and its index (start, length, room) after Holme–Kim growth."""
+    pool, meta, _, _, _ = _holme_kim_grow(n, m, p, state, tmpl, False)
+    return pool, meta
+
+
+def powerlaw_cluster_csr(
+    n: int, m: int, p: float, state: np.ndarray, tmpl: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Holme–Kim graph as CSR ``(indptr, indices)``: sorted rows, each edge in both rows.
 
     The same graph as ``csr_from_edges(*powerlaw_cluster_edges(n, m, p, state, tmpl),
     n, directed=False)`` for the same state, written straight from the neighbour
     pool of the growth: no edge arrays, no counting sort, and nothing to drop (the
-    model makes no repeats or self-loops).
+    model makes no repeats or self-loops). The CSR arrays are allocated here, by
+    numpy, which asks Linux for transparent huge pages for large arrays (numba's
+    allocations do not; see ``network._numpy_owned``).
     """
-    pool, meta, _, _, _ = _holme_kim_grow(n, m, p, state, tmpl, False)
-    return _csr_from_pool(pool, meta, m, tmpl)
+    pool, meta = _holme_kim_pool(n, m, p, state, tmpl)
+    indptr = np.empty(n + 1, np.int64)
+    indices = np.empty(int(meta[:, 1].sum()), tmpl.dtype)
+    _csr_from_pool(pool, meta, m, indptr, indices)
+    return indptr, indices
 
 
 # ------------------------------------------------------------------ Watts–Strogatz
