@@ -332,6 +332,31 @@ def _blocks_reserve(pushes, span, n_free, free, ent, nxt):
     return ent2, nxt2, old, n_free + (new - old)
 
 
+@njit(cache=True, nogil=True)
+def _cal_flush(n_out, out_agent, out_stamp, out_when, span, head, count, ent, nxt, free, n_free):
+    """Push the buffered entries (agent, stamp, step) into the calendar; returns
+    (ent, nxt, free, n_free). The hot loops buffer their pushes (three sequential
+    writes) and this one call, per phase, does them: the pushes written out once, and
+    with the arrays borrowed rather than reference-counted per push (see "reference
+    counting" above)."""
+    ent, nxt, free, n_free = _blocks_reserve(n_out, span, n_free, free, ent, nxt)
+    for q in range(n_out):
+        when = out_when[q]
+        c = count[when]
+        r = c % _BLOCK
+        if r == 0:  # a new head block (also when the bucket is empty)
+            b = free
+            free = nxt[b]
+            n_free -= 1
+            nxt[b] = head[when]
+            head[when] = b
+        pos = head[when] * _BLOCK + r
+        ent[pos, 0] = out_agent[q]
+        ent[pos, 1] = out_stamp[q]
+        count[when] = c + 1
+    return ent, nxt, free, n_free
+
+
 @njit(cache=True, nogil=True, inline='always')
 def _cal_push(i, stamp_i, when, head, count, ent, nxt, free, n_free):
     """Append (agent i, its stamp) to the bucket of step ``when``, taking a reserved free
@@ -723,6 +748,12 @@ def run_replicate(
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
     n_sure = 0
+    # calendar pushes of the routing and superposition loops, made after each (_cal_flush);
+    # routing pushes at most one per agent; superposition routes instead when it is full
+    out_agent = np.empty(n_agents, dtype=np.int32)
+    out_stamp = np.empty(n_agents, dtype=np.int32)
+    out_when = np.empty(n_agents, dtype=np.int32)
+    n_out = 0
     chunk_agent = np.empty(_BLOCK, dtype=np.int32)
     chunk_stamp = np.empty(_BLOCK, dtype=np.int32)
     pend_agent = np.empty(n_agents, dtype=np.int32)
@@ -791,8 +822,6 @@ def run_replicate(
         # At most one new calendar entry per routed agent and one push entry per edge of
         # a new source or target: reserved here, once, so that the loop below never
         # reassigns the pools (a reassigned array costs reference counting every pass).
-        cal_ent, cal_next, free, n_free = _blocks_reserve(n_dirty, n_steps - k, n_free, free,
-                                                          cal_ent, cal_next)
         if has_push:
             need = 0
             for q in range(n_dirty):
@@ -875,8 +904,10 @@ def run_replicate(
                 if alive:
                     when = _schedule_draw(rng, total, n_inf, dt, k, st_act[s], activity, clock)
             if 0 <= when < n_steps and sched[i] < 0 and not dyn_state[s]:
-                free, n_free = _cal_push(i, stamp[i], when, cal_head, cal_count, cal_ent, cal_next,
-                                         free, n_free)
+                out_agent[n_out] = i  # (pushed after this loop: _cal_flush)
+                out_stamp[n_out] = stamp[i]
+                out_when[n_out] = when
+                n_out += 1
                 sched[i] = when
                 n_live += 1
             if not new_visit:
@@ -945,6 +976,10 @@ def run_replicate(
                     fire_P[n_fire] = P
                     n_fire += 1
         n_dirty = 0
+        cal_ent, cal_next, free, n_free = _cal_flush(n_out, out_agent, out_stamp, out_when,
+                                                     n_steps - k + 1, cal_head, cal_count, cal_ent,
+                                                     cal_next, free, n_free)
+        n_out = 0
         # The edges fired by this step's sources (and pulled by its new targets): which
         # reach an agent waiting in the edge's target state, and at which step in the
         # window. Resolved here rather than edge by edge as they are drawn, so that the
@@ -1214,7 +1249,6 @@ def run_replicate(
                 cum_p[t, o] = acc
         # 8. apply all decisions; changed agents (and neighbours whose hazards may have
         # fallen) are routed next step
-        n_gained = 0
         for q in range(n_pend):
             if q + _AHEAD < n_pend:
                 j = pend_agent[q + _AHEAD]
@@ -1280,7 +1314,7 @@ def run_replicate(
                             continue  # nothing rose that j reads; or j is routed anyway
                         # the hazard j gained (at the bounds of any modulation)
                         gain = 0.0
-                        if not dyn_state[sj] and n_free > 0:
+                        if not dyn_state[sj] and n_out < out_agent.shape[0]:
                             for q2 in range(st_ptr[sj], st_ptr[sj + 1]):
                                 t2 = st_tr[q2]
                                 c = tr_counter[t2]
@@ -1318,9 +1352,10 @@ def run_replicate(
                                 n_live += 1
                             stamp[j] += 1  # (voids the pending entry)
                             sched[j] = when
-                            free, n_free = _cal_push(j, stamp[j], when, cal_head, cal_count,
-                                                     cal_ent, cal_next, free, n_free)
-                            n_gained += 1
+                            out_agent[n_out] = j  # (pushed after this loop: _cal_flush)
+                            out_stamp[n_out] = stamp[j]
+                            out_when[n_out] = when
+                            n_out += 1
                 if is_dirty[i] == 0:
                     is_dirty[i] = 1
                     dirty[n_dirty] = i
@@ -1340,8 +1375,8 @@ def run_replicate(
                 if pwhen[i] != NEVER:  # its pending candidate is void
                     pwhen[i] = NEVER
                     n_plive -= 1
-        # room for as many gained firing steps next step (when there is none left, the
-        # neighbours are routed instead: the same law)
-        cal_ent, cal_next, free, n_free = _blocks_reserve(max(n_gained, 1024), n_steps - k, n_free,
-                                                          free, cal_ent, cal_next)
+        cal_ent, cal_next, free, n_free = _cal_flush(n_out, out_agent, out_stamp, out_when,
+                                                     n_steps - k, cal_head, cal_count, cal_ent,
+                                                     cal_next, free, n_free)
+        n_out = 0
     return steps_run

@@ -41,8 +41,8 @@ NX_BYTES_PER_EDGE = 300
 NX_BYTES_PER_NODE = 300
 #: Per-agent kernel buffers (bytes) besides the per-agent record (``_record_bytes``):
 #: candidate list, changed-agent list, sure-rule list (int32 each), pending agent +
-#: transition (int32 + int32)
-_AGENT_LISTS = 4 + 4 + 4 + 8
+#: transition (int32 + int32), buffered calendar pushes (agent, stamp, step: 3 int32)
+_AGENT_LISTS = 4 + 4 + 4 + 8 + 12
 #: up to two calendar entries per agent (agent, stamp: 8 bytes; a live and a stale one)
 _AGENT_CALENDAR = 16
 #: edge pushes: the this-step list (int32), about an eighth of a calendar entry and of a
@@ -329,8 +329,9 @@ def estimate_run_bytes(
     Per replicate, per agent: the kernel's per-agent record (flags, calendar stamp and
     firing step, edge-push visit, joint state, a float32 neighbour count per induced
     counter and a float32 threshold per threshold transition, padded to 32 or 64
-    bytes), the candidate, changed-agent and sure-rule lists and the pending changes
-    (20), two calendar entries (16) and edge-push lists (8). Outputs per replicate:
+    bytes), the candidate, changed-agent and sure-rule lists, the pending changes and
+    the buffered calendar pushes (32), two calendar entries (16) and edge-push lists
+    (8). Outputs per replicate:
     ``n_reports × (4 n_states + 8 n_events + 8 n_signals)``, kept for every
     replicate. ``min(workers, replicates)`` replicates run at once.
 

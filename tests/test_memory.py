@@ -31,8 +31,8 @@ def test_hundred_million_agents_mean_degree_ten_fit_in_24_gb():
     # the parts add up: 10^9 int32 entries, int64 row pointers, float64 in-strength
     assert 5 * GB < est["network"] < 6 * GB
     # per agent: a record of 4 flags + 4 push + state + 2 counts + 1 threshold = 12 int32
-    # columns, padded to 16 (one cache line); lists 20, calendar 16, push lists 8
-    assert est["per_replicate"] == 10**8 * (4 * 16 + 20 + 16 + 8)
+    # columns, padded to 16 (one cache line); lists 32, calendar 16, push lists 8
+    assert est["per_replicate"] == 10**8 * (4 * 16 + 32 + 16 + 8)
     assert est["total"] >= est["network"] + est["parallel_replicates"] + est["outputs"]
     check_memory(est, available=32 * GB)  # 17 GB fits in 80% of 32 GB
 
