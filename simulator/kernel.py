@@ -431,15 +431,23 @@ def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity
         if g > 2e9:
             return -1
         return first_step + np.int64(g)
+    return _clock_step(clock, first_step, e)
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _clock_step(clock, first_step, e):
+    """The first step j >= first_step with clock[j + 1] - clock[first_step] >= e (activity
+    time e), or -1 if the run ends first.
+
+    By bisection over clock[first_step + 1 .. n_steps]. Written out (np.searchsorted is a
+    call, and a call costs a reference-count update per array it is passed), and without
+    branches on the data: the comparisons are unpredictable, and a mispredicted branch
+    costs more than the read."""
+    n_steps = clock.shape[0] - 1
     target = clock[first_step] + e
     if target > clock[n_steps]:
         return -1
-    # The first j with clock[j + 1] >= target, by bisection over clock[first_step + 1 ..
-    # n_steps] (whose last entry is >= target). Written out (np.searchsorted is a call,
-    # and a call costs a reference-count update per array it is passed), and without
-    # branches on the data: the comparisons are unpredictable, a mispredicted branch
-    # costs more than the read.
-    base = first_step + 1
+    base = first_step + 1  # clock[n_steps] >= target: the answer is in base .. n_steps
     length = n_steps - first_step
     while length > 1:
         half = length >> 1
@@ -1346,7 +1354,14 @@ def run_replicate(
                                 n_dirty += 1
                             continue
                         prop[j] += gain
-                        when = _schedule_draw(rng, gain, 0, dt, k + 1, st_act[sj], activity, clock)
+                        # its firing step from k + 1 (_schedule_draw's finite case, written
+                        # out: the loop runs per neighbour, a helper's arrays cost there)
+                        e = -np.log(uniform_pos(rng)) / gain
+                        if not st_act[sj]:
+                            g = e / dt
+                            when = k + 1 + np.int64(g) if g < 2e9 else -1
+                        else:
+                            when = _clock_step(clock, k + 1, e)
                         if 0 <= when < n_steps and (sched[j] < 0 or when < sched[j]):
                             if sched[j] < 0:
                                 n_live += 1
