@@ -357,25 +357,6 @@ def _cal_flush(n_out, out_agent, out_stamp, out_when, span, head, count, ent, nx
     return ent, nxt, free, n_free
 
 
-@njit(cache=True, nogil=True, inline='always')
-def _cal_push(i, stamp_i, when, head, count, ent, nxt, free, n_free):
-    """Append (agent i, its stamp) to the bucket of step ``when``, taking a reserved free
-    block when the head block is full. Returns (free, n_free)."""
-    c = count[when]
-    r = c % _BLOCK
-    if r == 0:  # (also when the bucket is empty)
-        b = free
-        free = nxt[b]
-        n_free -= 1
-        nxt[b] = head[when]
-        head[when] = b
-    pos = head[when] * _BLOCK + r
-    ent[pos, 0] = i
-    ent[pos, 1] = stamp_i
-    count[when] = c + 1
-    return free, n_free
-
-
 # ----------------------------------------------------------------- edge pushes
 # (the push loop itself is written out in run_replicate's routing step)
 # An induced transition t whose hazard is rate x count (no signal, no daily rhythm, no
@@ -392,7 +373,6 @@ def _cal_push(i, stamp_i, when, head, count, ent, nxt, free, n_free):
 # sources already in their windows.
 
 NEVER = np.int32(2147483647)
-
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -756,8 +736,9 @@ def run_replicate(
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
     n_sure = 0
-    # calendar pushes of the routing and superposition loops, made after each (_cal_flush);
-    # routing pushes at most one per agent; superposition routes instead when it is full
+    # calendar pushes of a phase (routing, fired edges, calendar pops, superposition),
+    # made after it by _cal_flush; routing and pops push at most one per agent, fired
+    # edges one per edge (room made before), superposition routes instead when it is full
     out_agent = np.empty(n_agents, dtype=np.int32)
     out_stamp = np.empty(n_agents, dtype=np.int32)
     out_when = np.empty(n_agents, dtype=np.int32)
@@ -844,8 +825,6 @@ def run_replicate(
                         if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
                             layer = ctr_layer[tr_counter[t]]
                             need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
-            pcal_ent, pcal_next, pfree, n_pfree = _blocks_reserve(need, n_steps - k, n_pfree, pfree,
-                                                                  pcal_ent, pcal_next)
             if need > fire_e.shape[0]:  # room for every edge of the new sources to fire
                 size = max(need, 2 * fire_e.shape[0])
                 fire_e = np.empty(size, dtype=np.int64)
@@ -994,6 +973,10 @@ def run_replicate(
         # reads of the targets (scattered over all agents) are requested well before
         # they are used: the cost of push models at scale is these reads. (Nothing below
         # depends on the order: a target keeps the earliest of its candidates.)
+        if n_fire > out_agent.shape[0]:  # (at most one calendar push per fired edge)
+            out_agent = np.empty(n_fire, dtype=np.int32)
+            out_stamp = np.empty(n_fire, dtype=np.int32)
+            out_when = np.empty(n_fire, dtype=np.int32)
         for q in range(n_fire):
             if q + 2 * _AHEAD < n_fire and fire_e[q + 2 * _AHEAD] >= 0:
                 prefetch(indices, fire_e[q + 2 * _AHEAD])
@@ -1020,9 +1003,16 @@ def run_replicate(
                 now[n_now] = v
                 n_now += 1
             else:
-                pfree, n_pfree = _cal_push(v, pvisit[v], cw, pcal_head, pcal_count, pcal_ent,
-                                           pcal_next, pfree, n_pfree)
+                out_agent[n_out] = v  # (pushed after this loop: _cal_flush)
+                out_stamp[n_out] = pvisit[v]
+                out_when[n_out] = cw
+                n_out += 1
         n_fire = 0
+        if n_out > 0:
+            pcal_ent, pcal_next, pfree, n_pfree = _cal_flush(
+                n_out, out_agent, out_stamp, out_when, n_steps - k, pcal_head, pcal_count,
+                pcal_ent, pcal_next, pfree, n_pfree)
+            n_out = 0
         if k == 0:  # signals at t = 0 see the t = 0 seeds (no flows yet)
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
                              sig_alpha, seg_value[0], n_state, fired_step, sig_val)
@@ -1076,9 +1066,6 @@ def run_replicate(
             n_pend += 1
             fired_step[chosen] += 1
         n_sure = 0
-        # (re-proposals go to later buckets: room for one per entry of this one)
-        cal_ent, cal_next, free, n_free = _blocks_reserve(cal_count[k], n_steps - k, n_free, free,
-                                                          cal_ent, cal_next)
         blk = cal_head[k]
         n_chunk = (cal_count[k] - 1) % _BLOCK + 1  # entries in the head block
         cal_head[k] = -1
@@ -1157,11 +1144,17 @@ def run_replicate(
                     if t_max > 0.0 or n_inf_max > 0:
                         when = _schedule_draw(rng, t_max, n_inf_max, dt, k + 1, st_act[s], activity, clock)
                         if 0 <= when < n_steps:
-                            free, n_free = _cal_push(i, stamp[i], when, cal_head, cal_count,
-                                                     cal_ent, cal_next, free, n_free)
+                            out_agent[n_out] = i  # (pushed after this loop: _cal_flush)
+                            out_stamp[n_out] = stamp[i]
+                            out_when[n_out] = when
+                            n_out += 1
                             sched[i] = when
                             n_live += 1
             n_chunk = _BLOCK  # (every block after the head is full)
+        cal_ent, cal_next, free, n_free = _cal_flush(n_out, out_agent, out_stamp, out_when,
+                                                     n_steps - k, cal_head, cal_count, cal_ent,
+                                                     cal_next, free, n_free)
+        n_out = 0
         # 5a'. targets whose earliest pushed edge fires now (their only live transition)
         if has_push:
             blk = pcal_head[k]
