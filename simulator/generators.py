@@ -36,7 +36,8 @@ Edges come out as ``(src, dst)`` arrays of the index dtype (int32 below 2**31
 agents) and become CSR in :func:`csr_from_edges` by a counting sort blocked for
 the cache (the scattered writes of a plain one dominate at 10^7 agents). Holme–Kim
 keeps every agent's neighbour list as it grows, so :func:`powerlaw_cluster_csr`
-writes CSR straight from those lists instead.
+writes CSR straight from those lists instead; its scratch arrays are faulted in on
+the spare core while the growth runs (:mod:`simulator.pages`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .pages import PageWarmer
 from .prefetch import prefetch, prefetch_row
 from .rng import geometric_skip, normal, randint, uniform
 
@@ -529,8 +531,29 @@ def _eligible(x, source, linked, n_linked):
 _LOOKAHEAD = 16
 
 
+def _holme_kim_sizes(n: int, m: int) -> tuple[int, int]:
+    """Lengths of the Holme–Kim neighbour pool and endpoint list for n agents.
+
+    Every newcomer adds exactly 2m entries to the endpoint list (m targets, m copies
+    of itself), so it has m + 2 m (n - m) entries at the end: at least the sum of the
+    degrees, so the CSR ``indices`` can reuse it. The pool's worst case: 2m up front
+    per newcomer (4 for the m seeds) plus, for an agent that outgrows it, doubling
+    slices summing to < 4 x its degree: 2mn + 8 m (n - m). Untouched pages of the pool
+    are never faulted in, so this costs address space, not memory, and a pool that
+    never grows keeps the loop fast.
+    """
+    cap = m * (n - m) if n > m else 0
+    return 2 * m * n + 8 * cap + 4 * m + 16, m + 2 * cap
+
+
+_holme_kim_sizes_nb = njit(cache=True, nogil=True)(_holme_kim_sizes)
+
+# How often (in newcomers) the growth tells a PageWarmer how far it has written.
+_PROGRESS_EVERY = 4096
+
+
 @njit(cache=True, nogil=True)
-def _holme_kim_grow(n, m, p, state, tmpl, record):
+def _holme_kim_grow(n, m, p, state, pool, meta, repeated, src, dst, record, progress):
     """Holme–Kim growth with triad formation, as networkx's ``powerlaw_cluster_graph``.
 
     Starts from m isolated agents. Each new agent makes one preferential link, then
@@ -557,23 +580,18 @@ def _holme_kim_grow(n, m, p, state, tmpl, record):
     newcomer at its end, which the triad step counts in (same draws, same graph,
     same pool, byte for byte; 25-30 % faster at 2 x 10^6 agents).
 
-    Every agent's neighbours end up in ``pool[meta[t, 0]:][:meta[t, 1]]``. With
-    ``record`` the edges are also written to ``src, dst`` (``e`` of them; empty arrays
-    otherwise). Returns ``(pool, meta, src, dst, e)``. No edge is made twice and none
-    is a self-loop: a newcomer links only to earlier agents, each at most once (the
-    triad step skips ``linked``, the preferential step checks it).
+    The caller provides the arrays: ``pool`` and ``repeated`` (the endpoint list) of
+    the lengths :func:`_holme_kim_sizes` gives, ``meta`` zeros of shape (n, 3), and
+    with ``record`` ``src, dst`` of length m (n - m) for the edges (``e`` of them;
+    otherwise empty). Every agent's neighbours end up in
+    ``pool[meta[t, 0]:][:meta[t, 1]]``; returns ``e``. Every ``_PROGRESS_EVERY``
+    newcomers ``progress[:4]`` gets how far the loop has written into ``meta`` (flat),
+    ``repeated``, ``pool`` and an ``n + 1`` array filled later (for a
+    :class:`simulator.pages.PageWarmer`). No edge is made twice and none is a
+    self-loop: a newcomer links only to earlier agents, each at most once (the triad
+    step skips ``linked``, the preferential step checks it).
     """
-    cap = m * (n - m) if n > m else 0
-    src = np.empty(cap if record else 0, tmpl.dtype)
-    dst = np.empty(cap if record else 0, tmpl.dtype)
-    meta = np.zeros((n, 3), np.int64)
-    # Worst case: 2m up front per newcomer (4 for the m seeds) plus, for an agent
-    # that outgrows it, doubling slices summing to < 4 x its degree: 2mn + 8 cap.
-    # Untouched pages of the pool are never faulted in, so this costs address
-    # space, not memory; and a pool that never grows keeps the loop fast.
-    pool = np.empty(2 * m * n + 8 * cap + 4 * m + 16, tmpl.dtype)
     top = 0
-    repeated = np.empty(m + 2 * cap, tmpl.dtype)
     r = 0
     for i in range(m):
         repeated[r] = i
@@ -585,10 +603,15 @@ def _holme_kim_grow(n, m, p, state, tmpl, record):
     for t in range(m, min(n, m + D)):
         for j in range(m):
             ahead[t % W, j] = randint(state, m + 2 * m * (t - m))
-    possible = np.empty(m, tmpl.dtype)
-    linked = np.empty(m, tmpl.dtype)  # the new agent's neighbours so far
+    possible = np.empty(m, pool.dtype)
+    linked = np.empty(m, pool.dtype)  # the new agent's neighbours so far
     tri_u = np.empty(m, np.float64)
     for source in range(m, n):
+        if source % _PROGRESS_EVERY == 0:
+            progress[0] = 3 * source
+            progress[1] = r
+            progress[2] = top
+            progress[3] = source
         # (r == m + 2m (source - m) here: the range of this newcomer's picks)
         far = source + D
         if far < n:
@@ -695,7 +718,7 @@ def _holme_kim_grow(n, m, p, state, tmpl, record):
         for q in range(m):
             repeated[r] = source
             r += 1
-    return pool, meta, src, dst, e
+    return e
 
 
 @njit(cache=True, nogil=True)
@@ -705,7 +728,12 @@ def powerlaw_cluster_edges(n, m, p, state, tmpl):
     Each edge once, newcomer first, in the order made. :func:`powerlaw_cluster_csr`
     gives the same graph from the same state without the edge arrays.
     """
-    _, _, src, dst, e = _holme_kim_grow(n, m, p, state, tmpl, True)
+    pool_len, rep_len = _holme_kim_sizes_nb(n, m)
+    cap = m * (n - m) if n > m else 0
+    src = np.empty(cap, tmpl.dtype)
+    dst = np.empty(cap, tmpl.dtype)
+    e = _holme_kim_grow(n, m, p, state, np.empty(pool_len, tmpl.dtype), np.zeros((n, 3), np.int64),
+                        np.empty(rep_len, tmpl.dtype), src, dst, True, np.zeros(4, np.int64))
     return src[:e], dst[:e]
 
 
@@ -752,13 +780,6 @@ def _csr_from_pool(pool, meta, m, indptr, indices):
             indices[a + q] = pool[s + q]
 
 
-@njit(cache=True, nogil=True)
-def _holme_kim_pool(n, m, p, state, tmpl):
-    """The neighbour pool and its index (start, length, room) after Holme–Kim growth."""
-    pool, meta, _, _, _ = _holme_kim_grow(n, m, p, state, tmpl, False)
-    return pool, meta
-
-
 def powerlaw_cluster_csr(
     n: int, m: int, p: float, state: np.ndarray, tmpl: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -771,9 +792,19 @@ def powerlaw_cluster_csr(
     numpy, which asks Linux for transparent huge pages for large arrays (numba's
     allocations do not; see ``network._numpy_owned``).
     """
-    pool, meta = _holme_kim_pool(n, m, p, state, tmpl)
+    pool_len, rep_len = _holme_kim_sizes(n, m)
+    pool = np.empty(pool_len, tmpl.dtype)
+    meta = np.zeros((n, 3), np.int64)
+    repeated = np.empty(rep_len, tmpl.dtype)
     indptr = np.empty(n + 1, np.int64)
-    indices = np.empty(int(meta[:, 1].sum()), tmpl.dtype)
+    none = np.empty(0, tmpl.dtype)
+    # The growth writes these arrays front to back; their first-touch page faults
+    # are taken on the other core meanwhile (see simulator.pages).
+    with PageWarmer([meta, repeated, pool, indptr]) as warmer:
+        _holme_kim_grow(n, m, p, state, pool, meta, repeated, none, none, False, warmer.progress)
+    # The endpoint list is spent, and at least as long as the sum of the degrees:
+    # the CSR indices go there, on pages already faulted in.
+    indices = repeated[:int(meta[:, 1].sum())]
     _csr_from_pool(pool, meta, m, indptr, indices)
     return indptr, indices
 

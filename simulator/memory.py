@@ -258,8 +258,8 @@ def estimate_layer_breakdown(
         temp = 0.0  # arcs come in row order and are written straight into CSR
     elif g == "powerlaw_cluster":
         # CSR is written straight from the neighbour pool (worst case 2mn + 8 m n
-        # slots) and 3 ints per agent; the endpoint list (2 entries per edge) is freed
-        # before the CSR is made, and is no larger than it
+        # slots) and 3 ints per agent; the endpoint list (2 entries per edge) becomes
+        # the CSR indices, so it is counted in ``final``
         temp = 10 * ib * edges + 24 * n
     else:
         edge_arrays = 2 * ib * edges
