@@ -311,7 +311,10 @@ def csr_from_edges(
     indices = np.empty(total, dt)
     w_out = np.empty(total if has_w else 0, np.float64)
     if n_agents:
-        _scatter_blocked(src, dst, w_in, has_w, directed, shift, boff, cap, indptr, indices, w_out)
+        # the sweeps write the rows in order: fault their pages in on the spare core
+        with PageWarmer([indices, w_out], follow=False):
+            _scatter_blocked(src, dst, w_in, has_w, directed, shift, boff, cap, indptr,
+                             indices, w_out)
     kept = _sort_dedup_rows(indptr, indices, w_out, has_w)
     if kept < total:
         # copy rather than view so the dropped tail is given back
@@ -428,10 +431,35 @@ def erdos_renyi_csr(
 
 # ---------------------------------------------------------- preferential attachment
 
+# How often (in newcomers) a growth loop tells its PageWarmer how far it has written.
+_PROGRESS_EVERY = 4096
+
 
 @njit(cache=True, nogil=True, inline='always')
-def _pick_distinct(state, repeated, rlen, m, out, pre):
-    """Fill ``out[:m]`` with m distinct entries drawn uniformly from ``repeated[:rlen]``.
+def _endpoint(ends, x, ba_m):
+    """Entry ``x`` of the endpoint list of a preferential-attachment graph.
+
+    Holme–Kim keeps the list in ``ends`` (``ba_m`` = 0). Barabási–Albert's list is
+    implied by its edges and is not kept (``ends`` is its ``dst``, ``ba_m`` its m):
+    it is the star's pairs (0, t) for t = 1..m, then for each newcomer its m targets
+    (the next m entries of ``dst``) and m copies of itself.
+    """
+    if ba_m == 0:
+        return ends[x]
+    if x < 2 * ba_m:
+        return 0 if x % 2 == 0 else x // 2 + 1
+    y = x - 2 * ba_m
+    blk = y // (2 * ba_m)  # the newcomer's place after the star
+    off = y - blk * 2 * ba_m
+    if off < ba_m:
+        return ends[ba_m + blk * ba_m + off]
+    return ba_m + 1 + blk
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _pick_distinct(state, ends, rlen, m, out, pre, ba_m):
+    """Fill ``out[:m]`` with m distinct entries drawn uniformly from the first ``rlen``
+    entries of the endpoint list (see :func:`_endpoint` for ``ends`` and ``ba_m``).
 
     networkx's ``_random_subset``: draws are with replacement from the endpoint list,
     so an agent is drawn in proportion to its degree; repeats are redrawn. The first
@@ -441,10 +469,10 @@ def _pick_distinct(state, repeated, rlen, m, out, pre):
     j = 0
     while c < m:
         if j < pre.shape[0]:
-            x = repeated[pre[j]]
+            x = _endpoint(ends, pre[j], ba_m)
             j += 1
         else:
-            x = repeated[randint(state, rlen)]
+            x = _endpoint(ends, randint(state, rlen), ba_m)
         dup = False
         for q in range(c):
             if out[q] == x:
@@ -455,41 +483,46 @@ def _pick_distinct(state, repeated, rlen, m, out, pre):
             c += 1
 
 
-@njit(cache=True, nogil=True)
-def barabasi_albert_edges(n, m, state, tmpl):
+def barabasi_albert_edges(
+    n: int, m: int, state: np.ndarray, tmpl: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Barabási–Albert as networkx builds it; returns ``(src, dst)``.
 
     Starts from a star on agents 0..m (agent 0 the centre); each new agent links to m
     distinct earlier agents chosen in proportion to degree. Exactly
-    ``m + m (n - m - 1)`` edges.
+    ``m + m (n - m - 1)`` edges. The endpoint list the draws come from is read off
+    the edges (:func:`_endpoint`), not stored; the edge arrays are written front to
+    back, their pages faulted in on the spare core meanwhile (:mod:`simulator.pages`).
     """
     n_edges = m + m * (n - m - 1)
     src = np.empty(n_edges, tmpl.dtype)
     dst = np.empty(n_edges, tmpl.dtype)
-    repeated = np.empty(2 * n_edges, tmpl.dtype)
+    with PageWarmer([src, dst]) as warmer:
+        _barabasi_albert_fill(n, m, state, src, dst, warmer.progress)
+    return src, dst
+
+
+@njit(cache=True, nogil=True)
+def _barabasi_albert_fill(n, m, state, src, dst, progress):
+    """The growth of :func:`barabasi_albert_edges` into its arrays; every
+    ``_PROGRESS_EVERY`` newcomers ``progress[:2]`` gets how far it has written."""
     e = 0
-    r = 0
     for t in range(1, m + 1):
         src[e] = 0
         dst[e] = t
         e += 1
-        repeated[r] = 0
-        repeated[r + 1] = t
-        r += 2
-    targets = np.empty(m, tmpl.dtype)
+    targets = np.empty(m, src.dtype)
     no_pre = np.empty(0, np.int64)
     for source in range(m + 1, n):
-        _pick_distinct(state, repeated, r, m, targets, no_pre)
+        if source % _PROGRESS_EVERY == 0:
+            progress[0] = e
+            progress[1] = e
+        # (the endpoint list has 2e entries: 2 per edge made so far)
+        _pick_distinct(state, dst, 2 * e, m, targets, no_pre, m)
         for q in range(m):
             src[e] = source
             dst[e] = targets[q]
             e += 1
-            repeated[r] = targets[q]
-            r += 1
-        for q in range(m):
-            repeated[r] = source
-            r += 1
-    return src, dst
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -547,9 +580,6 @@ def _holme_kim_sizes(n: int, m: int) -> tuple[int, int]:
 
 
 _holme_kim_sizes_nb = njit(cache=True, nogil=True)(_holme_kim_sizes)
-
-# How often (in newcomers) the growth tells a PageWarmer how far it has written.
-_PROGRESS_EVERY = 4096
 
 
 @njit(cache=True, nogil=True)
@@ -630,7 +660,7 @@ def _holme_kim_grow(n, m, p, state, pool, meta, repeated, src, dst, record, prog
         meta[source, 2] = 2 * m
         top += 2 * m
         # m distinct picks from the endpoint list: the pre-drawn ones first
-        _pick_distinct(state, repeated, r, m, possible, ahead[source % W])
+        _pick_distinct(state, repeated, r, m, possible, ahead[source % W], 0)
         for q in range(m):
             # where each target's new neighbour will be written, and the neighbour a
             # triad step after it would try first (the same uniform, scaled by the

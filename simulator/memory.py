@@ -263,10 +263,8 @@ def estimate_layer_breakdown(
         temp = 10 * ib * edges + 24 * n
     else:
         edge_arrays = 2 * ib * edges
-        extra = 0.0
-        if g == "barabasi_albert":
-            extra = 2 * ib * edges  # endpoint list for preferential draws
-        elif g == "watts_strogatz":
+        extra = 0.0  # (Barabási–Albert reads its endpoint list off the edge arrays)
+        if g == "watts_strogatz":
             hash_slots = 2 ** math.ceil(math.log2(2 * (spec.rewire or 0) * edges + 64))
             extra = edges + 8 * hash_slots + 8 * n  # removed flags, hash set, degrees
         elif g == "configuration":

@@ -86,11 +86,17 @@ class PageWarmer:
         C-contiguous arrays, allocated by numpy (so they may get huge pages).
     window
         How far ahead of the loop to fault, in bytes.
+    follow
+        False: fault in every page at once, front to back, without waiting for the
+        loop (for loops that write in order but do not report their progress).
     """
 
-    def __init__(self, arrays: Sequence[np.ndarray], window: int = 64 << 20) -> None:
+    def __init__(self, arrays: Sequence[np.ndarray], window: int = 64 << 20,
+                 follow: bool = True) -> None:
         self.arrays = [a.reshape(-1) for a in arrays]
         self.progress = np.zeros(max(1, len(arrays)), dtype=np.int64)
+        if not follow:
+            self.progress[:len(arrays)] = [a.shape[0] for a in self.arrays]
         self.window = int(window)
         self._done = [0] * len(arrays)
         self._stop = threading.Event()
@@ -125,5 +131,7 @@ class PageWarmer:
                     return  # unsupported here: the loop faults its own pages
                 self._done[j] = stop
                 worked = True
+            if all(d == a.shape[0] for d, a in zip(self._done, self.arrays)):
+                return  # every page is in
             if not worked:
                 time.sleep(0.0005)
