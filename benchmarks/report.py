@@ -513,7 +513,7 @@ def _style(ax: Any, title: str, ylabel: str) -> None:
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=9, loc="upper left", ncol=1, framealpha=0.9)
+        ax.legend(fontsize=9, loc="best", ncol=1, framealpha=0.9)
 
 
 def plot_scaling(results: Dict[str, Any], path: Path) -> None:

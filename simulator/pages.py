@@ -61,7 +61,7 @@ def populate(array: np.ndarray, start: int, stop: int) -> bool:
     """Fault in the whole pages of ``array.reshape(-1)[start:stop]`` for writing.
 
     Returns False where the system cannot (then nothing was done)."""
-    if _madvise is None:
+    if _madvise is None or not array.flags.c_contiguous:
         return False
     flat = array.reshape(-1)
     base = flat.ctypes.data
@@ -93,6 +93,8 @@ class PageWarmer:
 
     def __init__(self, arrays: Sequence[np.ndarray], window: int = 64 << 20,
                  follow: bool = True) -> None:
+        if not all(a.flags.c_contiguous for a in arrays):
+            raise ValueError("PageWarmer needs C-contiguous arrays (a copy would be warmed)")
         self.arrays = [a.reshape(-1) for a in arrays]
         self.progress = np.zeros(max(1, len(arrays)), dtype=np.int64)
         if not follow:

@@ -51,3 +51,8 @@ def test_warmer_stays_off_for_small_arrays_or_one_core(monkeypatch):
     assert not w.active
     with w:  # a no-op, but a valid one
         time.sleep(0)
+
+
+def test_warmer_refuses_strided_views():
+    with pytest.raises(ValueError, match="C-contiguous"):
+        pages.PageWarmer([np.empty((100, 3))[:, 0]])
