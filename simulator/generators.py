@@ -351,14 +351,15 @@ def in_strength(indptr, indices, weights, has_w, directed):
 
 
 @njit(cache=True, nogil=True)
-def _gnp_undirected_pass(n, log_q, state, src, dst, fill):
-    """Batagelj–Brandes over pairs w < v; counts edges (fill=False) or writes them.
+def _gnp_undirected_pass(n, log_q, state, src, dst, fill, offset=0, e=0):
+    """Batagelj–Brandes over pairs w < v of agents ``offset .. offset + n - 1``;
+    counts edges (fill=False) or writes them from ``src[e], dst[e]`` on. Returns the
+    edge count so far (``e`` plus this pass's).
 
     Pairs come in order of v, then w. Once edges are scattered into rows in that
     order, row u holds its lower neighbours (emitted while v = u) followed by its
     higher ones in increasing v: rows come out sorted and need no per-row sort.
     """
-    e = 0
     v = 1
     w = -1
     while v < n:
@@ -368,8 +369,8 @@ def _gnp_undirected_pass(n, log_q, state, src, dst, fill):
             v += 1
         if v < n:
             if fill:
-                src[e] = v
-                dst[e] = w
+                src[e] = offset + v
+                dst[e] = offset + w
             e += 1
     return e
 
@@ -965,20 +966,8 @@ def _sbm_pass(offsets, p_in, p_out, directed, state, src, dst, fill):
             sb = offsets[b + 1] - offsets[b]
             oa = offsets[a]
             ob = offsets[b]
-            if a == b and not directed:
-                # pairs w < v inside the block (Batagelj–Brandes)
-                v = 1
-                w = -1
-                while v < sa:
-                    w += 1 + geometric_skip(state, log_q)
-                    while w >= v and v < sa:
-                        w -= v
-                        v += 1
-                    if v < sa:
-                        if fill:
-                            src[e] = oa + v
-                            dst[e] = oa + w
-                        e += 1
+            if a == b and not directed:  # pairs w < v inside the block
+                e = _gnp_undirected_pass(sa, log_q, state, src, dst, fill, oa, e)
             elif a == b:
                 total = sa * (sa - 1)
                 i = -1
