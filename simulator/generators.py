@@ -405,7 +405,8 @@ def erdos_renyi_csr(
     """G(n, p) as CSR ``(indptr, indices)`` with sorted rows.
 
     The random stream is run twice from the same starting state (count, then fill)
-    so arrays are allocated once at their exact size. Directed: the arcs come in
+    so arrays are allocated once at their exact size (and their pages faulted in on
+    the spare core during the fill: :mod:`simulator.pages`). Directed: the arcs come in
     row order and are written straight into CSR. Undirected: the edges (each pair
     once) go through :func:`csr_from_edges`. ``state`` advances as by one pass.
     """
@@ -419,13 +420,15 @@ def erdos_renyi_csr(
         _gnp_directed_pass(n, log_q, state, indptr, np.empty(0, dt), False)
         np.cumsum(indptr, out=indptr)
         indices = np.empty(int(indptr[-1]), dt)
-        _gnp_directed_pass(n, log_q, start, indptr, indices, True)
+        with PageWarmer([indices], follow=False):
+            _gnp_directed_pass(n, log_q, start, indptr, indices, True)
         return indptr, indices
     dummy = np.empty(0, dt)
     m = _gnp_undirected_pass(n, log_q, state, dummy, dummy, False)
     src = np.empty(m, dt)
     dst = np.empty(m, dt)
-    _gnp_undirected_pass(n, log_q, start, src, dst, True)
+    with PageWarmer([src, dst], follow=False):  # (the pass writes them front to back)
+        _gnp_undirected_pass(n, log_q, start, src, dst, True)
     indptr, indices, _ = csr_from_edges(src, dst, n, directed=False)
     return indptr, indices
 
