@@ -72,6 +72,18 @@ def populate(array: np.ndarray, start: int, stop: int) -> bool:
     return _madvise(lo, hi - lo, MADV_POPULATE_WRITE) == 0
 
 
+def populate_supported() -> bool:
+    """Whether this system can fault pages in ahead (Linux 5.14+; probed once)."""
+    global _supported
+    if _supported is None:
+        probe = np.zeros(4 * _PAGE // 8 + 1, dtype=np.int64)
+        _supported = populate(probe, 0, probe.shape[0])
+    return _supported
+
+
+_supported: Optional[bool] = None
+
+
 class PageWarmer:
     """Fault in ``arrays[j]`` up to ``window`` bytes ahead of element ``progress[j]``.
 
@@ -104,7 +116,7 @@ class PageWarmer:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         big = any(a.nbytes >= MIN_BYTES for a in self.arrays)
-        self.active = _madvise is not None and big and spare_cores() >= 1
+        self.active = big and spare_cores() >= 1 and populate_supported()
 
     def __enter__(self) -> "PageWarmer":
         if self.active:
