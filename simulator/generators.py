@@ -568,8 +568,8 @@ def _eligible(x, source, linked, n_linked):
 _LOOKAHEAD = 16
 
 
-def _holme_kim_sizes(n: int, m: int) -> tuple[int, int]:
-    """Lengths of the Holme–Kim neighbour pool and endpoint list for n agents.
+def _holme_kim_scratch(n: int, m: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The neighbour pool, its index ``meta`` and the endpoint list for n agents.
 
     Every newcomer adds exactly 2m entries to the endpoint list (m targets, m copies
     of itself), so it has m + 2 m (n - m) entries at the end: at least the sum of the
@@ -577,13 +577,19 @@ def _holme_kim_sizes(n: int, m: int) -> tuple[int, int]:
     per newcomer (4 for the m seeds) plus, for an agent that outgrows it, doubling
     slices summing to < 4 x its degree: 2mn + 8 m (n - m). Untouched pages of the pool
     are never faulted in, so this costs address space, not memory, and a pool that
-    never grows keeps the loop fast.
+    never grows keeps the loop fast. Allocated by numpy (huge pages; see
+    ``network._numpy_owned``).
     """
-    cap = m * (n - m) if n > m else 0
-    return 2 * m * n + 8 * cap + 4 * m + 16, m + 2 * cap
+    links = _holme_kim_links(n, m)
+    pool = np.empty(2 * m * n + 8 * links + 4 * m + 16, dtype)
+    meta = np.zeros((n, 3), np.int64)
+    repeated = np.empty(m + 2 * links, dtype)
+    return pool, meta, repeated
 
 
-_holme_kim_sizes_nb = njit(cache=True, nogil=True)(_holme_kim_sizes)
+def _holme_kim_links(n: int, m: int) -> int:
+    """Links the Holme–Kim growth makes at most: m per newcomer."""
+    return m * (n - m) if n > m else 0
 
 
 @njit(cache=True, nogil=True)
@@ -615,7 +621,7 @@ def _holme_kim_grow(n, m, p, state, pool, meta, repeated, src, dst, record, prog
     same pool, byte for byte; 25-30 % faster at 2 x 10^6 agents).
 
     The caller provides the arrays: ``pool`` and ``repeated`` (the endpoint list) of
-    the lengths :func:`_holme_kim_sizes` gives, ``meta`` zeros of shape (n, 3), and
+    the lengths :func:`_holme_kim_scratch` gives, ``meta`` zeros of shape (n, 3), and
     with ``record`` ``src, dst`` of length m (n - m) for the edges (``e`` of them;
     otherwise empty). Every agent's neighbours end up in
     ``pool[meta[t, 0]:][:meta[t, 1]]``; returns ``e``. Every ``_PROGRESS_EVERY``
@@ -755,19 +761,19 @@ def _holme_kim_grow(n, m, p, state, pool, meta, repeated, src, dst, record, prog
     return e
 
 
-@njit(cache=True, nogil=True)
-def powerlaw_cluster_edges(n, m, p, state, tmpl):
+def powerlaw_cluster_edges(
+    n: int, m: int, p: float, state: np.ndarray, tmpl: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Holme–Kim graph (see :func:`_holme_kim_grow`) as an edge list ``(src, dst)``.
 
     Each edge once, newcomer first, in the order made. :func:`powerlaw_cluster_csr`
     gives the same graph from the same state without the edge arrays.
     """
-    pool_len, rep_len = _holme_kim_sizes_nb(n, m)
-    cap = m * (n - m) if n > m else 0
-    src = np.empty(cap, tmpl.dtype)
-    dst = np.empty(cap, tmpl.dtype)
-    e = _holme_kim_grow(n, m, p, state, np.empty(pool_len, tmpl.dtype), np.zeros((n, 3), np.int64),
-                        np.empty(rep_len, tmpl.dtype), src, dst, True, np.zeros(4, np.int64))
+    pool, meta, repeated = _holme_kim_scratch(n, m, tmpl.dtype)
+    src = np.empty(_holme_kim_links(n, m), tmpl.dtype)
+    dst = np.empty(src.shape[0], tmpl.dtype)
+    e = _holme_kim_grow(n, m, p, state, pool, meta, repeated, src, dst, True,
+                        np.zeros(4, np.int64))
     return src[:e], dst[:e]
 
 
@@ -826,10 +832,7 @@ def powerlaw_cluster_csr(
     numpy, which asks Linux for transparent huge pages for large arrays (numba's
     allocations do not; see ``network._numpy_owned``).
     """
-    pool_len, rep_len = _holme_kim_sizes(n, m)
-    pool = np.empty(pool_len, tmpl.dtype)
-    meta = np.zeros((n, 3), np.int64)
-    repeated = np.empty(rep_len, tmpl.dtype)
+    pool, meta, repeated = _holme_kim_scratch(n, m, tmpl.dtype)
     indptr = np.empty(n + 1, np.int64)
     none = np.empty(0, tmpl.dtype)
     # The growth writes these arrays front to back; their first-touch page faults
