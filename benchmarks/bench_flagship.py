@@ -6,11 +6,11 @@
 Stages, each with wall and CPU seconds and the resident memory after it:
 
 1. load + validate the scenario (with ``--set population.agents=N``);
-2. memory estimate (``simulator.api.estimate_memory``) — also the estimate for 10^8
+2. memory estimate (``rumorsim.api.estimate_memory``) — also the estimate for 10^8
    agents at mean degree 10, printed whether or not it would fit here;
 3. numba warm-up on a 2,000-agent copy (compile or cache load, a one-off per machine);
-4. network build (native generator) and model compile (``simulator.api.build``);
-5. one replicate (``simulator.engine.run_replicates``, one worker);
+4. network build (native generator) and model compile (``rumorsim.api.build``);
+5. one replicate (``rumorsim.engine.run_replicates``, one worker);
 6. results: the summary a run directory would record (outcomes in real numbers);
 7. two replicates on two threads (not in the total), against the one of stage 5.
 
@@ -87,11 +87,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"machine: {m['cpu']}, {m['cores']} cores, {(m['memory_bytes'] or 0) / 2**30:.1f} GiB, "
           f"load {m['load_average']}")
     st = Stages()
-    with st("import simulator"):
-        import simulator.api as rs
-        from simulator.engine import run_replicates
-        from simulator.memory import available_memory_bytes, format_bytes
-        from simulator.results import Results
+    with st("import rumorsim"):
+        import rumorsim as rs
+        from rumorsim.engine import run_replicates
+        from rumorsim.memory import available_memory_bytes, format_bytes
+        from rumorsim.results import Results
     overrides = [f"population.agents={args.agents}"] + list(args.set)
     with st("load + validate scenario"):
         sc = rs.load(args.scenario, overrides)

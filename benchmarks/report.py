@@ -32,7 +32,7 @@ TARGETS = [  # (model, peer, wanted ratio peer/Rumorsim, text)
 
 def available_memory() -> int:
     try:
-        from simulator.memory import available_memory_bytes
+        from rumorsim.memory import available_memory_bytes
 
         return int(available_memory_bytes())
     except Exception:  # noqa: BLE001
@@ -337,7 +337,7 @@ def _compile_section(results: Dict[str, Any]) -> List[str]:
            "later run pays, the `cache=True` load). *Generators* = first native graph build "
            "(2,000 agents); *kernel* = first replicate of the continuous SIR; *again* = the same "
            "call once more (what remains is real work, not numba).", "",
-           "| cache | import simulator (s) | generators first (s) | generators again (s) | kernel first (s) | kernel again (s) |",
+           "| cache | import rumorsim (s) | generators first (s) | generators again (s) | kernel first (s) | kernel again (s) |",
            "|---|---|---|---|---|---|"]
     for key, label in (("cold", "empty (compile)"), ("warm", "filled (load)")):
         r = c.get(key, {})
@@ -391,7 +391,7 @@ def _scaling_section(results: Dict[str, Any]) -> List[str]:
            "Native build + model + one replicate per point, each in a fresh process (compiled on a "
            "small graph first). *Run* is the replicate alone; *peak* the process's peak RSS "
            "(graph build included), *peak − start* the part above the interpreter, imports and "
-           "numba code already loaded; *estimate* is `simulator.api.estimate_memory` for the same "
+           "numba code already loaded; *estimate* is `rumorsim.api.estimate_memory` for the same "
            "scenario. Against mean degree, tau · m is held fixed (tau = 0.2 · 5 / m) so the "
            "epidemic stays comparable.", ""]
     for key, title, xname in (("agents", "vs agents (m = 5)", "agents"),

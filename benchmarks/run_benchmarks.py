@@ -75,8 +75,8 @@ def run_job(job: Dict[str, Any], tmp: Path, timeout: float,
 
 def build_graphs(sizes: List[int], folder: Path) -> Dict[int, Dict[str, Any]]:
     """Build each BA graph once, natively, and save its CSR arrays for the workers."""
-    from simulator.network import build_layer
-    from simulator.scenario import LayerSpec
+    from rumorsim.network import build_layer
+    from rumorsim.scenario import LayerSpec
 
     spec = LayerSpec(generator="barabasi_albert", m=common.BA_M, native=True)
     info = {}

@@ -69,8 +69,8 @@ def networkx_graph(indptr: np.ndarray, indices: np.ndarray):
 
 def rumorsim_network(indptr: np.ndarray, indices: np.ndarray, layer_name: str):
     """Our CSR arrays as a Rumorsim Network (no rebuilding, the very same graph)."""
-    from simulator.generators import in_strength
-    from simulator.network import Layer, Network
+    from rumorsim.generators import in_strength
+    from rumorsim.network import Layer, Network
 
     n = indptr.shape[0] - 1
     strength = in_strength(indptr, indices, np.empty(0), False, False)
@@ -96,8 +96,8 @@ def rumorsim_overrides(model: str, n: int, extra: Tuple[str, ...] = ()) -> List[
 
 
 def make_rumorsim(model: str, indptr: np.ndarray, indices: np.ndarray, job: Dict[str, Any]):
-    import simulator.api as rs
-    from simulator.engine import run_replicates
+    import rumorsim as rs
+    from rumorsim.engine import run_replicates
 
     n = indptr.shape[0] - 1
     path = common.HERE / "scenarios" / f"{common.MODELS[model].scenario}.yaml"
@@ -270,8 +270,8 @@ def job_build(job: Dict[str, Any]) -> Dict[str, Any]:
     """Time building BA(n, m) with one builder: Rumorsim native, networkx or igraph."""
     n, m, builder = job["n"], job["m"], job["builder"]
     if builder == "rumorsim":
-        from simulator.network import build_layer
-        from simulator.scenario import LayerSpec
+        from rumorsim.network import build_layer
+        from rumorsim.scenario import LayerSpec
 
         spec = LayerSpec(generator="barabasi_albert", m=m, native=True)
         build_layer("warm", spec, 1000, 0)  # compile or load the generators' cache
@@ -302,8 +302,8 @@ def job_build(job: Dict[str, Any]) -> Dict[str, Any]:
 
 def job_scaling(job: Dict[str, Any]) -> Dict[str, Any]:
     """Rumorsim end to end at (n, m): native build, model, one replicate; peak memory."""
-    import simulator.api as rs
-    from simulator.engine import run_replicates
+    import rumorsim as rs
+    from rumorsim.engine import run_replicates
 
     n, m = job["n"], job["m"]
     tau = common.TAU * common.BA_M / m  # tau * <k> held fixed across mean degrees
@@ -347,8 +347,8 @@ def job_compile(job: Dict[str, Any]) -> Dict[str, Any]:
     (numba loads the cache): the one-off costs a user sees on a first and a later run.
     """
     with Clock() as imp:
-        import simulator.api as rs
-        from simulator.engine import run_replicates
+        import rumorsim as rs
+        from rumorsim.engine import run_replicates
     path = common.HERE / "scenarios" / "sir_continuous.yaml"
     sc = rs.load(path, rumorsim_overrides("sir_ct", 2000))
     with Clock() as g1:

@@ -5,7 +5,7 @@ This is the one place that strings the stages together
 
 Examples
 --------
->>> import simulator.api as rs
+>>> import rumorsim.api as rs
 >>> sc = rs.load("scenarios/classic/sir.yaml", overrides=["population.agents=2000"])
 >>> res = rs.run(sc, replicates=10, seed=1)
 >>> res.timeseries.head()                                        # doctest: +SKIP
@@ -39,10 +39,10 @@ _HERE = Path(__file__).resolve().parent
 def scenario_dirs() -> List[Path]:
     """Folders searched for shipped scenarios (the working tree's first)."""
     dirs = [Path.cwd() / "scenarios", _HERE.parent / "scenarios", _HERE / "scenarios"]
-    try:  # installed wheel: simulator.scenarios is a data package
+    try:  # installed wheel: rumorsim.scenarios is a data package
         import importlib.resources as ir
 
-        dirs.append(Path(str(ir.files("simulator.scenarios"))))
+        dirs.append(Path(str(ir.files("rumorsim.scenarios"))))
     except (ModuleNotFoundError, TypeError):
         pass
     seen, out = set(), []
@@ -136,7 +136,7 @@ def _resolve(scenario: ScenarioLike, overrides: Sequence[str]) -> Scenario:
 
 
 def estimate_memory(scenario: Scenario, *, replicates: int, workers: int) -> Dict[str, int]:
-    """Bytes a run would need (network, kernel buffers, outputs): see ``simulator.memory``."""
+    """Bytes a run would need (network, kernel buffers, outputs): see ``rumorsim.memory``."""
     n_states = int(np.prod([len(s) for s in scenario.traits.values()]))
     ctrs = {(t.induced_by or t.threshold).layer + repr(sorted((t.induced_by or t.threshold).state.items()))
             for t in scenario.transitions if t.kind != "spontaneous"}

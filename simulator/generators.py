@@ -2,7 +2,7 @@
 
 Every function here is a numba ``@njit(cache=True, nogil=True)`` kernel (or a thin
 Python wrapper around one) that takes plain integers, floats, arrays and a xoshiro
-state from :mod:`simulator.rng`, and returns plain arrays. No networkx, no numba
+state from :mod:`rumorsim.rng`, and returns plain arrays. No networkx, no numba
 ``np.random`` (its hidden per-thread state would make graphs depend on threads), no
 Python objects inside the loops. The same state gives the same bytes.
 
@@ -37,7 +37,7 @@ agents) and become CSR in :func:`csr_from_edges` by a counting sort blocked for
 the cache (the scattered writes of a plain one dominate at 10^7 agents). Holme–Kim
 keeps every agent's neighbour list as it grows, so :func:`powerlaw_cluster_csr`
 writes CSR straight from those lists instead; its scratch arrays are faulted in on
-the spare core while the growth runs (:mod:`simulator.pages`).
+the spare core while the growth runs (:mod:`rumorsim.pages`).
 """
 
 from __future__ import annotations
@@ -406,7 +406,7 @@ def erdos_renyi_csr(
 
     The random stream is run twice from the same starting state (count, then fill)
     so arrays are allocated once at their exact size (and their pages faulted in on
-    the spare core during the fill: :mod:`simulator.pages`). Directed: the arcs come in
+    the spare core during the fill: :mod:`rumorsim.pages`). Directed: the arcs come in
     row order and are written straight into CSR. Undirected: the edges (each pair
     once) go through :func:`csr_from_edges`. ``state`` advances as by one pass.
     """
@@ -496,7 +496,7 @@ def barabasi_albert_edges(
     distinct earlier agents chosen in proportion to degree. Exactly
     ``m + m (n - m - 1)`` edges. The endpoint list the draws come from is read off
     the edges (:func:`_endpoint`), not stored; the edge arrays are written front to
-    back, their pages faulted in on the spare core meanwhile (:mod:`simulator.pages`).
+    back, their pages faulted in on the spare core meanwhile (:mod:`rumorsim.pages`).
     """
     n_edges = m + m * (n - m - 1)
     src = np.empty(n_edges, tmpl.dtype)
@@ -627,7 +627,7 @@ def _holme_kim_grow(n, m, p, state, pool, meta, repeated, src, dst, record, prog
     ``pool[meta[t, 0]:][:meta[t, 1]]``; returns ``e``. Every ``_PROGRESS_EVERY``
     newcomers ``progress[:4]`` gets how far the loop has written into ``meta`` (flat),
     ``repeated``, ``pool`` and an ``n + 1`` array filled later (for a
-    :class:`simulator.pages.PageWarmer`). No edge is made twice and none is a
+    :class:`rumorsim.pages.PageWarmer`). No edge is made twice and none is a
     self-loop: a newcomer links only to earlier agents, each at most once (the triad
     step skips ``linked``, the preferential step checks it).
     """
@@ -836,7 +836,7 @@ def powerlaw_cluster_csr(
     indptr = np.empty(n + 1, np.int64)
     none = np.empty(0, tmpl.dtype)
     # The growth writes these arrays front to back; their first-touch page faults
-    # are taken on the other core meanwhile (see simulator.pages).
+    # are taken on the other core meanwhile (see rumorsim.pages).
     with PageWarmer([meta, repeated, pool, indptr]) as warmer:
         _holme_kim_grow(n, m, p, state, pool, meta, repeated, none, none, False, warmer.progress)
     # The endpoint list is spent, and at least as long as the sum of the degrees:

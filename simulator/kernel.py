@@ -1,6 +1,6 @@
 """The numba kernel: one replicate of the discrete-time multi-trait model.
 
-Takes and returns plain arrays only (see ``simulator.model.KernelArrays`` for what each
+Takes and returns plain arrays only (see ``rumorsim.model.KernelArrays`` for what each
 one is). Semantics (DESIGN.md, "Model semantics"):
 
 * time advances in steps of ``dt``; in a step an agent whose competing transitions have

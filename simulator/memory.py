@@ -49,7 +49,7 @@ _AGENT_CALENDAR = 16
 #: fired-edge record (edge, transition, window, probability: 24 bytes); counted always
 #: (the estimate comes before compiling decides which counters are pushed)
 _AGENT_PUSH = 4 + 1 + 3
-_AUTO_NATIVE_ABOVE = 50_000  # same rule as simulator.network.AUTO_NATIVE_ABOVE
+_AUTO_NATIVE_ABOVE = 50_000  # same rule as rumorsim.network.AUTO_NATIVE_ABOVE
 
 
 def _record_bytes(n_counters: int, n_threshold: int) -> int:

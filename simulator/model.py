@@ -180,7 +180,7 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
     Parameters
     ----------
     scenario : the validated scenario.
-    network : a ``simulator.network.Network`` built for it (its layers in scenario order).
+    network : a ``rumorsim.network.Network`` built for it (its layers in scenario order).
     edge_push : serve the induced transitions that allow it by per-edge pushes (see
         the kernel's "edge pushes"); False keeps every one on neighbour counts. Both realise
         the same law (tested); pushes are faster.

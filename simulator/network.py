@@ -7,7 +7,7 @@ kernel ever sees. A layer is built one of four ways (its ``builder``):
 
 - ``"networkx"``: the networkx generator, then converted (small graphs; the
   reference the native generators are tested against);
-- ``"native"``: a compiled generator from :mod:`simulator.generators` writing the
+- ``"native"``: a compiled generator from :mod:`rumorsim.generators` writing the
   arrays directly (millions of agents, a fraction of networkx's memory);
 - ``"edgelist"``: a text file (optionally gzipped) read by a compiled parser in
   chunks, never through networkx;
@@ -19,7 +19,7 @@ without mutating it, so adding a layer at the end changes no other layer.
 
 Examples
 --------
->>> from simulator.scenario import LayerSpec, NetworkSpec
+>>> from rumorsim.scenario import LayerSpec, NetworkSpec
 >>> spec = NetworkSpec(layers={"friends": LayerSpec(generator="erdos_renyi", mean_degree=4)})
 >>> net = build_network(spec, 1000, seed=1)
 >>> net.layer("friends").n_agents
@@ -283,7 +283,7 @@ def csr_from_edges(
 ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """Edge arrays to CSR (self-loops dropped, repeats merged keeping the first).
 
-    See :func:`simulator.generators.csr_from_edges`, which this is.
+    See :func:`rumorsim.generators.csr_from_edges`, which this is.
     """
     return gen.csr_from_edges(src, dst, n_agents, weights=weights, directed=directed)
 

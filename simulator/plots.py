@@ -541,7 +541,7 @@ def plot_traits(results: "Results") -> Figure:
 
     Parameters
     ----------
-    results : a run's :class:`~simulator.results.Results`.
+    results : a run's :class:`~rumorsim.results.Results`.
 
     Returns
     -------
@@ -636,7 +636,7 @@ def plot_dashboard(results: "Results") -> Figure:
 
     Parameters
     ----------
-    results : a run's :class:`~simulator.results.Results`.
+    results : a run's :class:`~rumorsim.results.Results`.
     """
     res = results
     panels = res.scenario.dashboard
@@ -679,7 +679,7 @@ def plot_signals(results: "Results") -> Optional[Figure]:
 
     Parameters
     ----------
-    results : a run's :class:`~simulator.results.Results`.
+    results : a run's :class:`~rumorsim.results.Results`.
     """
     res = results
     names = list(res.info.signal_names)
@@ -1021,7 +1021,7 @@ def plot_network_snapshot(layer: Any, agent_states: np.ndarray, info: "ModelInfo
     ----------
     layer : a network layer with CSR ``indptr``, ``indices`` and ``n_agents``.
     agent_states : joint state code of every agent (n_agents,).
-    info : the model's :class:`~simulator.model.ModelInfo` (to decode joint states).
+    info : the model's :class:`~rumorsim.model.ModelInfo` (to decode joint states).
     ax : draw into this axes (its figure is returned) instead of a new figure.
     layout_seed : seed of the spring layout.
     trait : which trait colours the nodes (default: the first).
@@ -1068,7 +1068,7 @@ def animate_network(layer: Any, agent_state_history: np.ndarray, info: "ModelInf
     ----------
     layer : a network layer with CSR ``indptr``, ``indices`` and ``n_agents``.
     agent_state_history : joint state codes, shape (n_frames, n_agents).
-    info : the model's :class:`~simulator.model.ModelInfo`.
+    info : the model's :class:`~rumorsim.model.ModelInfo`.
     path : the GIF to write (replaced atomically).
     trait : which trait colours the nodes (default: the first).
     times, time_unit : frame times for the frame titles.

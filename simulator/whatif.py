@@ -18,12 +18,12 @@ the dotted paths that ``--set`` takes to new values::
         interventions.take_link_down: {kind: scale, transition: open_link, at: 1, factor: 0}
 
 Every variant is the baseline with its overrides applied by the scenario loader's own
-override code (:func:`simulator.api.with_overrides`), so a path that does not exist or
+override code (:func:`rumorsim.api.with_overrides`), so a path that does not exist or
 a value that does not validate is an error naming the what-if file, the line of the
 variant, the variant and the path - before anything runs.
 
 Common random numbers: every variant is run with the *same* seed, so replicate ``i`` of
-every variant uses the same child seed (``simulator.engine.replicate_seeds``) and, as
+every variant uses the same child seed (``rumorsim.engine.replicate_seeds``) and, as
 long as the network section is unchanged, the same network. The change a variant makes
 is then measured replicate by replicate (``variant_i - baseline_i``): a variant
 identical to the baseline differs by exactly 0, and the interval of a paired difference
@@ -477,7 +477,7 @@ def run_whatifs(plan: WhatIfPlan, replicates: Optional[int] = None, seed: Option
     results: Dict[str, Results] = {}
     from_cli = bool(sys.argv) and Path(sys.argv[0]).name == "rumorsim"
     command = (" ".join(["rumorsim"] + sys.argv[1:]) if from_cli
-               else f"simulator.whatif.run_whatifs({plan.source or plan.name!r})")
+               else f"rumorsim.whatif.run_whatifs({plan.source or plan.name!r})")
     t0 = time.perf_counter()
     try:
         for v in plan.variants:

@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import simulator.api as rs
-from simulator.errors import ScenarioError
+import rumorsim as rs
+from rumorsim.errors import ScenarioError
 
 from conftest import SCENARIOS
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import simulator.api as rs
-from simulator.scenario import parse_scenario
+import rumorsim as rs
+from rumorsim.scenario import parse_scenario
 
 from conftest import SCENARIOS
 

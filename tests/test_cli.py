@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from simulator.cli import cli
+from rumorsim.cli import cli
 
 from conftest import SCENARIOS
 

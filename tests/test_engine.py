@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import simulator.api as rs
-from simulator.engine import record_agent_states, replicate_seeds, run_replicates
+import rumorsim as rs
+from rumorsim.engine import record_agent_states, replicate_seeds, run_replicates
 
 from conftest import SCENARIOS
 

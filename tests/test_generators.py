@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator import generators as gen
-from simulator.network import build_layer, layer_from_networkx
-from simulator.rng import new_state
-from simulator.scenario import DegreeDistribution, LayerSpec
+from rumorsim import generators as gen
+from rumorsim.network import build_layer, layer_from_networkx
+from rumorsim.rng import new_state
+from rumorsim.scenario import DegreeDistribution, LayerSpec
 
 P_MIN = 1e-3  # two-sample tests must not reject at this level
 
@@ -202,7 +202,7 @@ def test_configuration_erases_only_loops_and_repeats():
                      degrees=DegreeDistribution(kind="poisson", mean=6.0, min_degree=0))
     lay = build_layer("x", spec, n, 5)
     # the same degree sequence is drawn for both builders; erasure only removes stubs
-    from simulator.network import _draw_degrees
+    from rumorsim.network import _draw_degrees
 
     deg = _draw_degrees("x", spec, n, np.random.SeedSequence(5), None)
     assert np.all(lay.degree() <= deg)

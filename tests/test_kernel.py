@@ -24,11 +24,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import simulator.api as rs
-import simulator.engine as engine
-from simulator.kernel import run_replicate
-from simulator.network import Network, layer_from_networkx
-from simulator.scenario import parse_scenario
+import rumorsim as rs
+import rumorsim.engine as engine
+from rumorsim.kernel import run_replicate
+from rumorsim.network import Network, layer_from_networkx
+from rumorsim.scenario import parse_scenario
 
 Z = 4.0  # accepted |z| for binomial counts (two-sided 6e-5)
 
@@ -474,7 +474,7 @@ def test_complete_graph_counts_leave_the_agent_itself_out():
 
 
 def test_signals_at_time_zero_see_the_time_zero_seeds():
-    import simulator.api as rs
+    import rumorsim as rs
 
     sc = rs.load("classic/sir", ["population.agents=500", "time.until=5",
                                  "signals.infected={kind: count, state: {health: I}, per: agents}"])
@@ -553,7 +553,7 @@ def _push_case(name: str):
 @pytest.mark.parametrize("name", sorted(PUSH_CASES))
 def test_edge_pushes_realise_the_same_process_as_neighbour_counts(name):
     from scipy.stats import ks_2samp
-    from simulator.model import compile_model
+    from rumorsim.model import compile_model
 
     sc = _push_case(name)
     graph = nx.barabasi_albert_graph(1500, 2, seed=11)  # heavy-tailed: hubs push many edges

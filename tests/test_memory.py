@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.errors import MemoryBudgetError
-from simulator.memory import (
+from rumorsim.errors import MemoryBudgetError
+from rumorsim.memory import (
     available_memory_bytes,
     check_memory,
     estimate_layer_breakdown,
@@ -16,8 +16,8 @@ from simulator.memory import (
     estimate_run_bytes,
     format_bytes,
 )
-from simulator.network import build_layer
-from simulator.scenario import DegreeDistribution, LayerSpec
+from rumorsim.network import build_layer
+from rumorsim.scenario import DegreeDistribution, LayerSpec
 
 DATA = Path(__file__).resolve().parents[1] / "scenarios" / "data"
 GB = 10**9

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import simulator.api as rs
-from simulator.model import _JointStates
+import rumorsim as rs
+from rumorsim.model import _JointStates
 
 DECAY = """
 name: decay with a daily rhythm
@@ -39,7 +39,7 @@ def _decayed_fraction(res) -> np.ndarray:
 
 
 def _closed_form(sc) -> np.ndarray:
-    from simulator.model import _activity_clock
+    from rumorsim.model import _activity_clock
 
     _, clock = _activity_clock(sc)
     steps = np.round(np.arange(0, 49) / sc.time.dt).astype(int)
@@ -116,7 +116,7 @@ transitions: []
     res = rs.run(rs.load(write("chain.yaml", text)), replicates=1, seed=0)
     node_ids = res.network.node_ids
     agent = int(np.nonzero(np.asarray(node_ids) == 300)[0][0])
-    from simulator.engine import record_agent_states
+    from rumorsim.engine import record_agent_states
 
     assert record_agent_states(res.model, 0, 0)[0].tolist() == [int(a == agent) for a in range(4)]
 

@@ -10,8 +10,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from simulator.errors import NetworkError
-from simulator.network import (
+from rumorsim.errors import NetworkError
+from rumorsim.network import (
     AUTO_NATIVE_ABOVE,
     Layer,
     Network,
@@ -21,7 +21,7 @@ from simulator.network import (
     csr_from_edges,
     layer_from_networkx,
 )
-from simulator.scenario import LayerSpec, NetworkSpec
+from rumorsim.scenario import LayerSpec, NetworkSpec
 
 DATA = Path(__file__).resolve().parents[1] / "scenarios" / "data"
 FACEBOOK = DATA / "facebook_combined.txt.gz"
@@ -76,7 +76,7 @@ def test_gzip_and_plain_files_give_the_same_layer(tmp_path):
 
 
 def test_chunked_reading_gives_the_same_layer(monkeypatch):
-    import simulator.network as network
+    import rumorsim.network as network
 
     whole = edgelist(FACEBOOK, 4039)
     monkeypatch.setattr(network, "EDGELIST_CHUNK_BYTES", 1000)  # lines cut across reads
@@ -172,7 +172,7 @@ def test_third_column_without_weighted_suggests_it(tmp_path):
 
 
 def test_malformed_line_in_gzip_file_after_many_lines(tmp_path, monkeypatch):
-    import simulator.network as network
+    import rumorsim.network as network
 
     monkeypatch.setattr(network, "EDGELIST_CHUNK_BYTES", 64)
     body = "".join(f"{i} {i + 1}\n" for i in range(200)) + "5 ; 6\n"
@@ -342,7 +342,7 @@ def test_network_is_a_plain_container():
 
 
 def test_layer_seed_rebuilds_one_layer_as_build_network_does():
-    from simulator.network import layer_seed
+    from rumorsim.network import layer_seed
 
     spec = spec_of(a=dict(generator="erdos_renyi", mean_degree=3),
                    b=dict(generator="powerlaw_cluster", m=2, triangle_prob=0.3))
@@ -352,7 +352,7 @@ def test_layer_seed_rebuilds_one_layer_as_build_network_does():
 
 
 def test_output_buffer_grows_when_the_line_guess_is_low(monkeypatch):
-    import simulator.network as network
+    import rumorsim.network as network
 
     whole = edgelist(FACEBOOK, 4039)
     monkeypatch.setattr(network, "_line_capacity", lambda path: 10)

@@ -1,4 +1,4 @@
-"""simulator.pages: faulting pages in ahead of a loop never changes what the loop wrote."""
+"""rumorsim.pages: faulting pages in ahead of a loop never changes what the loop wrote."""
 
 import sys
 import threading
@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from simulator import pages
+from rumorsim import pages
 
 supported = pytest.mark.skipif(not pages.populate_supported(),
                                reason="needs Linux 5.14+ (MADV_POPULATE_WRITE)")

@@ -12,9 +12,9 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 
-from simulator import plots
-from simulator.errors import OutputError
-from simulator.results import Results, ensemble_band
+from rumorsim import plots
+from rumorsim.errors import OutputError
+from rumorsim.results import Results, ensemble_band
 
 from test_results import sir_results, wechat_layer, wechat_results
 

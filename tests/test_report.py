@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulator.errors import OutputError
-from simulator.plots import plot_outcome_comparison, save_figure
-from simulator.report import write_report
-from simulator.results import Results
+from rumorsim.errors import OutputError
+from rumorsim.plots import plot_outcome_comparison, save_figure
+from rumorsim.report import write_report
+from rumorsim.results import Results
 
 from test_results import wechat_results
 
@@ -34,7 +34,7 @@ def test_report_is_self_contained_with_outcomes_and_figures(run_dir: Path) -> No
         assert f"<td>{label}</td>" in html
     res = Results.load(run_dir)
     tab = res.outcome_table().set_index("outcome")
-    from simulator.plots import format_number
+    from rumorsim.plots import format_number
     assert format_number(tab.loc["peak_believers", "median"]) in html
     # figures embedded, nothing fetched from elsewhere
     assert html.count("data:image/png;base64,") >= 3

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulator.errors import OutputError, ScenarioError
-from simulator.model import InterventionMarker, ModelInfo
-from simulator.results import BAND_PERCENTILES, RawRun, Results
-from simulator.scenario import Scenario
+from rumorsim.errors import OutputError, ScenarioError
+from rumorsim.model import InterventionMarker, ModelInfo
+from rumorsim.results import BAND_PERCENTILES, RawRun, Results
+from rumorsim.scenario import Scenario
 
 # ------------------------------------------------------------------ builders
 
@@ -523,7 +523,7 @@ def test_load_reports_a_missing_file(tmp_path: Path, sir: Results) -> None:
 
 def test_redraw_figures_replaces_files_atomically(tmp_path: Path, sir: Results) -> None:
     run = sir.write(tmp_path / "run", figures=False)
-    from simulator.results import redraw_figures
+    from rumorsim.results import redraw_figures
 
     written = redraw_figures(run)
     assert {p.name for p in written} == {"traits.png", "traits.svg"}

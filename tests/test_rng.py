@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import rng
+from rumorsim import rng
 
 M64 = (1 << 64) - 1
 

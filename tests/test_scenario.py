@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from simulator.errors import ScenarioError
-from simulator.scenario import load_scenario, parse_scenario, scenario_json_schema
+from rumorsim.errors import ScenarioError
+from rumorsim.scenario import load_scenario, parse_scenario, scenario_json_schema
 
 from conftest import SCENARIOS
 

@@ -31,8 +31,8 @@ from scipy.optimize import brentq
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-import simulator.api as rs
-from simulator.scenario import parse_scenario
+import rumorsim as rs
+from rumorsim.scenario import parse_scenario
 
 from conftest import SCENARIOS
 

@@ -2,7 +2,7 @@
 behaves as the 2016 crisis did and as a crisis team's levers should.
 
 Fixed seeds throughout; agents are reduced by overrides so the whole file runs in well
-under a minute. The paired checks use common random numbers (simulator.whatif): the
+under a minute. The paired checks use common random numbers (rumorsim.whatif): the
 same seed for every variant, so replicate i of a variant is compared with replicate i
 of the baseline.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import simulator.api as rs
-from simulator.errors import ScenarioError
-from simulator.scenario import parse_scenario
-from simulator.whatif import Comparison, make_plan, run_whatifs
+import rumorsim as rs
+from rumorsim.errors import ScenarioError
+from rumorsim.scenario import parse_scenario
+from rumorsim.whatif import Comparison, make_plan, run_whatifs
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "scenarios" / "wechat_leak_2016.yaml"

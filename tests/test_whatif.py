@@ -1,4 +1,4 @@
-"""What-if plans (simulator.whatif): loading, common random numbers, the table, writing.
+"""What-if plans (rumorsim.whatif): loading, common random numbers, the table, writing.
 
 Runs are tiny (a few thousand agents, a few replicates): these tests check the
 machinery, not the crisis numbers (tests/test_wechat.py does that).
@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from simulator.cli import cli
-from simulator.errors import OutputError, ScenarioError
-from simulator.report import write_report
-from simulator.whatif import (TABLE_COLUMNS, Comparison, is_whatif_file, load_whatifs,
+from rumorsim.cli import cli
+from rumorsim.errors import OutputError, ScenarioError
+from rumorsim.report import write_report
+from rumorsim.whatif import (TABLE_COLUMNS, Comparison, is_whatif_file, load_whatifs,
                               make_plan, run_whatifs)
 
 ROOT = Path(__file__).resolve().parents[1]
