@@ -83,7 +83,7 @@ def plot_sweep_curves(points: pd.DataFrame, parameter: str, outcomes: Sequence[s
     fig.suptitle(title, fontsize=12, fontweight="bold", x=0.01, ha="left")
     fig.text(0.01, 0.005, f"{reps}line: median over replicates; band: 5-95 % of replicates.",
              fontsize=7.5, color="0.35", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    fig.set_layout_engine("tight", rect=(0, 0.03, 1, 0.95))
     return fig
 
 
@@ -130,7 +130,7 @@ def plot_sweep_scatter(points: pd.DataFrame, parameters: Sequence[str], outcomes
     fig.suptitle(title, fontsize=12, fontweight="bold", x=0.01, ha="left")
     fig.text(0.01, 0.005, "each dot: one point of the design, the mean over its replicates",
              fontsize=7.5, color="0.35", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    fig.set_layout_engine("tight", rect=(0, 0.03, 1, 0.95))
     return fig
 
 
@@ -179,7 +179,7 @@ def plot_sensitivity(indices: pd.DataFrame, variance: Optional[pd.DataFrame] = N
     fig.suptitle(title, fontsize=12, fontweight="bold", x=0.01, ha="left")
     fig.text(0.01, 0.005, "bars: estimates on the means over replicates; whiskers: 95 % bootstrap "
              "confidence intervals (SALib)", fontsize=7.5, color="0.35", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    fig.set_layout_engine("tight", rect=(0, 0.03, 1, 0.95))
     return fig
 
 
