@@ -103,8 +103,6 @@ def replicate_share(rows: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame
 
 def analyse_sweep(out: Path) -> Dict[str, pd.DataFrame]:
     """``{"indices": ..., "variance": ...}`` for a finished sobol/morris sweep directory."""
-    import json
-
     from .sweep import read_sweep
 
     meta, rows, points = read_sweep(out)
@@ -135,9 +133,9 @@ def analyse_sweep(out: Path) -> Dict[str, pd.DataFrame]:
             x = np.column_stack([np.log(points[n].to_numpy(float)) if lg else points[n].to_numpy(float)
                                  for n, lg in zip(names, logs)])
             tables.append(morris_indices(names, bounds, x, y, o, levels=int(resolved.get("morris_levels", 4))))
-    del json
     return {"indices": pd.concat(tables, ignore_index=True),
-            "variance": replicate_share(rows, meta["outcomes"]), "design": meta["design"]}
+            "variance": replicate_share(rows, meta["outcomes"]), "design": meta["design"],
+            "name": meta.get("name") or out.name}
 
 
 def write_sensitivity(out: Path, *, figures: bool = True) -> List[Path]:
@@ -155,6 +153,13 @@ def write_sensitivity(out: Path, *, figures: bool = True) -> List[Path]:
         from .sweepplots import plot_sensitivity
 
         (out / "figures").mkdir(exist_ok=True)
-        fig = plot_sensitivity(res["indices"], res["variance"], design=res["design"])
+        import yaml
+
+        from .sweepplots import outcome_labels
+
+        base = yaml.safe_load((out / "base_scenario.yaml").read_text(encoding="utf-8")) or {}
+        labels = outcome_labels(base, list(dict.fromkeys(res["indices"]["outcome"])))
+        fig = plot_sensitivity(res["indices"], res["variance"], design=res["design"], labels=labels,
+                               title=f"{res['name']}: which parameters matter ({res['design']})")
         written += list(save_figure(fig, out / "figures" / "sensitivity"))
     return written

@@ -108,8 +108,10 @@ def add_contour(fig: Figure, rows: pd.DataFrame, x: str, y: str, value: str, lev
 
 @_styled
 def plot_sweep_scatter(points: pd.DataFrame, parameters: Sequence[str], outcomes: Sequence[str], *,
-                       title: str, labels: Optional[Dict[str, str]] = None) -> Figure:
-    """Replicate mean of each outcome (rows) against each parameter (columns)."""
+                       title: str, labels: Optional[Dict[str, str]] = None,
+                       log_parameters: Sequence[str] = ()) -> Figure:
+    """Replicate mean of each outcome (rows) against each parameter (columns); parameters
+    in ``log_parameters`` (sampled on a log scale) get a log axis."""
     outcomes = list(outcomes)[:4]
     parameters = list(parameters)[:6]
     labels = labels or {}
@@ -121,6 +123,8 @@ def plot_sweep_scatter(points: pd.DataFrame, parameters: Sequence[str], outcomes
             ax = fig.add_subplot(nr, nc, i * nc + j + 1)
             ax.scatter(ok[prm], ok[f"{o}_mean"], s=7, alpha=0.6, color="#1f77b4", lw=0)
             ax.yaxis.set_major_formatter(_human())
+            if prm in log_parameters:
+                ax.set_xscale("log")
             if i == nr - 1:
                 ax.set_xlabel(prm, fontsize=8)
             if j == 0:
@@ -160,7 +164,8 @@ def plot_sensitivity(indices: pd.DataFrame, variance: Optional[pd.DataFrame] = N
                     error_kw={"lw": 0.9, "capsize": 2})
             ax.set_xlabel("Sobol index (share of the variance of the replicate means)")
             ax.axvline(0, color="0.3", lw=0.8)
-            hi = float(np.nanmax((t["ST"] + t["ST_conf"]).to_numpy(float))) if len(t) else 1.0
+            hi = float(np.nanmax(np.r_[(t["ST"] + t["ST_conf"]).to_numpy(float),
+                                       (t["S1"] + t["S1_conf"]).to_numpy(float)])) if len(t) else 1.0
             ax.set_xlim(min(-0.05, float(np.nanmin((t["S1"] - t["S1_conf"]).to_numpy(float)))),
                         max(1.0, hi) + 0.05)
         else:
@@ -225,6 +230,7 @@ def write_sweep_figures(out: Path) -> List[Path]:
                          fontsize=7.5, color="0.35")
             written += save_figure(fig, figdir / f"heatmap_{o}")
     else:
-        fig = plot_sweep_scatter(points, params, outcomes, title=title, labels=labels)
+        logs = [p for p in params if (resolved.get("parameters", {}).get(p, {}) or {}).get("scale") == "log"]
+        fig = plot_sweep_scatter(points, params, outcomes, title=title, labels=labels, log_parameters=logs)
         written += save_figure(fig, figdir / "sweep_scatter")
     return written
