@@ -131,8 +131,10 @@ def make_payload(base: Scenario) -> BasePayload:
     return BasePayload(key=h.hexdigest()[:20], name=stem, text=text, files=tuple(files))
 
 
-# Per-process worker state: the parsed base scenarios and the last networks built.
+# Per-process worker state: the parsed base scenarios (and their plain data, to which
+# each point's overrides are applied), and the last networks built.
 _BASES: Dict[str, Scenario] = {}
+_BASE_DATA: Dict[str, Dict[str, Any]] = {}
 _NETWORKS: "OrderedDict[str, Any]" = OrderedDict()
 _DIRS: List[str] = []
 
@@ -156,7 +158,18 @@ def _base_scenario(payload: BasePayload) -> Scenario:
             Path(d, n).write_bytes(b)
         sc = parse_scenario(payload.text, str(Path(d) / f"{payload.name}.yaml"))
         _BASES[payload.key] = sc
+        _BASE_DATA[payload.key] = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
     return sc
+
+
+def _point_scenario(payload: BasePayload, overrides: Sequence[str]) -> Scenario:
+    """The base with a point's overrides, validated as ``--set`` would (without YAML text)."""
+    from .scenario import scenario_from_data
+
+    base = _base_scenario(payload)
+    if not overrides:
+        return base
+    return scenario_from_data(_BASE_DATA[payload.key], base.source or "<scenario>", list(overrides))
 
 
 def _network_for(sc: Scenario, seed: int, payload_key: str) -> Tuple[Any, bool]:
@@ -205,12 +218,11 @@ def run_point(payload: BasePayload, point: int, overrides: Sequence[str], replic
     t0 = time.perf_counter()
     out: Dict[str, Any] = {"point": int(point), "host": socket.gethostname(), "pid": os.getpid()}
     try:
-        from .api import build, with_overrides
+        from .api import build
         from .engine import run_replicates
         from .results import Results
 
-        base = _base_scenario(payload)
-        sc = with_overrides(base, list(overrides))
+        sc = _point_scenario(payload, overrides)
         net, built = _network_for(sc, seed, payload.key)
         _, model, _ = build(sc, seed=seed, network=net, check=False)
         raw = run_replicates(model, int(replicates), int(seed), workers=threads)
@@ -485,11 +497,11 @@ class SweepRun:
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    # Written aside and renamed: a reader (or a resumed sweep) sees the whole file or none.
+    # No fsync: a killed process loses nothing the kernel has; after a power cut a point
+    # file that cannot be read is simply recomputed (load_point_results skips it).
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
