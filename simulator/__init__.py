@@ -32,6 +32,11 @@ _PUBLIC: Dict[str, str] = {
     "build": "api",
     "estimate_memory": "api",
     "agent_history": "api",
+    # sweeps
+    "load_sweep": "sweepfile",
+    "run_sweep": "sweep",
+    "run_points": "sweep",
+    "read_sweep": "sweep",
     # results
     "Results": "results",
     "Comparison": "whatif",
