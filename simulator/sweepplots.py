@@ -47,14 +47,10 @@ def outcome_labels(base_yaml: Dict[str, Any], outcomes: Sequence[str]) -> Dict[s
     return out
 
 
-def _param_label(path: str) -> str:
-    return path
-
-
 @_styled
 def plot_sweep_curves(points: pd.DataFrame, parameter: str, outcomes: Sequence[str], *, title: str,
                       labels: Optional[Dict[str, str]] = None, replicates: Optional[int] = None,
-                      log_x: bool = False) -> Figure:
+                      log_x: bool = False, x_label: Optional[str] = None) -> Figure:
     """Each outcome against one parameter: median and 5-95 % band of replicates.
 
     ``points`` is the sweep's points table (columns ``<outcome>_median/_p5/_p95``).
@@ -73,7 +69,7 @@ def plot_sweep_curves(points: pd.DataFrame, parameter: str, outcomes: Sequence[s
                         label="5-95 % of replicates")
         ax.plot(x, p[f"{o}_median"], color="#1f77b4", lw=1.8, marker="o", ms=3.5, label="median")
         ax.set_title(labels.get(o, o))
-        ax.set_xlabel(_param_label(parameter))
+        ax.set_xlabel(x_label or parameter)
         ax.yaxis.set_major_formatter(_human())
         if log_x:
             ax.set_xscale("log")
@@ -200,6 +196,7 @@ def write_sweep_figures(out: Path) -> List[Path]:
     resolved = yaml.safe_load((out / "sweep.yaml").read_text(encoding="utf-8")) or {}
     labels = outcome_labels(base, meta["outcomes"])
     params = meta["parameters"]
+    plabel = {p: (resolved.get("parameters", {}).get(p, {}) or {}).get("label") or p for p in params}
     outcomes = meta["outcomes"]
     title = meta.get("name") or out.name
     figdir = out / "figures"
@@ -211,7 +208,7 @@ def write_sweep_figures(out: Path) -> List[Path]:
     if meta["design"] == "grid" and len(params) == 1:
         log_x = (resolved.get("parameters", {}).get(params[0], {}) or {}).get("scale") == "log"
         fig = plot_sweep_curves(ok, params[0], outcomes, title=title, labels=labels,
-                                replicates=meta.get("replicates"), log_x=log_x)
+                                replicates=meta.get("replicates"), log_x=log_x, x_label=plabel[params[0]])
         written += save_figure(fig, figdir / "sweep_curves")
     elif meta["design"] == "grid":
         x, y = params[0], params[1]
@@ -220,6 +217,9 @@ def write_sweep_figures(out: Path) -> List[Path]:
         chosen += [o for o in outcomes if o not in chosen]
         for o in chosen[:4]:
             fig = plot_sweep_heatmap(rows, x, y, o, title=f"{title}: {labels.get(o, o)}")
+            fig.axes[0].set_xlabel(plabel[x] if plabel[x] == x else f"{plabel[x]}\n{x}")
+            fig.axes[0].set_ylabel(plabel[y] if plabel[y] == y else f"{plabel[y]}\n{y}")
+            fig.axes[1].set_ylabel(f"{labels.get(o, o)}, median over replicates")
             if contour.get("outcome") == o:
                 drawn = add_contour(fig, rows, x, y, o, float(contour["level"]))
                 if drawn:
