@@ -133,7 +133,7 @@ def scenarios_cmd() -> None:
         desc = s["description"] or s["title"]
         if len(desc) > 90:
             desc = desc[:87].rsplit(" ", 1)[0] + "..."
-        tag = " [what-if]" if s["kind"] == "what-if" else ""
+        tag = f" [{s['kind']}]" if s["kind"] != "scenario" else ""
         click.echo(f"{s['name']:<{width}}  {s['title']}{tag}\n{'':<{width}}  {desc}")
 
 
@@ -148,6 +148,16 @@ def validate(scenario: str, overrides: Sequence[str]) -> None:
     from .whatif import is_whatif_file
 
     path = find_scenario(scenario)
+    from .sweepfile import is_sweep_file
+
+    if is_sweep_file(path):
+        from .design import point_count
+        from .sweepfile import load_sweep
+
+        spec = load_sweep(path, overrides)
+        click.echo(f"ok: {path} ({spec.design} sweep over `{spec.base.name}`: {len(spec.parameters)} "
+                   f"parameters, {point_count(spec)} points x {spec.replicates} replicates)")
+        return
     if is_whatif_file(path):
         from .whatif import load_whatifs
 

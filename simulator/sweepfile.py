@@ -217,6 +217,17 @@ def _base_value(sc: Scenario, path: str) -> Tuple[bool, Any]:
     return True, node
 
 
+def is_sweep_file(path: PathLike) -> bool:
+    """Whether ``path`` looks like a sweep file (a mapping with ``base`` and ``parameters``)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "base" in data and "parameters" in data
+
+
 def load_sweep(path: PathLike, overrides: Tuple[str, ...] | List[str] = ()) -> SweepSpec:
     """Load and validate a sweep file.
 
@@ -401,7 +412,11 @@ def parse_sweep(text: str, source: str = "<sweep>",
                                 integer=integer, label=str(label) if label is not None else None,
                                 line=tree.line(where)))
 
-    # Every parameter must be a number in the base and accept its extreme values.
+    # Every parameter must be a number in the base and accept its extreme values (applied
+    # to the base's plain data as a sweep's points are: no YAML round trip per probe).
+    from .scenario import scenario_from_data
+
+    base_data = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     for prm in params:
         where = ("parameters", prm.path)
         found, current = _base_value(base, prm.path)
@@ -411,7 +426,8 @@ def parse_sweep(text: str, source: str = "<sweep>",
         probe = prm.grid_values() if design == "grid" else (prm.cast(prm.low), prm.cast(prm.high))
         for v in probe:
             try:
-                api.with_overrides(base, [f"{prm.path}={_yaml_value(_plain(v))}"])
+                scenario_from_data(base_data, base.source or "<scenario>",
+                                   [f"{prm.path}={_yaml_value(_plain(v))}"])
             except ScenarioError as exc:
                 raise err(where, f"the base scenario does not accept {prm.path} = {v:g}: {exc.message}",
                           expected=exc.expected, suggestion=exc.suggestion) from None
