@@ -160,6 +160,6 @@ def write_sensitivity(out: Path, *, figures: bool = True) -> List[Path]:
         base = yaml.safe_load((out / "base_scenario.yaml").read_text(encoding="utf-8")) or {}
         labels = outcome_labels(base, list(dict.fromkeys(res["indices"]["outcome"])))
         fig = plot_sensitivity(res["indices"], res["variance"], design=res["design"], labels=labels,
-                               title=f"{res['name']}: which parameters matter ({res['design']})")
+                               title=str(res["name"]))
         written += list(save_figure(fig, out / "figures" / "sensitivity"))
     return written

@@ -149,6 +149,12 @@ def plot_sensitivity(indices: pd.DataFrame, variance: Optional[pd.DataFrame] = N
     fig = _new_figure(6.2 * ncols, (0.45 * len(params) + 1.4) * nrows + 1.0)
     share = {} if variance is None else dict(zip(variance["outcome"], variance["replicate_share"]))
     ypos = np.arange(len(params))
+    if design == "sobol":  # one scale for every panel, whiskers included
+        ends = np.r_[(indices["S1"] - indices["S1_conf"]).to_numpy(float),
+                     (indices["ST"] - indices["ST_conf"]).to_numpy(float),
+                     (indices["S1"] + indices["S1_conf"]).to_numpy(float),
+                     (indices["ST"] + indices["ST_conf"]).to_numpy(float)]
+        xlim = (min(-0.05, float(np.nanmin(ends)) - 0.02), max(1.05, float(np.nanmax(ends)) + 0.02))
     for i, o in enumerate(outcomes):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         t = indices[indices["outcome"] == o].set_index("parameter").reindex(params)
@@ -160,10 +166,7 @@ def plot_sensitivity(indices: pd.DataFrame, variance: Optional[pd.DataFrame] = N
                     error_kw={"lw": 0.9, "capsize": 2})
             ax.set_xlabel("Sobol index (share of the variance of the replicate means)")
             ax.axvline(0, color="0.3", lw=0.8)
-            hi = float(np.nanmax(np.r_[(t["ST"] + t["ST_conf"]).to_numpy(float),
-                                       (t["S1"] + t["S1_conf"]).to_numpy(float)])) if len(t) else 1.0
-            ax.set_xlim(min(-0.05, float(np.nanmin((t["S1"] - t["S1_conf"]).to_numpy(float)))),
-                        max(1.0, hi) + 0.05)
+            ax.set_xlim(*xlim)
         else:
             ax.barh(ypos, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color="#1f77b4", label="mu* (mean |effect|)",
                     error_kw={"lw": 0.9, "capsize": 2})
@@ -172,7 +175,8 @@ def plot_sensitivity(indices: pd.DataFrame, variance: Optional[pd.DataFrame] = N
             ax.xaxis.set_major_formatter(_human())
         ax.set_yticks(ypos, params, fontsize=8)
         ax.invert_yaxis()
-        note = f"; replicate noise {share[o]:.0%} of its variance" if o in share and np.isfinite(share[o]) else ""
+        note = (f"\nreplicate noise: {share[o]:.0%} of its variance" if o in share and np.isfinite(share[o])
+                else "")
         ax.set_title(labels.get(o, o) + note, fontsize=9)
         ax.grid(axis="y", visible=False)
         if i == 0:
