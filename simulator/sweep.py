@@ -383,7 +383,8 @@ def summarise_points(points: pd.DataFrame, rows: pd.DataFrame, seeds: Mapping[in
     out = points.copy()
     out.insert(0, "seed", [seeds[int(p)] for p in out.index])
     out.insert(0, "point", out.index.to_numpy(dtype=np.int64))
-    out["status"] = ["failed" if int(p) in failures else ("ok" if int(p) in set(rows["point"]) else "missing")
+    finished = set(rows["point"].tolist())
+    out["status"] = ["failed" if int(p) in failures else ("ok" if int(p) in finished else "missing")
                      for p in out.index]
     g = rows.groupby("point")
     for o in outcomes:

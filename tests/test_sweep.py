@@ -163,7 +163,10 @@ def test_local_dask_cluster_gives_the_same_table_byte_for_byte(tmp_path: Path) -
     run_sweep(spec, tmp_path / "local", log=lambda s: None, figures=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        run_sweep(spec, tmp_path / "dask", scheduler=cluster, log=lambda s: None, figures=False)
+        # through the command line, by address, as with a lab's scheduler
+        r = CliRunner().invoke(cli, ["sweep", str(sw), "-o", str(tmp_path / "dask"), "--no-figures",
+                                     "--scheduler", cluster.scheduler_address])
+        assert r.exit_code == 0, r.output
     assert (tmp_path / "local" / "results.parquet").read_bytes() == \
         (tmp_path / "dask" / "results.parquet").read_bytes()
     rows = pd.read_parquet(tmp_path / "dask" / "results.parquet")
