@@ -23,11 +23,11 @@ def test_shipped_scenarios_are_found_by_name():
 
 def test_override_keywords_and_revalidation():
     sc = rs.load("classic/sir")
-    small = rs.override(sc, population__agents=300, transitions__infection__rate=0.5)
+    small = rs.override(sc, {"population.agents": 300, "transitions.infection.rate": 0.5})
     assert small.population.agents == 300 and small.transition("infection").rate == 0.5
     assert sc.population.agents == 10000  # the original is untouched (frozen)
     with pytest.raises(ScenarioError, match="greater than or equal to 0"):
-        rs.override(sc, transitions__recovery__rate=-2)
+        rs.override(sc, {"transitions.recovery.rate": -2})
 
 
 def test_run_on_a_users_networkx_graph():
@@ -37,7 +37,7 @@ def test_run_on_a_users_networkx_graph():
     assert res.network.layers[0].n_edges == g.number_of_edges()
     assert (res.raw.counts.sum(axis=2) == 34).all()
     with pytest.raises(ScenarioError, match="34"):
-        rs.run(rs.override(sc, population__agents=40), graphs={"contacts": g})
+        rs.run(rs.override(sc, ["population.agents=40"]), graphs={"contacts": g})
 
 
 def test_tidy_frames_and_memory_estimate():
