@@ -55,7 +55,8 @@ from .formatting import format_change, format_value
 from .outputs import write_directory_atomically, write_json
 from .results import BAND_PERCENTILES, Results, ensemble_band
 from .rundir import draw_figures, write_run
-from .scenario import Scenario, load_scenario, override, yaml_value
+from .scenario import (Overrides, Scenario, load_scenario, override, override_assignments,
+                       yaml_value)
 from .seeds import SeedLike, describe_seed, seed_record
 
 PathLike = Union[str, os.PathLike]
@@ -197,14 +198,14 @@ def _changes(node: Any, where: str, err: Any) -> Tuple[Tuple[str, Any], ...]:
     return tuple(out)
 
 
-def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
+def load_whatifs(path: PathLike, overrides: Overrides = None) -> WhatIfPlan:
     """Load and validate a what-if file.
 
     Parameters
     ----------
     path : the what-if YAML file.
-    overrides : ``dotted.path=value`` strings (``--set``) applied to the baseline and
-        every variant, after the file's ``common`` changes and before each variant's own.
+    overrides : ``{dotted.path: value}`` or ``dotted.path=value`` strings (``--set``),
+        applied to the baseline and every variant, after the file's ``common`` changes and before each variant's own.
 
     Returns
     -------
@@ -293,7 +294,8 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
         exc.message = f"the baseline of {p} is not valid: {exc.message}"
         raise
     return _assemble(
-        raw_base, Path(base_path), data.get("common"), variants_node, outcomes, tuple(overrides),
+        raw_base, Path(base_path), data.get("common"), variants_node, outcomes,
+        tuple(override_assignments(overrides)),
         err, name=data.get("name"), description=data.get("description"), source=str(p),
         replicates=data.get("replicates"), seed=data.get("seed"), overlay=overlay,
         line_of=lambda name: tree.line(("variants", name)),
@@ -310,7 +312,7 @@ def make_plan(
     seed: Optional[SeedLike] = None,
     outcomes: Sequence[str] = (),
     common: Optional[Mapping[str, Any]] = None,
-    overrides: Sequence[str] = (),
+    overrides: Overrides = None,
     overlay: Sequence[str] = (),
 ) -> WhatIfPlan:
     """A what-if plan built in Python (a notebook) instead of read from a file.
@@ -320,7 +322,8 @@ def make_plan(
     baseline : a Scenario, a scenario file or a shipped scenario's name.
     variants : ``{variant name: {dotted.path: value}}``; ``{}`` is the baseline itself.
     name, description, replicates, seed, outcomes, common, overlay : as in a what-if file.
-    overrides : ``dotted.path=value`` strings applied to the baseline and every variant.
+    overrides : ``{dotted.path: value}`` or ``dotted.path=value`` strings, applied to the
+        baseline and every variant.
 
     Examples
     --------
@@ -343,7 +346,7 @@ def make_plan(
                   field="variants")
     return _assemble(base, base_path, dict(common) if common else None,
                      {str(k): (dict(v) if v else {}) for k, v in variants.items()},
-                     list(outcomes), tuple(overrides), err, name=name,
+                     list(outcomes), tuple(override_assignments(overrides)), err, name=name,
                      description=description, source=None, replicates=replicates, seed=seed,
                      overlay=list(overlay))
 
