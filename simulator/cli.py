@@ -144,8 +144,9 @@ def scenarios_cmd() -> None:
 @friendly
 def validate(scenario: str, overrides: Sequence[str]) -> None:
     """Check a scenario file without running it."""
-    from .api import find_scenario, load
-
+    # (catalog and scenario, not the API: validating never loads numba)
+    from .catalog import find_scenario
+    from .scenario import load_scenario as load
     from .whatif import is_whatif_file
 
     path = find_scenario(scenario)

@@ -166,12 +166,13 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def test_plotting_and_reporting_a_finished_run_never_loads_numba(finished_run: Path):
-    """`rumorsim plot DIR` and `rumorsim report DIR`, run in a fresh interpreter, leave
-    numba and the kernel out of ``sys.modules`` (so they start in well under a second)."""
+    """`rumorsim plot DIR`, `rumorsim report DIR` and `rumorsim validate`, run in a fresh
+    interpreter, leave numba and the kernel out of ``sys.modules`` (so they start in
+    well under a second)."""
     code = (
         "import sys\n"
         "from rumorsim.cli import cli\n"
-        "for args in (['plot', sys.argv[1]], ['report', sys.argv[1]]):\n"
+        "for args in (['plot', sys.argv[1]], ['report', sys.argv[1]], ['validate', 'classic/sir']):\n"
         "    try:\n"
         "        cli.main(args=args, prog_name='rumorsim')\n"
         "    except SystemExit as e:\n"
