@@ -1056,7 +1056,7 @@ class _References:
     def __init__(self, sc: Scenario, tree: _Tree) -> None:
         self.sc = sc
         self.tree = tree
-        self.traits_ = sc.traits
+        self.trait_states = sc.traits
         self.layers = sc.network.layers
         self.t_names = [t.name for t in sc.transitions]
         self.n = sc.population.agents
@@ -1065,7 +1065,7 @@ class _References:
     # ---------------------------------------------------------- one name
 
     def states_ok(self, cond: Dict[str, Any], path: Path_, assignment: bool = False) -> None:
-        traits, tree = self.traits_, self.tree
+        traits, tree = self.trait_states, self.tree
         if not isinstance(cond, dict) or not cond:
             raise tree.error(path, "needs at least one `trait: state` pair")
         for trait, wanted in cond.items():
@@ -1150,7 +1150,7 @@ class _References:
                     )
 
     def traits(self) -> None:
-        for trait, states in self.traits_.items():
+        for trait, states in self.trait_states.items():
             if not states:
                 raise self.tree.error(("traits", trait), f"trait `{trait}` has no states",
                                       expected="a list of state names")
