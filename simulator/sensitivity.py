@@ -103,7 +103,7 @@ def replicate_share(rows: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame
 
 def analyse_sweep(out: Path) -> Dict[str, pd.DataFrame]:
     """``{"indices": ..., "variance": ...}`` for a finished sobol/morris sweep directory."""
-    from .sweep import read_sweep
+    from .sweepdir import read_sweep
 
     meta, rows, points = read_sweep(out)
     if meta["design"] not in ("sobol", "morris"):
@@ -140,13 +140,13 @@ def analyse_sweep(out: Path) -> Dict[str, pd.DataFrame]:
 
 def write_sensitivity(out: Path, *, figures: bool = True) -> List[Path]:
     """Write sensitivity.csv, variance.csv (and figures/sensitivity.png/.svg) into ``out``."""
-    from .sweep import _atomic_frame
+    from .sweepdir import write_frame
 
     out = Path(out)
     res = analyse_sweep(out)
     written = []
     for name, key in (("sensitivity.csv", "indices"), ("variance.csv", "variance")):
-        _atomic_frame(res[key], out / name)
+        write_frame(res[key], out / name)
         written.append(out / name)
     if figures:
         from .plots import save_figure

@@ -55,19 +55,18 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import numpy as np
 import pandas as pd
 
-from .errors import OutputError, RumorsimError, ScenarioError
+from .errors import RumorsimError, ScenarioError
+from .outputs import write_json, write_text_atomic
 from .scenario import Scenario
+from .sweepdir import (SWEEP_FORMAT, build_rows, commit_point, load_point_results, prepare_directory,
+                       summarise_points, write_frame, write_tables)
 
 PathLike = Union[str, os.PathLike]
 
-#: Bumped when the layout of a sweep directory changes incompatibly.
-SWEEP_FORMAT = "rumorsim-sweep/1"
 #: spawn_key branch of the sweep seed that per-point seeds come from (no common random numbers).
 POINT_KEY = 2**31 - 3
 #: Networks a worker keeps (the last ones built); large graphs make more pointless.
 NETWORK_CACHE = 2
-#: Columns that come before the parameters in the results table.
-ID_COLUMNS = ("point", "replicate", "seed")
 
 
 class SweepError(RumorsimError):
@@ -182,12 +181,8 @@ def _network_for(sc: Scenario, seed: int, payload_key: str) -> Tuple[Any, bool]:
     if net is not None:
         _NETWORKS.move_to_end(key)
         return net, False
-    from .api import estimate_memory
-    from .memory import check_memory
-
-    check_memory(estimate_memory(sc, replicates=1, workers=1), what=f"scenario `{sc.name}`")
     net = build_network(sc.network, sc.population.agents, np.random.SeedSequence(int(seed)),
-                        base_dir=sc.base_dir, source=sc.source, check_memory=False)
+                        base_dir=sc.base_dir, source=sc.source)
     _NETWORKS[key] = net
     while len(_NETWORKS) > NETWORK_CACHE:
         _NETWORKS.popitem(last=False)
@@ -195,8 +190,8 @@ def _network_for(sc: Scenario, seed: int, payload_key: str) -> Tuple[Any, bool]:
 
 
 def _override_text(path: str, value: Any) -> str:
+    from .scenario import yaml_value as _yaml_value
     from .sweepfile import _plain
-    from .whatif import _yaml_value
 
     if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
         value = _plain(float(value))
@@ -218,11 +213,12 @@ def run_point(payload: BasePayload, point: int, overrides: Sequence[str], replic
     t0 = time.perf_counter()
     out: Dict[str, Any] = {"point": int(point), "host": socket.gethostname(), "pid": os.getpid()}
     try:
-        from .api import build
+        from .api import build, check_fits
         from .engine import run_replicates
         from .results import Results
 
         sc = _point_scenario(payload, overrides)
+        check_fits(sc, replicates=int(replicates), workers=threads)  # refused before building
         net, built = _network_for(sc, seed, payload.key)
         _, model, _ = build(sc, seed=seed, network=net, check=False)
         raw = run_replicates(model, int(replicates), int(seed), workers=threads)
@@ -353,52 +349,6 @@ def execute(payload: BasePayload, tasks: Sequence[Task], replicates: int, outcom
             on_done(result)
 
 
-# ------------------------------------------------------------- tables
-
-
-def _rows(points: pd.DataFrame, seeds: Mapping[int, int], results: Mapping[int, Dict[str, Any]],
-          replicates: int, outcomes: Sequence[str]) -> pd.DataFrame:
-    """The tidy results table: one row per (point, replicate), sorted."""
-    ok = sorted(p for p, r in results.items() if r.get("status") == "ok")
-    R = int(replicates)
-    cols: Dict[str, Any] = {
-        "point": np.repeat(np.asarray(ok, dtype=np.int64), R),
-        "replicate": np.tile(np.arange(R, dtype=np.int64), len(ok)),
-        "seed": np.repeat(np.asarray([seeds[p] for p in ok], dtype=np.int64), R),
-    }
-    for path in points.columns:
-        cols[path] = np.repeat(points.loc[ok, path].to_numpy(dtype=float), R) if ok else np.zeros(0)
-    for o in outcomes:
-        cols[o] = (np.concatenate([np.asarray(results[p]["values"][o], dtype=float) for p in ok])
-                   if ok else np.zeros(0))
-    return pd.DataFrame(cols)
-
-
-def summarise_points(points: pd.DataFrame, rows: pd.DataFrame, seeds: Mapping[int, int],
-                     outcomes: Sequence[str], failures: Mapping[int, str] = {}) -> pd.DataFrame:
-    """One row per point: parameters, status, and each outcome's mean, median, p5, p95."""
-    from .results import BAND_PERCENTILES
-
-    lo_q, mid_q, hi_q = BAND_PERCENTILES
-    out = points.copy()
-    out.insert(0, "seed", [seeds[int(p)] for p in out.index])
-    out.insert(0, "point", out.index.to_numpy(dtype=np.int64))
-    finished = set(rows["point"].tolist())
-    out["status"] = ["failed" if int(p) in failures else ("ok" if int(p) in finished else "missing")
-                     for p in out.index]
-    g = rows.groupby("point")
-    for o in outcomes:
-        vals = {p: v.to_numpy(dtype=float) for p, v in g[o]}
-        def stat(fn: Callable[[np.ndarray], float]) -> List[float]:
-            return [float(fn(vals[int(p)])) if int(p) in vals else float("nan") for p in out.index]
-        out[f"{o}_mean"] = stat(np.mean)
-        out[f"{o}_median"] = stat(lambda v: np.percentile(v, mid_q))
-        out[f"{o}_p5"] = stat(lambda v: np.percentile(v, lo_q))
-        out[f"{o}_p95"] = stat(lambda v: np.percentile(v, hi_q))
-    out["error"] = [failures.get(int(p), "") for p in out.index]
-    return out.reset_index(drop=True)
-
-
 # ------------------------------------------------------------ in memory
 
 
@@ -472,7 +422,7 @@ def run_points(
         R = int(replicates)
         for p in failures:
             results[p] = {"status": "ok", "values": {o: [float("nan")] * R for o in outcomes}}
-    df = _rows(table, seeds, results, replicates, outcomes)
+    df = build_rows(table, seeds, results, replicates, outcomes)
     df.attrs["failures"] = failures
     return df
 
@@ -495,78 +445,6 @@ class SweepRun:
     @property
     def ok(self) -> bool:
         return not self.failures
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    # Written aside and renamed: a reader (or a resumed sweep) sees the whole file or none.
-    # No fsync: a killed process loses nothing the kernel has; after a power cut a point
-    # file that cannot be read is simply recomputed (load_point_results skips it).
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _atomic_frame(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` (.parquet or .csv) through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    if path.suffix == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _point_file(d: Path, point: int) -> Path:
-    return d / "points" / f"p{point:07d}.json"
-
-
-def prepare_directory(out: Path, fingerprint: str, *, overwrite: bool) -> bool:
-    """Make ``out`` ready; True if it holds an earlier run of the same sweep (resume)."""
-    marker = out / "sweep.json"
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"`{out}` exists and is a file", file=str(out), suggestion="Choose another -o")
-    if out.is_dir() and any(out.iterdir()):
-        if marker.is_file():
-            try:
-                old = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
-            except (OSError, ValueError):
-                old = None
-            if old == fingerprint and not overwrite:
-                return True
-            if not overwrite:
-                raise OutputError(
-                    "this directory holds the results of a different sweep (another sweep file, "
-                    "base scenario or --set); nothing was changed", file=str(out),
-                    suggestion="Pass --overwrite to replace it, or choose another directory with -o")
-        elif not overwrite:
-            raise OutputError("the output directory exists, is not empty and is not a sweep directory; "
-                              "nothing was written", file=str(out),
-                              suggestion="Choose a new or empty directory with -o")
-        here = Path.cwd().resolve()
-        if not marker.is_file() or out.resolve() == here or out.resolve() in here.parents:
-            raise OutputError(f"`{out}` does not look like a Rumorsim sweep directory; refusing to "
-                              "replace it", file=str(out), suggestion="Choose a new or empty directory with -o")
-        shutil.rmtree(out)
-    return False
-
-
-def load_point_results(out: Path) -> Dict[int, Dict[str, Any]]:
-    """Every committed point of a sweep directory (finished or failed)."""
-    found: Dict[int, Dict[str, Any]] = {}
-    d = out / "points"
-    if not d.is_dir():
-        return found
-    for f in sorted(d.glob("p*.json")):
-        try:
-            r = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # cannot happen with atomic writes; a hand-edited file is recomputed
-        found[int(r["point"])] = r
-    return found
 
 
 def run_sweep(
@@ -614,9 +492,9 @@ def run_sweep(
     if not resume:
         import yaml
 
-        _atomic_write_text(out / "sweep.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True))
-        _atomic_frame(points.reset_index(), out / "design.csv")
-        _atomic_write_text(out / "sweep.json", json.dumps({
+        write_text_atomic(out / "sweep.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True))
+        write_frame(points.reset_index(), out / "design.csv")
+        write_text_atomic(out / "sweep.json", json.dumps({
             "format": SWEEP_FORMAT, "fingerprint": fingerprint, "name": spec.name,
             "design": spec.design, "parameters": list(spec.paths), "outcomes": list(spec.outcomes),
             "points": len(points), "replicates": spec.replicates, "seed": spec.seed,
@@ -624,9 +502,9 @@ def run_sweep(
             "contour": ({"outcome": spec.contour_outcome, "level": spec.contour_level}
                         if spec.contour_outcome else None),
         }, indent=2))
-        from .api import scenario_yaml
+        from .scenario import scenario_yaml
 
-        _atomic_write_text(out / "base_scenario.yaml", scenario_yaml(spec.base))
+        write_text_atomic(out / "base_scenario.yaml", scenario_yaml(spec.base))
 
     seeds = {int(p): point_seed(spec.seed, int(p), spec.common_random_numbers) for p in points.index}
     results = {p: r for p, r in load_point_results(out).items() if p in seeds}
@@ -649,7 +527,7 @@ def run_sweep(
         p = int(r["point"])
         r["seed"] = seeds[p]
         r["parameters"] = {k: float(v) for k, v in points.loc[p].items()}
-        _atomic_write_text(_point_file(out, p), json.dumps(r))
+        commit_point(out, r)
         results[p] = r
         state["n"] += 1
         state["compute"] += float(r.get("seconds", 0.0))
@@ -699,7 +577,7 @@ def run_sweep(
                     "numpy": np.__version__},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _atomic_write_text(out / "provenance.json", json.dumps(prov, indent=2))
+    write_json(out / "provenance.json", prov)
     written.append(out / "provenance.json")
     if not failures and spec.design in ("sobol", "morris"):
         from .sensitivity import write_sensitivity
@@ -713,40 +591,3 @@ def run_sweep(
                     failures=failures, seconds=seconds, written=written)
 
 
-def write_tables(out: Path, spec: Any, points: pd.DataFrame, seeds: Mapping[int, int],
-                 results: Mapping[int, Dict[str, Any]], failures: Mapping[int, str]) -> List[Path]:
-    """results.parquet/.csv, points.parquet/.csv and failures.csv (atomically)."""
-    rows = _rows(points, seeds, results, spec.replicates, spec.outcomes)
-    summary = summarise_points(points, rows, seeds, spec.outcomes, failures)
-    written = []
-    for name, df in (("results", rows), ("points", summary)):
-        for ext in (".parquet", ".csv"):
-            _atomic_frame(df, out / f"{name}{ext}")
-            written.append(out / f"{name}{ext}")
-    fail_path = out / "failures.csv"
-    if failures:
-        _atomic_frame(pd.DataFrame({"point": sorted(failures), "error": [failures[p] for p in sorted(failures)]}),
-                      fail_path)
-        written.append(fail_path)
-    else:
-        fail_path.unlink(missing_ok=True)
-    return written
-
-
-def read_sweep(out: PathLike) -> Tuple[Dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """(sweep.json, results table, points table) of a sweep directory."""
-    out = Path(out)
-    meta_path = out / "sweep.json"
-    if not meta_path.is_file():
-        raise OutputError("not a sweep directory (no sweep.json)", file=str(out),
-                          suggestion="Give a folder written by `rumorsim sweep`")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if not (out / "results.parquet").is_file():
-        raise OutputError("the sweep has not finished writing its tables (no results.parquet)",
-                          file=str(out), suggestion="Run the same `rumorsim sweep` command again to finish it")
-    return meta, pd.read_parquet(out / "results.parquet"), pd.read_parquet(out / "points.parquet")
-
-
-def is_sweep_dir(path: PathLike) -> bool:
-    """Whether ``path`` is a directory written by ``rumorsim sweep``."""
-    return (Path(path) / "sweep.json").is_file()

@@ -182,7 +182,7 @@ class SweepSpec:
 
         A directory made by a sweep with another fingerprint is not resumed.
         """
-        from .api import scenario_yaml
+        from .scenario import scenario_yaml
 
         d = self.to_dict()
         d.pop("name", None)
@@ -261,9 +261,9 @@ def load_sweep(path: PathLike, overrides: Tuple[str, ...] | List[str] = ()) -> S
 def parse_sweep(text: str, source: str = "<sweep>",
                 overrides: Tuple[str, ...] | List[str] = ()) -> SweepSpec:
     """Parse and validate a sweep given as YAML text (see :func:`load_sweep`)."""
-    from . import api
-    from .scenario import _compose
-    from .whatif import _yaml_value
+    from .catalog import find_scenario
+    from .scenario import _compose, load_scenario, override, scenario_from_data
+    from .scenario import yaml_value as _yaml_value
 
     tree = _compose(text, source)
     data = tree.data
@@ -324,13 +324,13 @@ def parse_sweep(text: str, source: str = "<sweep>",
     base_path = (here / base_ref).resolve()
     if not base_path.is_file():
         try:
-            base_path = api.find_scenario(base_ref)
+            base_path = find_scenario(base_ref)
         except ScenarioError:
             raise err(("base",), f"the base scenario `{base_ref}` does not exist",
                       expected=f"a scenario file relative to {here}, or a shipped name such as classic/sir",
                       suggestion="`rumorsim scenarios` lists the shipped ones") from None
     try:
-        base = api.load(base_path)
+        base = load_scenario(base_path)
     except ScenarioError as exc:
         exc.message = f"the base scenario of {source} is not valid: {exc.message}"
         raise
@@ -339,12 +339,12 @@ def parse_sweep(text: str, source: str = "<sweep>",
         raise err(("common",), "`common` must be a map of dotted paths to values", found=common_node)
     common = tuple((str(k), v) for k, v in common_node.items())
     try:
-        base = api.with_overrides(base, [f"{k}={_yaml_value(v)}" for k, v in common])
+        base = override(base, [f"{k}={_yaml_value(v)}" for k, v in common])
     except ScenarioError as exc:
         raise err(("common",), f"a `common` change does not apply to the base: {exc.message}",
                   expected=exc.expected, suggestion=exc.suggestion) from None
     if overrides:
-        base = api.with_overrides(base, list(overrides))
+        base = override(base, list(overrides))
 
     # --- parameters
     pnode = data["parameters"]
@@ -414,8 +414,6 @@ def parse_sweep(text: str, source: str = "<sweep>",
 
     # Every parameter must be a number in the base and accept its extreme values (applied
     # to the base's plain data as a sweep's points are: no YAML round trip per probe).
-    from .scenario import scenario_from_data
-
     base_data = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     for prm in params:
         where = ("parameters", prm.path)

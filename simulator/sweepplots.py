@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import _human, _new_figure, _styled, format_number, plot_sweep_heatmap, save_figure
+from .formatting import format_number
+from .plots import _human, _new_figure, _styled, plot_sweep_heatmap, save_figure
 
 #: Most outcomes drawn in one figure (the others are in the tables).
 MAX_OUTCOMES = 6
@@ -192,7 +193,7 @@ def write_sweep_figures(out: Path) -> List[Path]:
     """Draw the figures that fit the sweep in ``out`` into ``out/figures``; return the files."""
     import yaml
 
-    from .sweep import read_sweep
+    from .sweepdir import read_sweep
 
     out = Path(out)
     meta, rows, points = read_sweep(out)

@@ -15,9 +15,9 @@ from typing import List, Optional, Union
 
 import pandas as pd
 
-from .plots import format_number
+from .formatting import format_number
 from .report import _CSS, _e, _figure_html, _kv, _table
-from .sweep import read_sweep
+from .sweepdir import read_sweep
 
 PathLike = Union[str, os.PathLike]
 #: Rows of the points table shown in the report (all are in points.csv).

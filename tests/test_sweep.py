@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from rumorsim.cli import cli
 from rumorsim.design import design_points, point_count
-from rumorsim.results import Results
+import rumorsim as rs
 from rumorsim.sweep import point_seed, run_points, run_sweep
 from rumorsim.sweepfile import load_sweep
 
@@ -93,7 +93,7 @@ def test_each_point_reproduces_with_rumorsim_run(tmp_path: Path, crn: bool) -> N
             "--seed", str(seed), "--reps", "3", "-o", str(tmp_path / "run"), "--no-figures", "-q"]
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
-    vals = Results.load(tmp_path / "run").outcome_values().pivot(index="replicate", columns="outcome",
+    vals = rs.read_run(tmp_path / "run").outcome_values().pivot(index="replicate", columns="outcome",
                                                                  values="value")
     for o in ("final_health_R", "peak_health_I"):
         assert vals[o].tolist() == pt[o].tolist()
