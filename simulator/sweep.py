@@ -45,6 +45,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -136,6 +137,9 @@ _BASES: Dict[str, Scenario] = {}
 _BASE_DATA: Dict[str, Dict[str, Any]] = {}
 _NETWORKS: "OrderedDict[str, Any]" = OrderedDict()
 _DIRS: List[str] = []
+# A Dask worker with several threads runs several points in one process: one builds a base
+# or a network while the others wait for it (and then share it) rather than build it twice.
+_CACHE_LOCK = threading.Lock()
 
 
 def _cleanup_dirs() -> None:
@@ -147,6 +151,11 @@ atexit.register(_cleanup_dirs)
 
 
 def _base_scenario(payload: BasePayload) -> Scenario:
+    with _CACHE_LOCK:
+        return _base_scenario_locked(payload)
+
+
+def _base_scenario_locked(payload: BasePayload) -> Scenario:
     sc = _BASES.get(payload.key)
     if sc is None:
         from .scenario import parse_scenario
@@ -173,10 +182,15 @@ def _point_scenario(payload: BasePayload, overrides: Sequence[str]) -> Scenario:
 
 def _network_for(sc: Scenario, seed: int, payload_key: str) -> Tuple[Any, bool]:
     """The network of ``sc`` at ``seed``, from the cache if it was built before."""
-    from .network import build_network
-
     key = json.dumps([sc.network.model_dump(mode="json"), sc.population.agents, int(seed), payload_key],
                      sort_keys=True)
+    with _CACHE_LOCK:
+        return _network_locked(sc, seed, key)
+
+
+def _network_locked(sc: Scenario, seed: int, key: str) -> Tuple[Any, bool]:
+    from .network import build_network
+
     net = _NETWORKS.get(key)
     if net is not None:
         _NETWORKS.move_to_end(key)
@@ -325,6 +339,9 @@ def execute(payload: BasePayload, tasks: Sequence[Task], replicates: int, outcom
         return
     workers = 1 if workers is None else max(1, int(workers))
     if workers == 1 or len(tasks) == 1:
+        # This process, one point after another, each point's replicates on all cores.
+        # (Several points at once on threads measured no faster on 2 cores: the points'
+        # Python set-up then competes for the GIL instead of overlapping the kernel.)
         for point, ovr, seed in tasks:
             on_done(run_point(payload, point, ovr, replicates, seed, outcomes, threads=cores))
         return
