@@ -318,3 +318,44 @@ def test_report_of_a_sweep_directory(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "transitions.infection.rate" in html and "data:image/png;base64" in html
+
+
+def test_validate_and_scenarios_know_sweep_files(tmp_path: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["validate", "company_dilemma_sweep"])
+    assert r.exit_code == 0 and "grid sweep" in r.output and "72 points x 8 replicates" in r.output
+    r = runner.invoke(cli, ["scenarios"])
+    assert r.exit_code == 0 and "[sweep]" in r.output
+    bad = sweep_file(tmp_path, BAD[0][0])
+    r = runner.invoke(cli, ["validate", str(bad)])
+    assert r.exit_code == 2 and "unknown design" in r.output
+
+
+def test_reading_a_sweep_never_loads_numba(tmp_path: Path) -> None:
+    """`rumorsim report`, `rumorsim sensitivity` and `rumorsim validate` on a sweep, in a
+    fresh interpreter, leave numba and the kernel out of ``sys.modules``."""
+    (tmp_path / "sw.yaml").write_text(
+        "base: classic/sir\ndesign: morris\nsamples: 2\nreplicates: 2\nseed: 1\n"
+        "common: {population.agents: 300, time.until: 10}\n"
+        "parameters:\n  transitions.infection.rate: {low: 0.1, high: 0.4}\n"
+        "  transitions.recovery.rate: {low: 0.5, high: 2}\noutcomes: [final_health_R]\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["sweep", str(tmp_path / "sw.yaml"), "-o", str(tmp_path / "out"),
+                                    "--no-figures"]).exit_code == 0
+    code = (
+        "import sys\n"
+        "from rumorsim.cli import cli\n"
+        "for args in (['report', sys.argv[1]], ['sensitivity', sys.argv[1], '--no-figures'],\n"
+        "             ['validate', sys.argv[2]]):\n"
+        "    try:\n"
+        "        cli.main(args=args, prog_name='rumorsim')\n"
+        "    except SystemExit as e:\n"
+        "        assert not e.code, e.code\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'numba'\n"
+        "                or m in ('rumorsim.kernel', 'rumorsim.model', 'rumorsim.engine'))\n"
+        "print('LOADED', loaded)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out"), str(tmp_path / "sw.yaml")],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED []" in proc.stdout, proc.stdout
+    assert (tmp_path / "out" / "report.html").is_file()
