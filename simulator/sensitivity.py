@@ -130,8 +130,12 @@ def analyse_sweep(out: Path) -> Dict[str, pd.DataFrame]:
         if meta["design"] == "sobol":
             tables.append(sobol_indices(names, bounds, y, o))
         else:
-            x = np.column_stack([np.log(points[n].to_numpy(float)) if lg else points[n].to_numpy(float)
-                                 for n, lg in zip(names, logs)])
+            # Morris needs the sampled trajectories exactly (its steps are differences of
+            # them): the sampler's numbers, before log scales are undone and integers rounded.
+            samples = out / "samples.csv"
+            x = (pd.read_csv(samples)[names].to_numpy(float) if samples.is_file() else
+                 np.column_stack([np.log(points[n].to_numpy(float)) if lg else points[n].to_numpy(float)
+                                  for n, lg in zip(names, logs)]))
             tables.append(morris_indices(names, bounds, x, y, o, levels=int(resolved.get("morris_levels", 4))))
     return {"indices": pd.concat(tables, ignore_index=True),
             "variance": replicate_share(rows, meta["outcomes"]), "design": meta["design"],

@@ -511,6 +511,10 @@ def run_sweep(
 
         write_text_atomic(out / "sweep.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True))
         write_frame(points.reset_index(), out / "design.csv")
+        if spec.design != "grid":  # the sampler's own numbers (log space, before rounding)
+            from .design import unit_samples
+
+            write_frame(pd.DataFrame(unit_samples(spec), columns=list(spec.paths)), out / "samples.csv")
         write_text_atomic(out / "sweep.json", json.dumps({
             "format": SWEEP_FORMAT, "fingerprint": fingerprint, "name": spec.name,
             "design": spec.design, "parameters": list(spec.paths), "outcomes": list(spec.outcomes),

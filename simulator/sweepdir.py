@@ -6,6 +6,7 @@ Layout (``rumorsim sweep FILE -o DIR``)::
     DIR/sweep.json           format, fingerprint, design, parameters, outcomes (the marker)
     DIR/base_scenario.yaml   the resolved base scenario
     DIR/design.csv           the design's points (before any run)
+    DIR/samples.csv          sampled designs: the sampler's numbers (log space, unrounded)
     DIR/points/p0000012.json one file per finished (or failed) point, renamed into place
     DIR/results.parquet/.csv one row per (point, replicate): point, replicate, seed, one
                              column per parameter (its dotted path), one per outcome

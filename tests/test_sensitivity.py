@@ -82,7 +82,8 @@ def test_sweep_sensitivity_gives_zero_to_a_parameter_that_does_nothing(tmp_path:
     (tmp_path / "sw.yaml").write_text(
         f"base: never.yaml\ndesign: {design}\nsamples: {samples}\nreplicates: 2\nseed: 4\n"
         "parameters:\n  transitions.infection.rate: {low: 0.05, high: 0.4}\n"
-        "  transitions.calm_down.rate: {low: 0.1, high: 10, scale: log}\n", encoding="utf-8")
+        "  transitions.calm_down.rate: {low: 0.1, high: 10, scale: log}\n"
+        "  seed.0.count: {low: 1, high: 10, integer: true}\n", encoding="utf-8")
     out = tmp_path / "out"
     r = CliRunner().invoke(cli, ["sweep", str(tmp_path / "sw.yaml"), "-o", str(out)])
     assert r.exit_code == 0, r.output
@@ -100,6 +101,7 @@ def test_sweep_sensitivity_gives_zero_to_a_parameter_that_does_nothing(tmp_path:
             ["outcome", "parameter", "mu_star", "mu_star_conf", "sigma"]
         assert t.loc["transitions.calm_down.rate", "mu_star"] == 0
         assert t.loc["transitions.infection.rate", "mu_star"] > 10
+        assert np.isfinite(t["mu_star"]).all() and np.isfinite(t["sigma"]).all()
     # `rumorsim sensitivity DIR` recomputes the same table
     before = (out / "sensitivity.csv").read_bytes()
     r2 = CliRunner().invoke(cli, ["sensitivity", str(out), "--no-figures"])
