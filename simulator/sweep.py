@@ -32,6 +32,17 @@ each point's replicates on threads over all cores (as ``rumorsim run`` does);
 ``workers=N`` starts N worker processes (spawned, each with cores / N threads);
 ``scheduler="tcp://host:port"`` (or a ``dask.distributed`` Client or LocalCluster) sends
 the points to a Dask cluster, one thread per task.
+
+A lab's cluster. Any Dask scheduler will do; the workers need ``pip install
+"rumorsim[sweep]"`` (the same version) but no shared file system::
+
+    dask scheduler                                   # on one machine: tcp://HOST:8786
+    dask worker tcp://HOST:8786 --nthreads 1         # on each machine (or each core)
+    rumorsim sweep my_sweep.yaml --scheduler tcp://HOST:8786
+
+On SLURM or PBS, ``dask-jobqueue`` submits the workers as jobs; pass its cluster object
+from Python: ``rs.run_sweep(spec, "runs/x", scheduler=SLURMCluster(...).scale(jobs=10))``
+(or start it in a notebook and give ``--scheduler`` its ``cluster.scheduler_address``).
 """
 
 from __future__ import annotations
@@ -506,15 +517,7 @@ def run_sweep(
     (out / "points").mkdir(parents=True, exist_ok=True)
     for stale in out.glob("**/.*.tmp-*"):
         stale.unlink(missing_ok=True)  # left by a kill in the middle of a write
-    if not resume:
-        import yaml
-
-        write_text_atomic(out / "sweep.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True))
-        write_frame(points.reset_index(), out / "design.csv")
-        if spec.design != "grid":  # the sampler's own numbers (log space, before rounding)
-            from .design import unit_samples
-
-            write_frame(pd.DataFrame(unit_samples(spec), columns=list(spec.paths)), out / "samples.csv")
+    if not resume:  # the marker first: a sweep killed from here on is resumed, not refused
         write_text_atomic(out / "sweep.json", json.dumps({
             "format": SWEEP_FORMAT, "fingerprint": fingerprint, "name": spec.name,
             "design": spec.design, "parameters": list(spec.paths), "outcomes": list(spec.outcomes),
@@ -523,9 +526,18 @@ def run_sweep(
             "contour": ({"outcome": spec.contour_outcome, "level": spec.contour_level}
                         if spec.contour_outcome else None),
         }, indent=2))
-        from .scenario import scenario_yaml
+    # The rest of the sweep's description is deterministic: (re)written on every run.
+    import yaml
 
-        write_text_atomic(out / "base_scenario.yaml", scenario_yaml(spec.base))
+    from .scenario import scenario_yaml
+
+    write_text_atomic(out / "sweep.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True))
+    write_text_atomic(out / "base_scenario.yaml", scenario_yaml(spec.base))
+    write_frame(points.reset_index(), out / "design.csv")
+    if spec.design != "grid":  # the sampler's own numbers (log space, before rounding)
+        from .design import unit_samples
+
+        write_frame(pd.DataFrame(unit_samples(spec), columns=list(spec.paths)), out / "samples.csv")
 
     seeds = {int(p): point_seed(spec.seed, int(p), spec.common_random_numbers) for p in points.index}
     results = {p: r for p, r in load_point_results(out).items() if p in seeds}
