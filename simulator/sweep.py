@@ -41,8 +41,12 @@ A lab's cluster. Any Dask scheduler will do; the workers need ``pip install
     rumorsim sweep my_sweep.yaml --scheduler tcp://HOST:8786
 
 On SLURM or PBS, ``dask-jobqueue`` submits the workers as jobs; pass its cluster object
-from Python: ``rs.run_sweep(spec, "runs/x", scheduler=SLURMCluster(...).scale(jobs=10))``
-(or start it in a notebook and give ``--scheduler`` its ``cluster.scheduler_address``).
+from Python (or give ``--scheduler`` its ``cluster.scheduler_address``)::
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=1, memory="4GB", walltime="02:00:00")
+    cluster.scale(jobs=20)
+    rs.run_sweep(rs.load_sweep("my_sweep.yaml"), "runs/my_sweep", scheduler=cluster)
 """
 
 from __future__ import annotations
