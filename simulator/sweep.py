@@ -252,12 +252,7 @@ def run_point(payload: BasePayload, point: int, overrides: Sequence[str], replic
         _, model, _ = build(sc, seed=seed, network=net, check=False)
         raw = run_replicates(model, int(replicates), int(seed), workers=threads)
         res = Results(sc, model.info, raw)
-        table = res.outcome_values().pivot(index="replicate", columns="outcome", values="value")
-        missing = [o for o in outcomes if o not in table.columns]
-        if missing:
-            raise ScenarioError(f"the scenario has no outcome `{missing[0]}`", field="outcomes",
-                                expected=f"one of {', '.join(table.columns)}")
-        out.update(status="ok", values={o: [float(x) for x in table[o].to_numpy()] for o in outcomes},
+        out.update(status="ok", values={o: res.outcome_array(o).tolist() for o in outcomes},
                    network_built=built)
     except RumorsimError as exc:
         out.update(status="failed", error=exc.format())
