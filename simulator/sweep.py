@@ -165,6 +165,14 @@ def _cleanup_dirs() -> None:
 atexit.register(_cleanup_dirs)
 
 
+def forget_cached() -> None:
+    """Drop this process's cached base scenarios and networks (they are rebuilt on demand)."""
+    with _CACHE_LOCK:
+        _BASES.clear()
+        _BASE_DATA.clear()
+        _NETWORKS.clear()
+
+
 def _base_scenario(payload: BasePayload) -> Scenario:
     with _CACHE_LOCK:
         return _base_scenario_locked(payload)
