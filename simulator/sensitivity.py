@@ -19,7 +19,7 @@ the variance of the means that noise is - when it is large, the indices measure 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd

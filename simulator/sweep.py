@@ -66,7 +66,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,7 @@ from .errors import RumorsimError, ScenarioError
 from .outputs import write_json, write_text_atomic
 from .scenario import Scenario
 from .sweepdir import (SWEEP_FORMAT, build_rows, commit_point, load_point_results, prepare_directory,
-                       summarise_points, write_frame, write_tables)
+                       write_frame, write_tables)
 
 PathLike = Union[str, os.PathLike]
 

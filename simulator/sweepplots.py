@@ -16,7 +16,7 @@ CLI, ``rumorsim report`` and the notebooks call the same functions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
