@@ -359,3 +359,15 @@ def test_reading_a_sweep_never_loads_numba(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "LOADED []" in proc.stdout, proc.stdout
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_run_points_raises_or_records_a_failed_point() -> None:
+    from rumorsim.sweep import SweepError
+
+    pts = [{"population.agents": 300}, {"population.agents": 2_000_000_000}]
+    with pytest.raises(SweepError) as err:
+        run_points(_small_sir(), pts, replicates=2, seed=1, outcomes=["final_health_R"])
+    assert list(err.value.failures) == [1] and "memory" in str(err.value).lower()
+    df = run_points(_small_sir(), pts, replicates=2, seed=1, outcomes=["final_health_R"], on_error="nan")
+    assert df["final_health_R"][df.point == 0].notna().all() and df["final_health_R"][df.point == 1].isna().all()
+    assert list(df.attrs["failures"]) == [1]
