@@ -331,6 +331,7 @@ def test_validate_and_scenarios_know_sweep_files(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "unknown design" in r.output
 
 
+@pytest.mark.slow
 def test_reading_a_sweep_never_loads_numba(tmp_path: Path) -> None:
     """`rumorsim report`, `rumorsim sensitivity` and `rumorsim validate` on a sweep, in a
     fresh interpreter, leave numba and the kernel out of ``sys.modules``."""
