@@ -29,7 +29,7 @@ the seed and the base: a network is rebuilt only when a swept parameter changes 
 
 Executors: ``workers=1`` (the default) runs points one after another in this process,
 each point's replicates on threads over all cores (as ``rumorsim run`` does);
-``workers=N`` starts N worker processes (spawned, each with cores / N threads);
+``workers=N`` starts N worker processes (from a fork server, each with cores / N threads);
 ``scheduler="tcp://host:port"`` (or a ``dask.distributed`` Client or LocalCluster) sends
 the points to a Dask cluster, one thread per task.
 
@@ -292,6 +292,21 @@ def _pool_task(point: int, overrides: Sequence[str], replicates: int, seed: int,
 Task = Tuple[int, List[str], int]  # (point, overrides, seed)
 
 
+def _worker_context() -> Any:
+    """How worker processes start: never a plain fork of this process (it may be running
+    threads, and forking a process with threads is unsafe). A fork server, which imports
+    Rumorsim once and forks workers from that clean process, starts them about twice as
+    fast as spawning each (measured: 8 points on 2 workers, 4-8 s against 13-15 s here);
+    spawn where there is no fork server (Windows)."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["rumorsim.sweep", "rumorsim.api", "rumorsim.engine"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def _dask_client(scheduler: Any) -> Tuple[Any, bool]:
     """(client, owned): a Client for an address, a LocalCluster or a Client."""
     try:
@@ -363,14 +378,12 @@ def execute(payload: BasePayload, tasks: Sequence[Task], replicates: int, outcom
         for point, ovr, seed in tasks:
             on_done(run_point(payload, point, ovr, replicates, seed, outcomes, threads=cores))
         return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed as cf_completed
     from concurrent.futures.process import BrokenProcessPool
 
     n = min(workers, len(tasks))
     threads = max(1, cores // n)
-    # spawn, not fork: forking a process that runs numba's threads is unsafe
-    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=n, mp_context=_worker_context(),
                              initializer=_init_worker, initargs=(payload,)) as pool:
         futs = {pool.submit(_pool_task, point, ovr, replicates, seed, list(outcomes), threads): point
                 for point, ovr, seed in tasks}
