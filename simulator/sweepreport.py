@@ -63,6 +63,9 @@ def render_sweep_report(d: PathLike) -> str:
             [[_e(r["outcome"]), _e(f"{r['replicate_share']:.1%}"), _e(f"{r['mean_noise_share']:.1%}")]
              for _, r in var.iterrows()], num_cols=(1, 2)))
     figs = sorted((d / "figures").glob("*.png")) if (d / "figures").is_dir() else []
+    contour = (meta.get("contour") or {}).get("outcome")
+    first = ["sensitivity", "sweep_curves", f"heatmap_{contour}"] + [f"heatmap_{o}" for o in meta["outcomes"]]
+    figs.sort(key=lambda f: first.index(f.stem) if f.stem in first else len(first))
     if figs:
         parts.append("<h2>Figures</h2>")
         parts += [_figure_html(f.read_bytes(), f.stem.replace("_", " ")) for f in figs]
