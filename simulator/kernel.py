@@ -387,6 +387,32 @@ def _new_visit(i, step, since, pvisit, pwhen):
     return 0
 
 
+@njit(cache=True, nogil=True)
+def _pop_pushed(k, head, count, ent, nxt, free, n_free, pvisit, pwhen, now, n_now):
+    """Empty the push calendar's bucket of step k: append to ``now`` the targets whose
+    entry is still their current candidate (stamped with their visit, and the earliest:
+    ``pwhen == k``), and give the bucket's blocks back to the pool.
+    Returns (n_now, free, n_free)."""
+    blk = head[k]
+    n_chunk = (count[k] - 1) % _BLOCK + 1  # entries in the head block
+    head[k] = -1
+    count[k] = 0
+    while blk >= 0:
+        base = blk * _BLOCK
+        for c in range(n_chunk):
+            i = ent[base + c, 0]
+            if ent[base + c, 1] == pvisit[i] and pwhen[i] == k:
+                now[n_now] = i
+                n_now += 1
+        after = nxt[blk]
+        nxt[blk] = free
+        free = blk
+        n_free += 1
+        blk = after
+        n_chunk = _BLOCK  # (every block after the head is full)
+    return n_now, free, n_free
+
+
 @njit(cache=True, nogil=True, inline='always')
 def _schedule_draw(rng, total, n_inf, dt, first_step, follows_activity, activity, clock):
     """First step >= first_step at which an agent of constant hazard ``total`` fires.
@@ -500,6 +526,138 @@ def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_si
         out_agent_states[r, :] = state
 
 
+# ----------------------------------------------------- once per replicate or per step
+# Named phases of run_replicate. Plain calls, not inlined: their array arguments are
+# borrowed, and they run once per replicate or once per step, so a call costs nothing
+# that shows (see "reference counting" above).
+
+
+@njit(cache=True, nogil=True)
+def _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete, in_strength, counts,
+                    glob):
+    """Neighbour counts at the start, when everybody is in joint state 0: a counter that
+    matches state 0 counts every in-neighbour (the in-strength; ``glob`` holds the
+    population count for a complete layer). Counters served by pushes are not kept."""
+    for c in range(ctr_layer.shape[0]):
+        if ctr_match[c, 0] and not ctr_push[c]:
+            if lay_complete[ctr_layer[c]]:
+                glob[c] = n_agents
+            else:
+                for i in range(n_agents):
+                    counts[i, c] = in_strength[ctr_layer[c], i]
+
+
+@njit(cache=True, nogil=True)
+def _mark_states_dirty(states_dirty, state, is_dirty, dirty, n_dirty):
+    """Mark every agent whose joint state is flagged in ``states_dirty`` (a schedule
+    segment changed its hazards); returns the new length of the dirty list."""
+    for i in range(state.shape[0]):
+        if states_dirty[state[i]]:
+            n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
+    return n_dirty
+
+
+@njit(cache=True, nogil=True)
+def _rescan(start_push, state, sched, st_idle, st_push_tr, is_dirty, dirty):
+    """A full rescan: list every agent for routing (``dirty``), except those whose routing
+    would do nothing - in an idle state, or a push target at step 0 (``start_push``:
+    nothing to pull yet) - and that have no pending calendar entry (routing voids it).
+    Returns the number listed."""
+    n_dirty = 0
+    for i in range(state.shape[0]):
+        s = state[i]
+        idle = st_idle[s] or (start_push and st_push_tr[s] >= 0)
+        if idle and sched[i] < 0:
+            is_dirty[i] = 0
+            continue
+        is_dirty[i] = 1
+        dirty[n_dirty] = i
+        n_dirty += 1
+    return n_dirty
+
+
+@njit(cache=True, nogil=True)
+def _push_room(k, dirty, rec, state, since, st_push_src, st_push_tr, tr_push_p, tr_counter,
+               ctr_layer, ctr_match, lay_indptr):
+    """The most edges this step's routing can fire: the edges, on pushed layers, of the
+    listed agents whose visit begins now as a source (or, after step 0, as a target that
+    pulls)."""
+    need = 0
+    n_dirty = dirty.shape[0]
+    for q in range(n_dirty):
+        if q + _AHEAD < n_dirty:
+            j = dirty[q + _AHEAD]
+            prefetch_row(rec, j)
+            prefetch2(lay_indptr, 0, j)
+        i = dirty[q]
+        s = state[i]
+        if since[i] == k and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
+            for t in range(tr_push_p.shape[0]):
+                if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
+                    layer = ctr_layer[tr_counter[t]]
+                    need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+    return need
+
+
+@njit(cache=True, nogil=True)
+def _track_signals(sig_val, time, span, sig_alert, peak, peak_time, above):
+    """Fold the signals' values of a stretch of ``span`` time from ``time`` into each
+    signal's peak (and the time it was first reached) and its time above the alert level."""
+    for g in range(sig_val.shape[0]):
+        if sig_val[g] > peak[g]:
+            peak[g] = sig_val[g]
+            peak_time[g] = time
+        if sig_val[g] > sig_alert[g]:
+            above[g] += span
+
+
+@njit(cache=True, nogil=True)
+def _modulation(a, sig_val, mod_ptr, mod_sig, mod_gain, tr_act, modm, mult):
+    """Each transition's rate multiplier this step: ``modm`` the signal modulations,
+    prod max(0, 1 + gain x signal) (calendar thinning), and ``mult`` that times the
+    activity ``a`` for the transitions that follow the daily rhythm (per-step trials)."""
+    for t in range(modm.shape[0]):
+        m = 1.0
+        for q in range(mod_ptr[t], mod_ptr[t + 1]):
+            f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
+            m *= f if f > 0.0 else 0.0
+        modm[t] = m
+        mult[t] = m * a if tr_act[t] else m
+
+
+@njit(cache=True, nogil=True)
+def _outcome_probabilities(sig_val, tr_n_out, out_p, out_sig, out_complement, out_rest, cum_p):
+    """Cumulative outcome probabilities of each transition this step (``cum_p[t, o]``).
+
+    An outcome has a fixed probability or a signal's value (clipped to [0, 1], or its
+    complement); if they sum above 1 they are scaled to 1; a "rest" outcome takes what
+    is left. The last cumulative value may be below 1: outcomes are drawn in proportion.
+    """
+    for t in range(tr_n_out.shape[0]):
+        fixed = 0.0
+        for o in range(tr_n_out[t]):
+            if out_rest[t, o]:
+                p = 0.0
+            elif out_sig[t, o] >= 0:
+                p = min(max(sig_val[out_sig[t, o]], 0.0), 1.0)
+                if out_complement[t, o]:
+                    p = 1.0 - p
+            else:
+                p = out_p[t, o]
+            cum_p[t, o] = p
+            fixed += p
+        if fixed > 1.0:
+            for o in range(tr_n_out[t]):
+                cum_p[t, o] /= fixed
+            fixed = 1.0
+        acc = 0.0
+        for o in range(tr_n_out[t]):
+            if out_rest[t, o]:
+                cum_p[t, o] = 1.0 - fixed
+            acc += cum_p[t, o]
+            cum_p[t, o] = acc
+
+
 @njit(cache=True, nogil=True)
 def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
@@ -611,21 +769,26 @@ def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: b
 @njit(cache=True, nogil=True)
 def run_replicate(
     rng,                                    # uint64[4] xoshiro state (advanced in place)
-    n_agents, n_steps, dt, report_steps,    # time
-    st_ptr, st_tr, dyn_state,               # transitions by joint state (CSR); per-step states
-    st_act, tr_act, activity, clock,        # daily activity: flags, a_k, integral of a dt
+    # -- the model: rumorsim.kernel_arrays.FIELDS, in this order (a test checks it)
+    n_agents, n_steps, dt, report_steps,
+    st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
     out_rest, mod_ptr, mod_sig, mod_gain, tr_mod_max,
     thr_mode, thr_dist, thr_p1, thr_p2,
-    ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
-    st_simple, st_ctr_class,
+    ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p, push_log_q,
+    st_simple, st_ctr_class, st_idle, st_thr,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
     sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
     seg_start, seg_hazard, seg_value, seg_state_dirty,
     ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
-    out_counts, out_fired, out_signals, out_sig_peak, out_sig_peak_time, out_sig_above,
-    out_agent_states,
+    # -- outputs, filled in place (rows: report_steps)
+    out_counts,                             # int32 (R, S): agents per joint state
+    out_fired,                              # int64 (R, T + events): cumulative firings
+    out_signals,                            # float64 (R, G): signal values
+    out_sig_peak, out_sig_peak_time,        # float64 (G,): each signal's peak and its time
+    out_sig_above,                          # float64 (G,): time spent above the alert level
+    out_agent_states,                       # int16 (R, N) agents' joint states, or (0, 0)
     records,                                # int32 zeros from record_buffer (or too small: made here)
 ):
     """Run one replicate; fill the ``out_*`` arrays; return the number of steps run."""
@@ -660,13 +823,8 @@ def run_replicate(
     n_state[0] = n_agents
     counts = recf[:, c_counts:c_counts + max(n_ctr, 1)]
     glob = np.zeros(n_ctr, dtype=np.float64)
-    for c in range(n_ctr):
-        if ctr_match[c, 0] and not ctr_push[c]:  # everybody starts in joint state 0
-            if lay_complete[ctr_layer[c]]:
-                glob[c] = n_agents
-            else:
-                for i in range(n_agents):
-                    counts[i, c] = in_strength[ctr_layer[c], i]
+    _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete, in_strength, counts,
+                    glob)
     thr_vals = recf[:, c_thr:c_thr + thr_mode.shape[0]].T  # (threshold slot, agent)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
@@ -715,23 +873,9 @@ def run_replicate(
     fire_L = np.empty(fire_e.shape[0], dtype=np.int32)
     fire_P = np.empty(fire_e.shape[0], dtype=np.float64)
     n_fire = 0
-    push_log_q = np.empty(n_tr, dtype=np.float64)  # log(1 - p) of each pushed transition
-    for t in range(n_tr):
-        p = tr_push_p[t]
-        push_log_q[t] = np.log1p(-p) if 0.0 <= p < 1.0 else -np.inf
     n_now = 0
     n_plive = 0
 
-    # states where routing has nothing to do: no rules, not tried every step, no pushes
-    st_idle = np.zeros(n_joint, dtype=np.bool_)
-    for s in range(n_joint):
-        st_idle[s] = (st_ptr[s] == st_ptr[s + 1] and not dyn_state[s] and not st_push_src[s]
-                      and st_push_tr[s] < 0)
-    # states with a threshold rule (routing asks early for those agents' thresholds)
-    st_thr = np.zeros(n_joint, dtype=np.bool_)
-    for s in range(n_joint):
-        for q in range(st_ptr[s], st_ptr[s + 1]):
-            st_thr[s] = st_thr[s] or tr_kind[st_tr[q]] == THRESHOLD
     # agents whose constant rules include a sure one (probability 1): they fire at the
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
@@ -778,9 +922,7 @@ def run_replicate(
             hazard = seg_hazard[seg]
             _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf, st_single)
             # Agents in states whose hazards changed redraw their firing steps.
-            for i in range(n_agents):
-                if seg_state_dirty[seg, state[i]]:
-                    n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
+            n_dirty = _mark_states_dirty(seg_state_dirty[seg], state, is_dirty, dirty, n_dirty)
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
             n_dirty, woke, voided = _select_and_apply(
@@ -797,34 +939,15 @@ def run_replicate(
             # Everyone, except agents whose routing would do nothing: in a state with no
             # rules (and pushing nothing), or a push target at step 0 (no calendar entry,
             # nothing to pull yet). Skipping them keeps a rescan to one pass over states.
-            n_dirty = 0
-            for i in range(n_agents):
-                s = state[i]
-                idle = st_idle[s] or (has_push and k == 0 and st_push_tr[s] >= 0)
-                if idle and sched[i] < 0:  # (a pending entry is voided by routing)
-                    is_dirty[i] = 0
-                    continue
-                is_dirty[i] = 1
-                dirty[n_dirty] = i
-                n_dirty += 1
+            n_dirty = _rescan(has_push and k == 0, state, sched, st_idle, st_push_tr, is_dirty,
+                              dirty)
             need_rescan = False
         # At most one new calendar entry per routed agent and one push entry per edge of
         # a new source or target: reserved here, once, so that the loop below never
         # reassigns the pools (a reassigned array costs reference counting every pass).
         if has_push:
-            need = 0
-            for q in range(n_dirty):
-                if q + _AHEAD < n_dirty:
-                    j = dirty[q + _AHEAD]
-                    prefetch_row(rec, j)
-                    prefetch2(lay_indptr, 0, j)
-                i = dirty[q]
-                s = state[i]
-                if since[i] == k and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
-                    for t in range(n_tr):
-                        if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
-                            layer = ctr_layer[tr_counter[t]]
-                            need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+            need = _push_room(k, dirty[:n_dirty], rec, state, since, st_push_src, st_push_tr,
+                              tr_push_p, tr_counter, ctr_layer, ctr_match, lay_indptr)
             if need > fire_e.shape[0]:  # room for every edge of the new sources to fire
                 size = max(need, 2 * fire_e.shape[0])
                 fire_e = np.empty(size, dtype=np.int64)
@@ -1029,12 +1152,8 @@ def run_replicate(
                 fired_step[t] = 0
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
                              sig_alpha, seg_value[seg], n_state, fired_step, sig_val)
-            for g in range(n_sig):
-                if sig_val[g] > out_sig_peak[g]:
-                    out_sig_peak[g] = sig_val[g]
-                    out_sig_peak_time[g] = k * dt
-                if sig_val[g] > sig_alert[g]:
-                    out_sig_above[g] += (n_steps - k) * dt
+            _track_signals(sig_val, k * dt, (n_steps - k) * dt, sig_alert, out_sig_peak,
+                           out_sig_peak_time, out_sig_above)
             while next_report < report_steps.shape[0]:
                 _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
                         out_signals, out_agent_states)
@@ -1043,14 +1162,8 @@ def run_replicate(
             break
 
         # 5. decisions, all reading start-of-step states (synchronous)
-        for t in range(n_tr):
-            fired_step[t] = 0
-            m = 1.0
-            for q in range(mod_ptr[t], mod_ptr[t + 1]):
-                f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
-                m *= f if f > 0.0 else 0.0
-            modm[t] = m
-            mult[t] = m * activity[k] if tr_act[t] else m
+        fired_step[:] = 0
+        _modulation(activity[k], sig_val, mod_ptr, mod_sig, mod_gain, tr_act, modm, mult)
         n_pend = 0
         # 5a. static agents whose drawn firing step is now: the sure ones, then the calendar
         for q in range(n_sure):
@@ -1157,23 +1270,8 @@ def run_replicate(
         n_out = 0
         # 5a'. targets whose earliest pushed edge fires now (their only live transition)
         if has_push:
-            blk = pcal_head[k]
-            n_chunk = (pcal_count[k] - 1) % _BLOCK + 1
-            pcal_head[k] = -1
-            pcal_count[k] = 0
-            while blk >= 0:
-                base = blk * _BLOCK
-                for c in range(n_chunk):
-                    i = pcal_ent[base + c, 0]
-                    if pcal_ent[base + c, 1] == pvisit[i] and pwhen[i] == k:
-                        now[n_now] = i
-                        n_now += 1
-                after = pcal_next[blk]
-                pcal_next[blk] = pfree
-                pfree = blk
-                n_pfree += 1
-                blk = after
-                n_chunk = _BLOCK
+            n_now, pfree, n_pfree = _pop_pushed(k, pcal_head, pcal_count, pcal_ent, pcal_next,
+                                                pfree, n_pfree, pvisit, pwhen, now, n_now)
             for q in range(n_now):
                 if q + _AHEAD < n_now:
                     j = now[q + _AHEAD]
@@ -1218,36 +1316,10 @@ def run_replicate(
         # 6. signals from this step's flows and start-of-step counts
         _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
                          seg_value[seg], n_state, fired_step, sig_val)
-        for g in range(n_sig):
-            if sig_val[g] > out_sig_peak[g]:
-                out_sig_peak[g] = sig_val[g]
-                out_sig_peak_time[g] = k * dt
-            if sig_val[g] > sig_alert[g]:
-                out_sig_above[g] += dt
+        _track_signals(sig_val, k * dt, dt, sig_alert, out_sig_peak, out_sig_peak_time,
+                       out_sig_above)
         # 7. outcome probabilities of this step (they may read signals)
-        for t in range(n_tr):
-            fixed = 0.0
-            for o in range(tr_n_out[t]):
-                if out_rest[t, o]:
-                    p = 0.0
-                elif out_sig[t, o] >= 0:
-                    p = min(max(sig_val[out_sig[t, o]], 0.0), 1.0)
-                    if out_complement[t, o]:
-                        p = 1.0 - p
-                else:
-                    p = out_p[t, o]
-                cum_p[t, o] = p
-                fixed += p
-            if fixed > 1.0:
-                for o in range(tr_n_out[t]):
-                    cum_p[t, o] /= fixed
-                fixed = 1.0
-            acc = 0.0
-            for o in range(tr_n_out[t]):
-                if out_rest[t, o]:
-                    cum_p[t, o] = 1.0 - fixed
-                acc += cum_p[t, o]
-                cum_p[t, o] = acc
+        _outcome_probabilities(sig_val, tr_n_out, out_p, out_sig, out_complement, out_rest, cum_p)
         # 8. apply all decisions; changed agents (and neighbours whose hazards may have
         # fallen) are routed next step
         for q in range(n_pend):
