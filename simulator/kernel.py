@@ -236,12 +236,13 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
     still a bound - see "thinning" above). ``is_cand``/``cand`` here are the dirty
     flag/list. Counters served by edge pushes are not kept.
 
-    Returns (n_dirty, complete_count_left_zero)."""
+    Returns (n_dirty, complete_count_left_zero, edge ends read)."""
     old_s = state[i]
     state[i] = new_s
     n_state[old_s] -= 1
     n_state[new_s] += 1
     woke = False
+    visits = 0
     n_ctr = ctr_layer.shape[0]
     for layer in range(lay_complete.shape[0]):
         changed = False
@@ -261,6 +262,7 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
         # counts is agent-major).
         lo = lay_indptr[layer, i]
         hi = lay_indptr[layer, i + 1]
+        visits += hi - lo
         # (see prefetch.py; state, counts and flag share a record) the first neighbours'
         # records at once, then each _AHEAD neighbours early
         for e in range(lo, min(lo + _AHEAD, hi)):
@@ -285,7 +287,7 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
             if reads:  # else j's calendar entry stays valid
                 n_cand = _mark_dirty(j, is_cand, cand, n_cand)
     n_cand = _mark_dirty(i, is_cand, cand, n_cand)
-    return n_cand, woke
+    return n_cand, woke, visits
 
 
 # The calendars (static agents' firing steps; push targets' candidate steps) are bucket
@@ -665,9 +667,11 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                       lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
                       cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen):
     """Apply one dated event (seed or broadcast) at step k: choose agents, apply the first
-    matching effect. Returns (n_dirty, complete count woke, push candidates voided)."""
+    matching effect. Returns (n_dirty, complete count woke, push candidates voided, edge
+    ends read)."""
     woke = False
     voided = 0
+    visits = 0
     # Eligible agents: everyone (mode 0) or a listed set (mode 1), restricted to ev_among.
     if ev_mode[ev] == 0:
         m = 0
@@ -722,17 +726,18 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                 if eff_p[f] >= 1.0 or uniform(rng) < eff_p[f]:
                     target = eff_target[f, s]
                     if target != s:
-                        n_cand, w = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
+                        n_cand, w, v = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
                                                   ctr_match, ctr_push, lay_complete, lay_indptr,
                                                   indices, weights, lay_weighted, st_ctr_use,
                                                   is_cand, cand, n_cand)
                         woke = woke or w
+                        visits += v
                         if has_push:  # in its new state from this very step
                             voided += _new_visit(i, k, since, pvisit, pwhen)
                         if fire >= 0:
                             fired_tot[fire] += 1
                 break
-    return n_cand, woke, voided
+    return n_cand, woke, voided, visits
 
 
 def _record_layout(n_counters, n_thresholds, has_push):
@@ -791,7 +796,16 @@ def run_replicate(
     out_agent_states,                       # int16 (R, N) agents' joint states, or (0, 0)
     records,                                # int32 zeros from record_buffer (or too small: made here)
 ):
-    """Run one replicate; fill the ``out_*`` arrays; return the number of steps run."""
+    """Run one replicate; fill the ``out_*`` arrays.
+
+    Returns (steps run, edge visits): the step at which it stopped (``n_steps``, or
+    earlier once nothing could change any more) and the number of edge ends the cascade
+    covered - a changed agent's edges on the layers whose counts it moved (state changes
+    and dated events), a push source's edges (drawn at once: the ones that do not fire
+    are skipped, not read), a pulling target's edges - the work measure of
+    ``rumorsim run --profile``, comparable between the two paths (the set-up is not
+    counted).
+    """
     n_joint = out_counts.shape[1]
     n_tr = tr_kind.shape[0]
     n_ctr = ctr_layer.shape[0]
@@ -914,6 +928,7 @@ def run_replicate(
     next_report = 0
     need_rescan = True
     steps_run = n_steps
+    visits = 0  # edge ends read: by state changes (counts), pushes and pulls (see the return)
 
     for k in range(n_steps + 1):
         # 1. schedule segment (rates, capacities) in force from this step
@@ -925,13 +940,14 @@ def run_replicate(
             n_dirty = _mark_states_dirty(seg_state_dirty[seg], state, is_dirty, dirty, n_dirty)
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
-            n_dirty, woke, voided = _select_and_apply(
+            n_dirty, woke, voided, v = _select_and_apply(
                 next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
                 state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push, lay_complete,
                 lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty,
                 fired_tot, k, has_push, since, pvisit, pwhen)
             n_plive -= voided
+            visits += v
             need_rescan = need_rescan or woke
             next_ev += 1
         # 3. route changed agents (or everyone, on a rescan); they may fire from this step
@@ -1046,6 +1062,7 @@ def run_replicate(
                             log_qP = np.log1p(-P) if P < 1.0 else -np.inf
                         e = lay_indptr[layer, i]
                         hi = lay_indptr[layer, i + 1]
+                        visits += hi - e  # (covered: drawn at once, skipped geometrically)
                         while e < hi and P > 0.0:
                             if P < 1.0:  # skip the edges that do not fire (geometric gap)
                                 gap = np.log(uniform_pos(rng)) / log_qP
@@ -1069,6 +1086,7 @@ def run_replicate(
                 layer = ctr_layer[c]
                 p = tr_push_p[t]
                 hi = lay_indptr[layer, i + 1]
+                visits += hi - lay_indptr[layer, i]
                 for e in range(lay_indptr[layer, i], hi):
                     if e + _AHEAD < hi:
                         ahead = indices[e + _AHEAD]
@@ -1364,6 +1382,7 @@ def run_replicate(
                     weighted = lay_weighted[layer]
                     lo = lay_indptr[layer, i]
                     hi = lay_indptr[layer, i + 1]
+                    visits += hi - lo
                     for e in range(lo, min(lo + _AHEAD, hi)):
                         prefetch(state, indices[e])
                     for e in range(lo, hi):
@@ -1459,4 +1478,4 @@ def run_replicate(
                                                      n_steps - k, cal_head, cal_count, cal_ent,
                                                      cal_next, free, n_free)
         n_out = 0
-    return steps_run
+    return steps_run, visits
