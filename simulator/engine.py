@@ -10,6 +10,7 @@ same child seeds: common random numbers for paired what-if comparisons.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Optional, Sequence
@@ -84,8 +85,16 @@ def run_replicates(
         return (states[r], *model.kernel_args, counts[r], fired[r], signals[r], peak[r],
                 peak_time[r], above[r], no_agents, records)
 
+    # One record buffer per worker thread, reused by its replicates: the kernel leaves it
+    # clean, at the cost of what the replicate touched (so a small cascade on a large
+    # graph costs what it reaches, not a fresh buffer of all agents).
+    local = threading.local()
+
     def one(r: int) -> None:
-        steps[r], visits[r] = run_replicate(*args(r, _records(model)))
+        records = getattr(local, "records", None)
+        if records is None:
+            records = local.records = _records(model)
+        steps[r], visits[r] = run_replicate(*args(r, records))
         if progress is not None:
             progress(1)
 
@@ -145,7 +154,7 @@ def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0)
 
 
 def _records(model: CompiledModel) -> np.ndarray:
-    """A replicate's per-agent record buffer (numpy-allocated: see ``kernel.record_buffer``)."""
+    """A clean per-agent record buffer (numpy-allocated: see ``kernel.record_buffer``)."""
     ka = model.kernel_args
     return record_buffer(model.n_agents, ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
                          bool((ka.st_push_tr >= 0).any()))

@@ -539,14 +539,18 @@ def _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete, in_s
                     glob):
     """Neighbour counts at the start, when everybody is in joint state 0: a counter that
     matches state 0 counts every in-neighbour (the in-strength; ``glob`` holds the
-    population count for a complete layer). Counters served by pushes are not kept."""
+    population count for a complete layer). Counters served by pushes are not kept.
+    Returns whether any agent's count was written (then every record was)."""
+    wrote = False
     for c in range(ctr_layer.shape[0]):
         if ctr_match[c, 0] and not ctr_push[c]:
             if lay_complete[ctr_layer[c]]:
                 glob[c] = n_agents
             else:
+                wrote = True
                 for i in range(n_agents):
                     counts[i, c] = in_strength[ctr_layer[c], i]
+    return wrote
 
 
 @njit(cache=True, nogil=True)
@@ -665,10 +669,11 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
                       n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push,
                       lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
-                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen):
+                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen, touched, n_touched):
     """Apply one dated event (seed or broadcast) at step k: choose agents, apply the first
-    matching effect. Returns (n_dirty, complete count woke, push candidates voided, edge
-    ends read)."""
+    matching effect; list in ``touched`` the agents it moves out of joint state 0 (while
+    there is room). Returns (n_dirty, complete count woke, push candidates voided, edge
+    ends read, n_touched)."""
     woke = False
     voided = 0
     visits = 0
@@ -726,6 +731,9 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                 if eff_p[f] >= 1.0 or uniform(rng) < eff_p[f]:
                     target = eff_target[f, s]
                     if target != s:
+                        if s == 0 and n_touched < touched.shape[0]:
+                            touched[n_touched] = i
+                            n_touched += 1
                         n_cand, w, v = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
                                                   ctr_match, ctr_push, lay_complete, lay_indptr,
                                                   indices, weights, lay_weighted, st_ctr_use,
@@ -737,7 +745,7 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                         if fire >= 0:
                             fired_tot[fire] += 1
                 break
-    return n_cand, woke, voided, visits
+    return n_cand, woke, voided, visits, n_touched
 
 
 def _record_layout(n_counters, n_thresholds, has_push):
@@ -761,14 +769,90 @@ record_layout = njit(cache=True, nogil=True)(_record_layout)
 
 
 def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: bool) -> np.ndarray:
-    """A zeroed buffer for ``run_replicate``'s per-agent records (its ``records``).
+    """A *clean* buffer for ``run_replicate``'s per-agent records (its ``records``): every
+    agent's record as at the start of a replicate. ``run_replicate`` leaves it clean, so a
+    worker reuses one buffer for all its replicates.
 
     Allocated here, by numpy, rather than inside the kernel: numpy asks Linux for
     transparent huge pages on large arrays, and with 2 MB pages the scattered reads of
     records rarely miss the TLB (with 4 kB pages nearly every one does, at 10^7 agents).
     """
-    width = _record_layout(n_counters, n_thresholds, has_push)[0]
-    return np.zeros(n_agents * width + 16, dtype=np.int32)
+    width, c_push = _record_layout(n_counters, n_thresholds, has_push)[:2]
+    flat = np.zeros(n_agents * width + 16, dtype=np.int32)
+    _clean_records(flat, n_agents, width, c_push, has_push)
+    return flat
+
+
+@njit(cache=True, nogil=True)
+def _record_rows(flat, n_agents, width):
+    """The (agents, width) view of a record buffer, its first row aligned to 64 bytes."""
+    first = ((64 - flat.ctypes.data % 64) % 64) // 4
+    return flat[first:first + n_agents * width].reshape((n_agents, width))
+
+
+@njit(cache=True, nogil=True)
+def _clean_records(flat, n_agents, width, c_push, has_push):
+    """Every record clean: zeros, no pending firing step (column 3 = -1), and for pushes
+    no source window (-1) and no candidate step (NEVER)."""
+    flat[:] = 0
+    rec = _record_rows(flat, n_agents, width)
+    rec[:, 3] = -1
+    if has_push:
+        rec[:, c_push + 1] = -1
+        rec[:, c_push + 2] = NEVER
+
+
+@njit(cache=True, nogil=True)
+def _clean_touched(rec, touched, lay_indptr, indices, lay_complete, c_push, has_push):
+    """Make clean again the records a replicate may have written - those of the agents
+    that left joint state 0 (``touched``; listed again if they left it again) and of
+    their neighbours on every layer: their counts, push candidates and calendar steps
+    are all that moved. Costs what the replicate touched, not O(agents)."""
+    width = rec.shape[1]
+    for q in range(touched.shape[0]):
+        i = touched[q]
+        for layer in range(lay_complete.shape[0]):
+            if lay_complete[layer]:
+                continue
+            for e in range(lay_indptr[layer, i], lay_indptr[layer, i + 1]):
+                j = indices[e]
+                for c in range(width):
+                    rec[j, c] = 0
+                rec[j, 3] = -1
+                if has_push:
+                    rec[j, c_push + 1] = -1
+                    rec[j, c_push + 2] = NEVER
+        for c in range(width):
+            rec[i, c] = 0
+        rec[i, 3] = -1
+        if has_push:
+            rec[i, c_push + 1] = -1
+            rec[i, c_push + 2] = NEVER
+
+
+@njit(cache=True, nogil=True)
+def _start_list(touched, state, st_idle, st_push_tr, is_dirty, dirty, n_dirty):
+    """Step 0's rescan when joint state 0 needs no routing at step 0 (idle, or a push
+    target): the agents the dated events moved out of it, in index order (the order a
+    full rescan lists them in), except those in a state that needs none either. The
+    dirty flags the events set are cleared first. Returns the length of the list."""
+    for q in range(n_dirty):
+        is_dirty[dirty[q]] = 0
+    moved = np.sort(touched)
+    n = 0
+    last = -1
+    for q in range(moved.shape[0]):
+        i = moved[q]
+        if i == last:
+            continue
+        last = i
+        s = state[i]
+        if st_idle[s] or st_push_tr[s] >= 0:
+            continue
+        is_dirty[i] = 1
+        dirty[n] = i
+        n += 1
+    return n
 
 
 @njit(cache=True, nogil=True)
@@ -825,10 +909,13 @@ def run_replicate(
     # cache miss, not one per array - at 10^6 agents and more the kernel is bound by
     # these misses. See ``record_layout`` for the columns.
     width, c_push, c_state, c_counts, c_thr = record_layout(n_ctr, thr_mode.shape[0], has_push)
-    flat = records if records.shape[0] >= n_agents * width + 16 else np.zeros(
-        n_agents * width + 16, dtype=np.int32)
-    first = ((64 - flat.ctypes.data % 64) % 64) // 4
-    rec = flat[first:first + n_agents * width].reshape((n_agents, width))
+    reuse = records.shape[0] >= n_agents * width + 16  # a clean buffer (record_buffer)
+    if reuse:
+        flat = records
+    else:
+        flat = np.empty(n_agents * width + 16, dtype=np.int32)
+        _clean_records(flat, n_agents, width, c_push, has_push)
+    rec = _record_rows(flat, n_agents, width)
     recf = rec.view(np.float32)
     state = rec[:, c_state]
     # the rate at which the pending firing step was proposed (see "superposition")
@@ -837,8 +924,13 @@ def run_replicate(
     n_state[0] = n_agents
     counts = recf[:, c_counts:c_counts + max(n_ctr, 1)]
     glob = np.zeros(n_ctr, dtype=np.float64)
-    _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete, in_strength, counts,
-                    glob)
+    # Agents that left joint state 0, so that the records left written can be cleaned at
+    # the end at the cost of what was touched; ``touched_all`` once every record may have
+    # been written (a pass over all agents, or the list full): the end cleans them all.
+    touched = np.empty(n_agents, dtype=np.int32)
+    n_touched = 0
+    touched_all = _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete,
+                                  in_strength, counts, glob)
     thr_vals = recf[:, c_thr:c_thr + thr_mode.shape[0]].T  # (threshold slot, agent)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
@@ -853,8 +945,7 @@ def run_replicate(
     # calendar of static agents: a bucket per step (head block, entries), blocks of
     # entries (agent, stamp) in a growable pool
     stamp = rec[:, 2]
-    sched = rec[:, 3]
-    sched[:] = -1
+    sched = rec[:, 3]  # (-1 in a clean record)
     n_live = 0
     cal_head = np.full(n_steps + 1, -1, dtype=np.int64)
     cal_count = np.zeros(n_steps + 1, dtype=np.int64)
@@ -873,8 +964,7 @@ def run_replicate(
         xend = rec[:0, 0]
         pwhen = rec[:0, 0]
         pvisit = rec[:0, 0]
-    xend[:] = -1
-    pwhen[:] = NEVER
+    # (xend -1 and pwhen NEVER in a clean record)
     pcal_head = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
     pcal_count = np.zeros(pcal_head.shape[0], dtype=np.int64)
     n_pfree = 32 + n_push // (8 * _BLOCK)
@@ -938,14 +1028,15 @@ def run_replicate(
             _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf, st_single)
             # Agents in states whose hazards changed redraw their firing steps.
             n_dirty = _mark_states_dirty(seg_state_dirty[seg], state, is_dirty, dirty, n_dirty)
+            touched_all = True
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
-            n_dirty, woke, voided, v = _select_and_apply(
+            n_dirty, woke, voided, v, n_touched = _select_and_apply(
                 next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
                 state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push, lay_complete,
                 lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty,
-                fired_tot, k, has_push, since, pvisit, pwhen)
+                fired_tot, k, has_push, since, pvisit, pwhen, touched, n_touched)
             n_plive -= voided
             visits += v
             need_rescan = need_rescan or woke
@@ -955,8 +1046,15 @@ def run_replicate(
             # Everyone, except agents whose routing would do nothing: in a state with no
             # rules (and pushing nothing), or a push target at step 0 (no calendar entry,
             # nothing to pull yet). Skipping them keeps a rescan to one pass over states.
-            n_dirty = _rescan(has_push and k == 0, state, sched, st_idle, st_push_tr, is_dirty,
-                              dirty)
+            if k == 0 and reuse and not touched_all and n_touched < n_agents and (
+                    st_idle[0] or st_push_tr[0] >= 0):
+                # everybody still in state 0 would be skipped: list only the others
+                n_dirty = _start_list(touched[:n_touched], state, st_idle, st_push_tr, is_dirty,
+                                      dirty, n_dirty)
+            else:
+                n_dirty = _rescan(has_push and k == 0, state, sched, st_idle, st_push_tr,
+                                  is_dirty, dirty)
+                touched_all = True
             need_rescan = False
         # At most one new calendar entry per routed agent and one push entry per edge of
         # a new source or target: reserved here, once, so that the loop below never
@@ -1358,6 +1456,9 @@ def run_replicate(
                     o += 1
             fired_tot[t] += 1
             target = out_target[t, o, s]
+            if s == 0 and target != 0 and n_touched < n_agents:  # (see "touched")
+                touched[n_touched] = i
+                n_touched += 1
             if target != s and st_ctr_class[target] != st_ctr_class[s]:
                 # _apply_change written out, with one difference (see "superposition"): a
                 # neighbour whose hazards only rose is not routed; the hazard it gained
@@ -1478,4 +1579,10 @@ def run_replicate(
                                                      n_steps - k, cal_head, cal_count, cal_ent,
                                                      cal_next, free, n_free)
         n_out = 0
+    if reuse:  # leave the buffer clean for the worker's next replicate
+        if touched_all or n_touched >= n_agents:
+            _clean_records(flat, n_agents, width, c_push, has_push)
+        else:
+            _clean_touched(rec, touched[:n_touched], lay_indptr, indices, lay_complete, c_push,
+                           has_push)
     return steps_run, visits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import rumorsim as rs
 from rumorsim.engine import record_agent_states, replicate_seeds, run_replicates
@@ -40,3 +41,62 @@ def test_agent_history_reproduces_the_replicate():
     hist = record_agent_states(model, seed=9, replicate=2)
     counts = np.stack([np.bincount(h, minlength=3) for h in hist])
     assert np.array_equal(counts, raw.counts[2])
+
+
+def _clean_buffer_after_each_replicate(model, seeds):
+    """Run replicates one after another on one record buffer, as a worker does; after
+    each, the buffer must equal a fresh clean one (threshold columns aside: every
+    replicate draws them all afresh)."""
+    from rumorsim.engine import _records
+    from rumorsim.kernel import _record_layout, _record_rows, run_replicate
+    from rumorsim.rng import new_state
+
+    ka = model.kernel_args
+    n_rep, S, E, G = len(model.report_steps), model.n_joint, model.n_events, model.n_signals
+    fresh = _records(model)
+    buf = _records(model)
+    width, _, _, _, c_thr = _record_layout(ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
+                                           bool((ka.st_push_tr >= 0).any()))
+    keep = np.ones(width, bool)
+    keep[c_thr:c_thr + ka.thr_mode.shape[0]] = False
+    for seed in seeds:
+        run_replicate(new_state(replicate_seeds(seed, 1)[0]), *ka,
+                      np.zeros((n_rep, S), np.int32), np.zeros((n_rep, E), np.int64),
+                      np.zeros((n_rep, G)), np.zeros(G), np.zeros(G), np.zeros(G),
+                      np.zeros((0, 0), np.int16), buf)
+        a = _record_rows(buf, model.n_agents, width)
+        b = _record_rows(fresh, model.n_agents, width)
+        assert np.array_equal(a[:, keep], b[:, keep]), seed
+
+
+@pytest.mark.parametrize("name, sets", [
+    ("independent_cascade", ["population.agents=3000"]),   # edge pushes, cleaned per touched agent
+    ("sir", ["population.agents=2000"]),
+    ("sis", ["population.agents=500", "time.until=20"]),   # agents return to state 0
+    ("linear_threshold", ["population.agents=500"]),        # thresholds: a full rescan
+    ("maki_thompson", ["population.agents=300"]),          # a complete layer
+])
+def test_a_replicate_leaves_the_record_buffer_clean(name, sets):
+    sc = rs.load(SCENARIOS / "classic" / f"{name}.yaml", sets)
+    _, model, _ = rs.build(sc, seed=1)
+    _clean_buffer_after_each_replicate(model, [1, 2, 3])
+
+
+def test_sir_on_neighbour_counts_leaves_the_record_buffer_clean():
+    from rumorsim.model import compile_model
+
+    sc = rs.load(SCENARIOS / "classic" / "sir.yaml", ["population.agents=2000"])
+    net, _, _ = rs.build(sc, seed=1)
+    _clean_buffer_after_each_replicate(compile_model(sc, net, edge_push=False), [4, 5])
+
+
+def test_reused_buffers_give_the_bytes_of_fresh_ones():
+    """Replicates run one per call (a fresh buffer each) equal those run in one batch on
+    one worker (one buffer reused)."""
+    sc = rs.load(SCENARIOS / "classic" / "independent_cascade.yaml", ["population.agents=3000"])
+    _, model, _ = rs.build(sc, seed=1)
+    batch = run_replicates(model, 5, seed=8, workers=1)
+    for r in range(5):
+        alone = run_replicates(model, 1, seed=8, workers=1, first_replicate=r)
+        assert np.array_equal(alone.counts[0], batch.counts[r])
+        assert np.array_equal(alone.fired[0], batch.fired[r])
