@@ -1,7 +1,8 @@
 """The numba kernel: one replicate of the discrete-time multi-trait model.
 
-Takes and returns plain arrays only (see ``rumorsim.model.KernelArrays`` for what each
-one is). Semantics (DESIGN.md, "Model semantics"):
+Takes and returns plain arrays only: ``rumorsim.kernel_arrays.FIELDS`` says what each
+input holds (dtype, shape, meaning), in ``run_replicate``'s order. Semantics (DESIGN.md,
+"Model semantics"):
 
 * time advances in steps of ``dt``; in a step an agent whose competing transitions have
   total hazard H makes at most one transition, with probability 1 - exp(-H dt), chosen
@@ -38,6 +39,23 @@ exit step is drawn, and each of its edges is drawn once - does it fire within th
 source's window, and at which step - skipping geometrically over the edges that do not,
 so a source costs O(edges that fire). A target keeps its earliest candidate step; see
 "edge pushes" below and ``model._edge_push_plan`` for when this applies.
+
+A worker's replicates share one record buffer. ``run_replicate`` takes it *clean* (every
+record as at the start: ``record_buffer``) and leaves it clean: it lists the agents that
+leave joint state 0, and at the end resets their records and their neighbours' - all a
+replicate can have written, unless it made a pass over all agents (a rescan, a schedule
+change, counts that start non-zero), which it then follows with a full clean. When
+nobody in state 0 needs routing at step 0 (no rules there, or a push target), step 0
+routes only the agents the seeds moved. So a small cascade on a large graph costs what it
+reaches - except a seed by random count, whose selection sampling draws one number per
+eligible agent scanned (which agents a seed picks depends on those draws).
+
+Layout. ``run_replicate`` is the time loop, one numbered phase after another; the phases
+that run once per replicate or once per step are named functions above it
+(``_initial_counts``, ``_rescan``, ``_start_list``, ``_mark_states_dirty``, ``_push_room``,
+``_pop_pushed``, ``_track_signals``, ``_modulation``, ``_outcome_probabilities``,
+``_clean_touched``), each tested against a reference; the per-agent and per-edge loops
+stay written out in it, for the reasons below.
 
 Performance notes. At 10^6 agents and more a run is bound by the latency of reads
 scattered over per-agent arrays, not by arithmetic; three things follow. (1) All that
@@ -926,8 +944,10 @@ def run_replicate(
     glob = np.zeros(n_ctr, dtype=np.float64)
     # Agents that left joint state 0, so that the records left written can be cleaned at
     # the end at the cost of what was touched; ``touched_all`` once every record may have
-    # been written (a pass over all agents, or the list full): the end cleans them all.
-    touched = np.empty(n_agents, dtype=np.int32)
+    # been written (a pass over all agents), and a full list, make the end clean them all.
+    # (An eighth of the agents: past that, cleaning them and their neighbours one by one
+    # would cost about as much as cleaning all.)
+    touched = np.empty(n_agents // 8 + 64, dtype=np.int32)
     n_touched = 0
     touched_all = _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete,
                                   in_strength, counts, glob)
@@ -1046,7 +1066,7 @@ def run_replicate(
             # Everyone, except agents whose routing would do nothing: in a state with no
             # rules (and pushing nothing), or a push target at step 0 (no calendar entry,
             # nothing to pull yet). Skipping them keeps a rescan to one pass over states.
-            if k == 0 and reuse and not touched_all and n_touched < n_agents and (
+            if k == 0 and reuse and not touched_all and n_touched < touched.shape[0] and (
                     st_idle[0] or st_push_tr[0] >= 0):
                 # everybody still in state 0 would be skipped: list only the others
                 n_dirty = _start_list(touched[:n_touched], state, st_idle, st_push_tr, is_dirty,
@@ -1456,7 +1476,7 @@ def run_replicate(
                     o += 1
             fired_tot[t] += 1
             target = out_target[t, o, s]
-            if s == 0 and target != 0 and n_touched < n_agents:  # (see "touched")
+            if s == 0 and target != 0 and n_touched < touched.shape[0]:  # (see "touched")
                 touched[n_touched] = i
                 n_touched += 1
             if target != s and st_ctr_class[target] != st_ctr_class[s]:
@@ -1580,7 +1600,7 @@ def run_replicate(
                                                      cal_next, free, n_free)
         n_out = 0
     if reuse:  # leave the buffer clean for the worker's next replicate
-        if touched_all or n_touched >= n_agents:
+        if touched_all or n_touched >= touched.shape[0]:
             _clean_records(flat, n_agents, width, c_push, has_push)
         else:
             _clean_touched(rec, touched[:n_touched], lay_indptr, indices, lay_complete, c_push,

@@ -12,12 +12,7 @@ a transition, M signal modulations, H threshold rules, C neighbour counters (C+ 
 L layers, E stored edge ends (all layers, concatenated), G signals, P schedule segments,
 V dated events (seeds, broadcasts), F event effects, I listed agent ids, R report rows.
 "CSR" pairs: ``x_ptr[a] .. x_ptr[a + 1]`` index the items of ``a`` in the array beside it.
-
-=============== ============ =========== =====================================================
-field           dtype        shape       meaning
-=============== ============ =========== =====================================================
-(see ``FIELDS``: ``python -c "import rumorsim.kernel_arrays as k; print(k.table())"``)
-=============== ============ =========== =====================================================
+``print(rumorsim.kernel_arrays.table())`` prints the table.
 """
 
 from __future__ import annotations

@@ -5,6 +5,15 @@ states), so every rule becomes a lookup table over joint states: which joint sta
 transition applies to, where each outcome sends each joint state, which joint states a
 neighbour counter counts. Time-dependent rate and capacity changes become a
 piecewise-constant schedule; seeds and broadcasts become a list of dated events.
+
+``compile_model`` runs these stages in order, one function each: the rules
+(``_compile_rules``) and the rules by joint state, the layers packed together, the
+signals, the schedule and the activity clock, the dated events, the reporting grid; then
+what the kernel derives from them - which states are tried every step or follow the
+daily rhythm (``_routing_paths``), which counters each state reads, which counters are
+served by edge pushes (``_edge_push_plan``) and the shortcut tables (``_shortcuts``).
+The result is a ``KernelArrays`` built by keyword: ``rumorsim.kernel_arrays`` declares
+each field once.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ def _clean_buffer_after_each_replicate(model, seeds):
 
 
 @pytest.mark.parametrize("name, sets", [
-    ("independent_cascade", ["population.agents=3000"]),   # edge pushes, cleaned per touched agent
+    ("independent_cascade", ["population.agents=3000", "transitions.0.probability=0.03"]),
+    ("independent_cascade", ["population.agents=3000"]),   # past an eighth: a full clean
     ("sir", ["population.agents=2000"]),
     ("sis", ["population.agents=500", "time.until=20"]),   # agents return to state 0
     ("linear_threshold", ["population.agents=500"]),        # thresholds: a full rescan
