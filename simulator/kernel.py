@@ -40,11 +40,11 @@ source's window, and at which step - skipping geometrically over the edges that 
 so a source costs O(edges that fire). A target keeps its earliest candidate step; see
 "edge pushes" below and ``model._edge_push_plan`` for when this applies.
 
-A worker's replicates share one record buffer. ``run_replicate`` takes it *clean* (every
-record as at the start: ``record_buffer``) and leaves it clean: it lists the agents that
-leave joint state 0, and at the end resets their records and their neighbours' - all a
-replicate can have written, unless it made a pass over all agents (a rescan, a schedule
-change, counts that start non-zero), which it then follows with a full clean. When
+A worker's replicates share one record buffer (``record_buffer``). A replicate lists, in
+the buffer's tail, the agents that leave joint state 0; the next replicate on the buffer
+starts by resetting their records and their neighbours' - all a replicate can have
+written, unless it made a pass over all agents (a rescan, a schedule change, counts that
+start non-zero) or the list filled up: then it resets all records. When
 nobody in state 0 needs routing at step 0 (no rules there, or a push target), step 0
 routes only the agents the seeds moved. So a small cascade on a large graph costs what it
 reaches - except a seed by random count, whose selection sampling draws one number per
@@ -54,7 +54,7 @@ Layout. ``run_replicate`` is the time loop, one numbered phase after another; th
 that run once per replicate or once per step are named functions above it
 (``_initial_counts``, ``_rescan``, ``_start_list``, ``_mark_states_dirty``, ``_push_room``,
 ``_pop_pushed``, ``_track_signals``, ``_modulation``, ``_outcome_probabilities``,
-``_clean_touched``), each tested against a reference; the per-agent and per-edge loops
+``_prepare_records``), each tested against a reference; the per-agent and per-edge loops
 stay written out in it, for the reasons below.
 
 Performance notes. At 10^6 agents and more a run is bound by the latency of reads
@@ -787,18 +787,27 @@ record_layout = njit(cache=True, nogil=True)(_record_layout)
 
 
 def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: bool) -> np.ndarray:
-    """A *clean* buffer for ``run_replicate``'s per-agent records (its ``records``): every
-    agent's record as at the start of a replicate. ``run_replicate`` leaves it clean, so a
-    worker reuses one buffer for all its replicates.
+    """A clean buffer for ``run_replicate``'s per-agent records (its ``records``): every
+    agent's record as at the start of a replicate, then a tail saying which records the
+    last replicate left written (``_prepare_records``). A worker passes the same buffer to
+    all its replicates: each cleans only what the one before touched.
 
     Allocated here, by numpy, rather than inside the kernel: numpy asks Linux for
     transparent huge pages on large arrays, and with 2 MB pages the scattered reads of
     records rarely miss the TLB (with 4 kB pages nearly every one does, at 10^7 agents).
     """
     width, c_push = _record_layout(n_counters, n_thresholds, has_push)[:2]
-    flat = np.zeros(n_agents * width + 16, dtype=np.int32)
-    _clean_records(flat, n_agents, width, c_push, has_push)
+    flat = np.zeros(_buffer_size(n_agents, width), dtype=np.int32)
+    _clean_records(flat, n_agents, width, c_push, has_push, False)
     return flat
+
+
+@njit(cache=True, nogil=True)
+def _buffer_size(n_agents, width):
+    """int32 entries of a record buffer: the records (aligned to 64 bytes: 16 spare), then
+    the tail - status, count, and room to list an eighth of the agents (past that,
+    cleaning agents and their neighbours one by one would cost about a full clean)."""
+    return n_agents * width + 16 + 2 + n_agents // 8 + 64
 
 
 @njit(cache=True, nogil=True)
@@ -809,15 +818,35 @@ def _record_rows(flat, n_agents, width):
 
 
 @njit(cache=True, nogil=True)
-def _clean_records(flat, n_agents, width, c_push, has_push):
-    """Every record clean: zeros, no pending firing step (column 3 = -1), and for pushes
-    no source window (-1) and no candidate step (NEVER)."""
-    flat[:] = 0
+def _clean_records(flat, n_agents, width, c_push, has_push, zero):
+    """Every record clean: zeros (written unless ``zero`` is False: a fresh np.zeros
+    buffer), no pending firing step (column 3 = -1), and for pushes no source window (-1)
+    and no candidate step (NEVER). The tail's status says clean (0)."""
+    if zero:
+        flat[:] = 0
+    flat[n_agents * width + 16] = 0
     rec = _record_rows(flat, n_agents, width)
     rec[:, 3] = -1
     if has_push:
         rec[:, c_push + 1] = -1
         rec[:, c_push + 2] = NEVER
+
+
+@njit(cache=True, nogil=True)
+def _prepare_records(flat, n_agents, width, c_push, has_push, lay_indptr, indices, lay_complete):
+    """Clean what the last replicate on this buffer left written, as its tail says:
+    status 0 nothing, 1 the listed agents and their neighbours (``_clean_touched``), 2
+    every record. Returns the tail's list, for this replicate to fill."""
+    tail = flat[n_agents * width + 16:]
+    if tail[0] == 1:
+        rec = _record_rows(flat, n_agents, width)
+        _clean_touched(rec, tail[2:2 + tail[1]], lay_indptr, indices, lay_complete, c_push,
+                       has_push)
+    elif tail[0] == 2:
+        _clean_records(flat, n_agents, width, c_push, has_push, True)
+    tail[0] = 0
+    tail[1] = 0
+    return tail[2:]
 
 
 @njit(cache=True, nogil=True)
@@ -927,12 +956,15 @@ def run_replicate(
     # cache miss, not one per array - at 10^6 agents and more the kernel is bound by
     # these misses. See ``record_layout`` for the columns.
     width, c_push, c_state, c_counts, c_thr = record_layout(n_ctr, thr_mode.shape[0], has_push)
-    reuse = records.shape[0] >= n_agents * width + 16  # a clean buffer (record_buffer)
-    if reuse:
+    if records.shape[0] >= _buffer_size(n_agents, width):  # (a record_buffer)
         flat = records
     else:
-        flat = np.empty(n_agents * width + 16, dtype=np.int32)
-        _clean_records(flat, n_agents, width, c_push, has_push)
+        flat = np.empty(_buffer_size(n_agents, width), dtype=np.int32)
+        _clean_records(flat, n_agents, width, c_push, has_push, True)
+    # clean what the replicate before left written; ``touched`` lists, in the buffer's
+    # tail, the agents that leave joint state 0 in this one (see "A worker's replicates")
+    touched = _prepare_records(flat, n_agents, width, c_push, has_push, lay_indptr, indices,
+                               lay_complete)
     rec = _record_rows(flat, n_agents, width)
     recf = rec.view(np.float32)
     state = rec[:, c_state]
@@ -942,12 +974,8 @@ def run_replicate(
     n_state[0] = n_agents
     counts = recf[:, c_counts:c_counts + max(n_ctr, 1)]
     glob = np.zeros(n_ctr, dtype=np.float64)
-    # Agents that left joint state 0, so that the records left written can be cleaned at
-    # the end at the cost of what was touched; ``touched_all`` once every record may have
-    # been written (a pass over all agents), and a full list, make the end clean them all.
-    # (An eighth of the agents: past that, cleaning them and their neighbours one by one
-    # would cost about as much as cleaning all.)
-    touched = np.empty(n_agents // 8 + 64, dtype=np.int32)
+    # ``touched_all`` once every record may have been written (a pass over all agents):
+    # then, as when ``touched`` is full, the next replicate cleans all records.
     n_touched = 0
     touched_all = _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete,
                                   in_strength, counts, glob)
@@ -1066,7 +1094,7 @@ def run_replicate(
             # Everyone, except agents whose routing would do nothing: in a state with no
             # rules (and pushing nothing), or a push target at step 0 (no calendar entry,
             # nothing to pull yet). Skipping them keeps a rescan to one pass over states.
-            if k == 0 and reuse and not touched_all and n_touched < touched.shape[0] and (
+            if k == 0 and not touched_all and n_touched < touched.shape[0] and (
                     st_idle[0] or st_push_tr[0] >= 0):
                 # everybody still in state 0 would be skipped: list only the others
                 n_dirty = _start_list(touched[:n_touched], state, st_idle, st_push_tr, is_dirty,
@@ -1599,10 +1627,8 @@ def run_replicate(
                                                      n_steps - k, cal_head, cal_count, cal_ent,
                                                      cal_next, free, n_free)
         n_out = 0
-    if reuse:  # leave the buffer clean for the worker's next replicate
-        if touched_all or n_touched >= touched.shape[0]:
-            _clean_records(flat, n_agents, width, c_push, has_push)
-        else:
-            _clean_touched(rec, touched[:n_touched], lay_indptr, indices, lay_complete, c_push,
-                           has_push)
+    # what the next replicate on this buffer must clean (the tail: status, count)
+    tail = flat[n_agents * width + 16:]
+    tail[0] = 2 if touched_all or n_touched >= touched.shape[0] else 1
+    tail[1] = n_touched
     return steps_run, visits

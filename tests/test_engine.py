@@ -45,18 +45,21 @@ def test_agent_history_reproduces_the_replicate():
 
 def _clean_buffer_after_each_replicate(model, seeds):
     """Run replicates one after another on one record buffer, as a worker does; after
-    each, the buffer must equal a fresh clean one (threshold columns aside: every
-    replicate draws them all afresh)."""
+    each, cleaning what its tail lists (``_prepare_records``, the next replicate's first
+    act) must give a fresh clean buffer (threshold columns aside: every replicate draws
+    them all afresh)."""
     from rumorsim.engine import _records
-    from rumorsim.kernel import _record_layout, _record_rows, run_replicate
+    from rumorsim.kernel import _prepare_records, _record_layout, _record_rows, run_replicate
     from rumorsim.rng import new_state
 
     ka = model.kernel_args
     n_rep, S, E, G = len(model.report_steps), model.n_joint, model.n_events, model.n_signals
+    n = model.n_agents
     fresh = _records(model)
     buf = _records(model)
-    width, _, _, _, c_thr = _record_layout(ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
-                                           bool((ka.st_push_tr >= 0).any()))
+    has_push = bool((ka.st_push_tr >= 0).any())
+    width, c_push, _, _, c_thr = _record_layout(ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
+                                                has_push)
     keep = np.ones(width, bool)
     keep[c_thr:c_thr + ka.thr_mode.shape[0]] = False
     for seed in seeds:
@@ -64,9 +67,12 @@ def _clean_buffer_after_each_replicate(model, seeds):
                       np.zeros((n_rep, S), np.int32), np.zeros((n_rep, E), np.int64),
                       np.zeros((n_rep, G)), np.zeros(G), np.zeros(G), np.zeros(G),
                       np.zeros((0, 0), np.int16), buf)
-        a = _record_rows(buf, model.n_agents, width)
-        b = _record_rows(fresh, model.n_agents, width)
+        _prepare_records(buf, n, width, c_push, has_push, ka.lay_indptr, ka.indices,
+                         ka.lay_complete)
+        a = _record_rows(buf, n, width)
+        b = _record_rows(fresh, n, width)
         assert np.array_equal(a[:, keep], b[:, keep]), seed
+        assert buf[n * width + 16] == 0  # the tail's status: clean
 
 
 @pytest.mark.parametrize("name, sets", [
@@ -77,13 +83,13 @@ def _clean_buffer_after_each_replicate(model, seeds):
     ("linear_threshold", ["population.agents=500"]),        # thresholds: a full rescan
     ("maki_thompson", ["population.agents=300"]),          # a complete layer
 ])
-def test_a_replicate_leaves_the_record_buffer_clean(name, sets):
+def test_the_next_replicate_cleans_what_the_last_one_touched(name, sets):
     sc = rs.load(SCENARIOS / "classic" / f"{name}.yaml", sets)
     _, model, _ = rs.build(sc, seed=1)
     _clean_buffer_after_each_replicate(model, [1, 2, 3])
 
 
-def test_sir_on_neighbour_counts_leaves_the_record_buffer_clean():
+def test_the_next_replicate_cleans_what_sir_on_neighbour_counts_touched():
     from rumorsim.model import compile_model
 
     sc = rs.load(SCENARIOS / "classic" / "sir.yaml", ["population.agents=2000"])
