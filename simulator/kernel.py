@@ -833,15 +833,17 @@ def _clean_records(flat, n_agents, width, c_push, has_push, zero):
 
 
 @njit(cache=True, nogil=True)
-def _prepare_records(flat, n_agents, width, c_push, has_push, lay_indptr, indices, lay_complete):
+def _prepare_records(flat, n_agents, width, c_push, has_push, kept, lay_indptr, indices,
+                     lay_complete):
     """Clean what the last replicate on this buffer left written, as its tail says:
-    status 0 nothing, 1 the listed agents and their neighbours (``_clean_touched``), 2
-    every record. Returns the tail's list, for this replicate to fill."""
+    status 0 nothing, 1 the listed agents - and their neighbours if ``kept`` (counts kept
+    on a stored layer) - (``_clean_touched``), 2 every record. Returns the tail's list,
+    for this replicate to fill."""
     tail = flat[n_agents * width + 16:]
     if tail[0] == 1:
         rec = _record_rows(flat, n_agents, width)
-        _clean_touched(rec, tail[2:2 + tail[1]], lay_indptr, indices, lay_complete, c_push,
-                       has_push)
+        _clean_touched(rec, tail[2:2 + tail[1]], kept, lay_indptr, indices, lay_complete,
+                       c_push, has_push)
     elif tail[0] == 2:
         _clean_records(flat, n_agents, width, c_push, has_push, True)
     tail[0] = 0
@@ -850,15 +852,17 @@ def _prepare_records(flat, n_agents, width, c_push, has_push, lay_indptr, indice
 
 
 @njit(cache=True, nogil=True)
-def _clean_touched(rec, touched, lay_indptr, indices, lay_complete, c_push, has_push):
+def _clean_touched(rec, touched, kept, lay_indptr, indices, lay_complete, c_push, has_push):
     """Make clean again the records a replicate may have written - those of the agents
-    that left joint state 0 (``touched``; listed again if they left it again) and of
-    their neighbours on every layer: their counts, push candidates and calendar steps
-    are all that moved. Costs what the replicate touched, not O(agents)."""
+    that left joint state 0 (``touched``; listed again if they left it again) and, when
+    counts are kept on a stored layer (``kept``), of their neighbours on every layer (their
+    counts and calendar steps moved). With pushes alone, an agent's record is written only
+    once it changes state: a push target reached fires, or changes state first.
+    Costs what the replicate touched, not O(agents)."""
     width = rec.shape[1]
     for q in range(touched.shape[0]):
         i = touched[q]
-        for layer in range(lay_complete.shape[0]):
+        for layer in range(lay_complete.shape[0] if kept else 0):
             if lay_complete[layer]:
                 continue
             for e in range(lay_indptr[layer, i], lay_indptr[layer, i + 1]):
@@ -963,8 +967,11 @@ def run_replicate(
         _clean_records(flat, n_agents, width, c_push, has_push, True)
     # clean what the replicate before left written; ``touched`` lists, in the buffer's
     # tail, the agents that leave joint state 0 in this one (see "A worker's replicates")
-    touched = _prepare_records(flat, n_agents, width, c_push, has_push, lay_indptr, indices,
-                               lay_complete)
+    kept = False  # counts kept on a stored layer: a change writes neighbours' records
+    for c in range(n_ctr):
+        kept = kept or (not ctr_push[c] and not lay_complete[ctr_layer[c]])
+    touched = _prepare_records(flat, n_agents, width, c_push, has_push, kept, lay_indptr,
+                               indices, lay_complete)
     rec = _record_rows(flat, n_agents, width)
     recf = rec.view(np.float32)
     state = rec[:, c_state]
