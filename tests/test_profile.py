@@ -67,6 +67,6 @@ def test_run_profile_prints_each_phase_and_the_kernel_rate(tmp_path):
     for phase in ("build network", "compile model", "load kernel", "kernel", "outputs", "figures",
                   "total"):
         assert re.search(rf"^  {phase}\s+\d+\.\d{{3}}", text, re.M), phase
-    assert re.search(r"edge visits = [\d.]+( [kM]| bn)? per second", text)
+    assert re.search(r"edge visits = [\d.,]+( [kM]| bn)? per second", text)
     assert (out / "figures").is_dir() and any((out / "figures").iterdir())
     assert (out / "summary.json").is_file()
