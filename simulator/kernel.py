@@ -929,7 +929,7 @@ def run_replicate(
     out_sig_peak, out_sig_peak_time,        # float64 (G,): each signal's peak and its time
     out_sig_above,                          # float64 (G,): time spent above the alert level
     out_agent_states,                       # int16 (R, N) agents' joint states, or (0, 0)
-    records,                                # int32 zeros from record_buffer (or too small: made here)
+    records,                                # a worker's buffer from record_buffer (too small: made here)
 ):
     """Run one replicate; fill the ``out_*`` arrays.
 
