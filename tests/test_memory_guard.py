@@ -180,6 +180,7 @@ def test_estimate_is_within_5_percent_of_a_flagship_replicate():
 
 
 @needs_glibc
+@pytest.mark.slow
 @pytest.mark.parametrize("name, agents", [("sir", 1_000_000), ("watts_threshold", 1_000_000)])
 def test_estimate_never_falls_short_of_a_classic_replicate(name, agents):
     """SIR (edge pushes) and Watts (a threshold) at 10^6 agents: the estimate may be high,
