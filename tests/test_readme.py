@@ -8,8 +8,10 @@ block right below it shows::
     ok: ...
     ```
 
-``<!-- output-of: COMMAND | slow -->`` marks a command that takes more than a few
-seconds (the test is then marked slow). The test runs each command in a fresh temporary
+Options after a ``|``, separated by commas: ``slow`` marks a command that takes more
+than a few seconds (the test is then marked slow); ``exit N`` says the command must exit
+with code N (a user mistake: 2), and the block then shows what it writes to standard
+error too. The test runs each command in a fresh temporary
 folder that holds a link to the repository's ``scenarios/`` (so paths read as from the
 repository's root, and run directories land in the temporary folder; a leading
 ``rumorsim`` is this interpreter's ``python -m rumorsim.cli``), drops lines that name
@@ -62,6 +64,7 @@ class OutputBlock:
 
     command: str
     slow: bool
+    exit_code: int
     body: str
     start: int  # offsets of the body in the README text
     end: int
@@ -75,10 +78,11 @@ def output_blocks(text: str) -> List[OutputBlock]:
     blocks = []
     for m in _MARKER.finditer(text):
         opts = {o.strip() for o in (m.group("opts") or "").split(",") if o.strip()}
-        unknown = opts - {"slow"}
+        codes = [int(o.split()[1]) for o in opts if re.fullmatch(r"exit \d+", o)]
+        unknown = {o for o in opts if o != "slow" and not re.fullmatch(r"exit \d+", o)}
         assert not unknown, f"unknown option(s) {sorted(unknown)} in `{m.group(0).splitlines()[0]}`"
-        blocks.append(OutputBlock(m.group("cmd"), "slow" in opts, m.group("body"),
-                                  m.start("body"), m.end("body")))
+        blocks.append(OutputBlock(m.group("cmd"), "slow" in opts, codes[0] if codes else 0,
+                                  m.group("body"), m.start("body"), m.end("body")))
     return blocks
 
 
@@ -100,15 +104,19 @@ def user_folder(where: Path) -> Path:
 
 
 @functools.lru_cache(maxsize=None)
-def run_command(command: str) -> Tuple[str, Path]:
-    """(what ``command`` prints, the folder it ran in), once per test session."""
+def run_command(command: str, exit_code: int = 0) -> Tuple[str, Path]:
+    """(what ``command`` prints, the folder it ran in), once per test session.
+
+    With a non-zero ``exit_code`` expected, what it writes to standard error follows.
+    """
     where = user_folder(Path(tempfile.mkdtemp(prefix="rumorsim-readme-")))
     atexit.register(shutil.rmtree, where, True)
     env = dict(os.environ, MPLBACKEND="Agg", COLUMNS="100")
     done = subprocess.run(_argv(command), cwd=where, capture_output=True, text=True, env=env,
                           timeout=1800)
-    assert done.returncode == 0, f"`{command}` failed ({done.returncode}):\n{done.stderr}"
-    return done.stdout, where
+    assert done.returncode == exit_code, (
+        f"`{command}` exited with {done.returncode}, not {exit_code}:\n{done.stderr}")
+    return (done.stdout + done.stderr if exit_code else done.stdout), where
 
 
 def shown(output: str) -> str:
@@ -136,7 +144,7 @@ def test_the_readme_has_output_blocks():
 
 @pytest.mark.parametrize("block", _params())
 def test_readme_output_is_what_the_command_prints(block: OutputBlock):
-    output, _ = run_command(block.command)
+    output, _ = run_command(block.command, block.exit_code)
     assert shown(output) == block.body, (
         f"README.md shows an output of `{block.command}` that it no longer prints; "
         f"if the change is intended, run `python tests/test_readme.py --update`.\n"
@@ -202,7 +210,7 @@ def update(fast: bool = False) -> int:
         if fast and block.slow:
             continue
         print(f"running: {block.command}", file=sys.stderr)
-        now = shown(run_command(block.command)[0])
+        now = shown(run_command(block.command, block.exit_code)[0])
         if now != block.body:
             text = text[:block.start] + now + text[block.end:]
             changed += 1
