@@ -19,8 +19,8 @@ written files (``wrote ...``) and blank lines at either end, and compares the re
 the block, line by line.
 Besides, every ```python block is executed (in such a folder; keep them small),
 every ``rumorsim ...`` line of a ```bash block must parse against the real command line
-(so a renamed option is caught), and every ``pip install ".[extra]"`` must name an
-extra that pyproject.toml defines.
+(so a renamed option is caught), every ``pip install ".[extra]"`` must name an extra
+that pyproject.toml defines, and every repository path named in backticks must exist.
 
 When an output changes on purpose, regenerate the blocks with one command and review
 the diff::
@@ -187,6 +187,16 @@ def test_readme_command_lines_parse():
                 except click.UsageError as exc:
                     pytest.fail(f"README.md: `{part.strip()}` does not parse: {exc}")
     assert seen >= 5
+
+
+def test_readme_paths_exist():
+    """Every repository path the README names in backticks (`tests/test_sis.py`) exists."""
+    text = README.read_text(encoding="utf-8")
+    tops = ("scenarios/", "notebooks/", "tests/", "benchmarks/", "simulator/", ".ci/")
+    named = {p for p in re.findall(r"`([\w.-]+/[\w./-]*)`", text) if p.startswith(tops)}
+    assert len(named) >= 5
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"README.md names paths that do not exist: {missing}"
 
 
 def test_readme_pip_extras_exist():
