@@ -60,7 +60,7 @@ def test_flagship_medians_stay_inside_the_readme_intervals():
     seed = int(re.search(r"--seed (\d+)", block.command).group(1))
     sc = rs.load("wechat_leak_2016")
     assert seed == sc.run.seed  # the README shows the scenario's own run
-    _, where = run_command(block.command)
+    _, where = run_command(block.command, block.exit_code)  # the same run as test_readme
     values = pd.read_csv(where / "runs" / "wechat_leak_2016" / "outcomes.csv")
     by_label = {o.label: name for name, o in sc.outcomes.items()}
     medians = {}
