@@ -33,7 +33,7 @@ from . import __version__
 from .catalog import find_scenario, list_scenarios, scenario_dirs  # noqa: F401  (public)
 from .engine import default_workers, record_agent_states, run_replicates
 from .errors import ScenarioError, did_you_mean
-from .memory import check_memory, estimate_run_bytes
+from .memory import check_memory, estimate_run_bytes, kernel_facts
 from .model import CompiledModel, compile_model
 from .network import Network, build_layer, build_network, layer_from_networkx, layer_seed
 from .results import Results
@@ -73,7 +73,8 @@ def estimate_memory(scenario: Scenario, *, replicates: int, workers: int) -> Dic
         scenario.population.agents, dict(scenario.network.layers),
         n_counters=len(ctrs), n_threshold=n_thr, n_states=n_states, n_reports=n_reports,
         n_events=n_events, n_signals=len(scenario.signals), replicates=replicates,
-        workers=workers, base_dir=scenario.base_dir,
+        workers=workers, n_steps=scenario.time.n_steps, base_dir=scenario.base_dir,
+        **kernel_facts(scenario),
     )
 
 

@@ -41,23 +41,36 @@ BASE_OVERHEAD_BYTES = 400 * 2**20
 #: networkx graphs (measured, rounded up; see the module docstring).
 NX_BYTES_PER_EDGE = 300
 NX_BYTES_PER_NODE = 300
-#: Per-agent kernel buffers (bytes) besides the per-agent record (``_record_bytes``):
-#: candidate list, changed-agent list, sure-rule list (int32 each), pending agent +
-#: transition (int32 + int32), buffered calendar pushes (agent, stamp, step: 3 int32)
+#: Per-agent kernel lists (bytes), allocated whole at the start of a replicate: candidate,
+#: changed-agent and sure-rule lists (int32 each), the pending changes (agent, transition:
+#: 2 int32) and the buffered calendar pushes (agent, stamp, step: 3 int32)
 _AGENT_LISTS = 4 + 4 + 4 + 8 + 12
-#: up to two calendar entries per agent (agent, stamp: 8 bytes; a live and a stale one)
-_AGENT_CALENDAR = 16
-#: edge pushes: the this-step list (int32), about an eighth of a calendar entry and of a
-#: fired-edge record (edge, transition, window, probability: 24 bytes); counted always
-#: (the estimate comes before compiling decides which counters are pushed)
-_AGENT_PUSH = 4 + 1 + 3
+#: A calendar block (see ``kernel._BLOCK``): 32 entries (agent, stamp: 2 int32) and the
+#: int64 link to the next block
+_BLOCK = 32
+_BLOCK_BYTES = _BLOCK * 8 + 8
+#: What the model leaves out (small transient arrays: an event's chosen agents, the sorted
+#: touched list), about 3 % of the flagship's replicate, unattributed: counted as a margin
+#: so that the estimate errs high rather than low (it guards against running out of memory)
+_MARGIN = 1.02
 
 
-def _record_bytes(n_counters: int, n_threshold: int) -> int:
-    """Bytes of the kernel's per-agent record (with the edge-push columns, counted always)."""
-    from .kernel import record_layout  # (numpy + numba only; its plain Python function)
+def _pool_blocks(n_agents: int, per: int) -> int:
+    """Blocks of a calendar pool as the kernel first sizes it (``32 + n // (per × 32)``)."""
+    return 32 + int(n_agents) // (per * _BLOCK)
 
-    return 4 * int(record_layout.py_func(n_counters, n_threshold, True)[0])
+
+def _pool_peak_bytes(first_blocks: int, entries: float) -> int:
+    """Bytes a block pool holds at its fullest, growing (at least doubling) from
+    ``first_blocks`` until it holds ``entries`` entries: old and new arrays coexist while
+    the last growth copies, so the peak is the last two sizes together (three times the
+    first if it doubles once)."""
+    size = first_blocks
+    peak = size
+    while size * _BLOCK < entries:
+        peak = 3 * size
+        size *= 2
+    return peak * _BLOCK_BYTES
 
 
 # ------------------------------------------------------------------ availability
@@ -263,6 +276,99 @@ def estimate_network_bytes(
 # -------------------------------------------------------------------------- run
 
 
+def _allowed(cond: Mapping[str, Any]) -> dict[str, set]:
+    return {k: set(v) if isinstance(v, (list, tuple)) else {v} for k, v in cond.items()}
+
+
+def _overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Can one agent's joint state meet both conditions?"""
+    sa, sb = _allowed(a), _allowed(b)
+    return all(sa[k] & sb[k] for k in sa.keys() & sb.keys())
+
+
+def kernel_facts(scenario: Any) -> dict[str, bool]:
+    """``{has_push, everyone_scheduled}`` for :func:`estimate_replicate_bytes`, from the
+    scenario alone (before the network exists and the model is compiled).
+
+    ``has_push``: some induced rule may be served by edge pushes (``model._edge_push_plan``);
+    checked here by necessary conditions only (an induced rule with a constant rate, no
+    interventions, on an unweighted stored layer, the only rule of its states, read by
+    induced rules only, its source states left by spontaneous rules only), so it may be
+    true where the plan keeps counts: the push buffers are then counted for nothing.
+    ``everyone_scheduled``: a rule of everyone's initial state (each trait's first state)
+    with a rate and no push goes through the static calendar, so all agents may be on
+    it at once; the rules that the check above finds pushable are taken as pushed, which
+    errs high only if the plan pushes more than they.
+    """
+    trs = list(scenario.transitions)
+    layers = dict(scenario.network.layers)
+    daily = getattr(scenario.time, "daily_activity", None) is not None
+    quiet = not scenario.interventions
+
+    def pushable(t: Any) -> bool:
+        ind = t.induced_by
+        if t.kind != "induced" or ind is None or not quiet or t.modulated_by or (daily and t.daily_activity):
+            return False
+        spec = layers.get(ind.layer)
+        if spec is None or spec.generator == "complete" or getattr(spec, "weighted", False) or (
+                getattr(spec, "weight", 1.0) != 1.0):
+            return False
+        for u in trs:
+            if u is t:
+                continue
+            if _overlap(u.from_, t.from_):
+                return False  # not the only rule of its states
+            src = u.induced_by or u.threshold
+            if src is not None and src.layer == ind.layer and _overlap(src.state, ind.state) and u.kind != "induced":
+                return False  # its counter is read by a threshold rule
+            if _overlap(u.from_, ind.state) and (u.kind != "spontaneous" or u.modulated_by):
+                return False  # a source state left by a rule other than a spontaneous one
+        return True
+
+    initial = {trait: states[0] for trait, states in scenario.traits.items()}
+    pushed = [pushable(t) for t in trs]
+    everyone = any(t.kind != "threshold" and not p and _overlap(t.from_, initial)
+                   for t, p in zip(trs, pushed))
+    return {"has_push": any(pushed), "everyone_scheduled": everyone}
+
+
+def estimate_replicate_bytes(
+    n_agents: int,
+    *,
+    n_counters: int,
+    n_threshold: int,
+    n_steps: int,
+    has_push: bool,
+    everyone_scheduled: bool,
+) -> int:
+    """Bytes one replicate holds at its fullest, as the kernel sizes its buffers.
+
+    Exact: the record buffer (``kernel.record_buffer``: 32 or 64 bytes a record plus the
+    touched list, an eighth of the agents as int32), the agent lists (32 bytes an agent),
+    the per-step calendar heads and counts (16 bytes a step each calendar), and with edge
+    pushes the this-step list (int32 an agent) and the fired-edge buffer (1024 + n / 8
+    records of 24 bytes). Modelled: the calendars' block pools (:func:`_pool_peak_bytes`),
+    which start at ``32 + n / 128`` blocks (static calendar) and ``32 + n / 256`` (pushes)
+    and double as entries come. The static calendar holds up to two entries per agent (a
+    live one and a stale one left by a re-proposal) when a rule of everyone's initial
+    state is scheduled on it (``everyone_scheduled``); otherwise a cascade from the seeds
+    holds a fraction at once, and its pool and the push pool are taken to double once
+    (measured: SIR and Watts at 10^6 agents, ``tests/test_memory_guard.py``). The sum is
+    raised by ``_MARGIN`` (2 %) for what this leaves out.
+    """
+    from .kernel import _buffer_size, record_layout  # (plain Python functions of numba ones)
+
+    n = int(n_agents)
+    width = int(record_layout.py_func(n_counters, n_threshold, bool(has_push))[0])
+    total = 4 * int(_buffer_size.py_func(n, width)) + _AGENT_LISTS * n
+    static_entries = 2 * n if everyone_scheduled else n // 2
+    total += _pool_peak_bytes(_pool_blocks(n, 4), static_entries) + 16 * (n_steps + 1)
+    if has_push:
+        total += 4 * n + 24 * (1024 + n // 8) + 16 * (n_steps + 1)
+        total += _pool_peak_bytes(_pool_blocks(n, 8), n // 4)
+    return int(_MARGIN * total)
+
+
 def estimate_run_bytes(
     n_agents: int,
     layer_specs: Mapping[str, "LayerSpec"],
@@ -275,16 +381,15 @@ def estimate_run_bytes(
     n_signals: int,
     replicates: int,
     workers: int,
+    n_steps: int = 0,
+    has_push: bool = True,
+    everyone_scheduled: bool = True,
     base_dir: Optional[Path] = None,
 ) -> dict[str, int]:
     """Memory of a whole run, in bytes.
 
-    Per replicate, per agent: the kernel's per-agent record (flags, calendar stamp and
-    firing step, edge-push visit, joint state, a float32 neighbour count per induced
-    counter and a float32 threshold per threshold transition, padded to 32 or 64
-    bytes), the candidate, changed-agent and sure-rule lists, the pending changes and
-    the buffered calendar pushes (32), two calendar entries (16) and edge-push lists
-    (8). Outputs per replicate:
+    Per replicate: :func:`estimate_replicate_bytes` (the defaults of ``has_push`` and
+    ``everyone_scheduled`` are the larger case). Outputs per replicate:
     ``n_reports × (4 n_states + 8 n_events + 8 n_signals)``, kept for every
     replicate. ``min(workers, replicates)`` replicates run at once.
 
@@ -295,9 +400,9 @@ def estimate_run_bytes(
         ``parallel_replicates``, ``outputs``, ``overhead`` and ``total``.
     """
     net = estimate_network_bytes(n_agents, layer_specs, base_dir=base_dir)
-    per_agent = (_record_bytes(n_counters, n_threshold) + _AGENT_LISTS + _AGENT_CALENDAR
-                 + _AGENT_PUSH)
-    per_replicate = per_agent * int(n_agents)
+    per_replicate = estimate_replicate_bytes(
+        n_agents, n_counters=n_counters, n_threshold=n_threshold, n_steps=n_steps,
+        has_push=has_push, everyone_scheduled=everyone_scheduled)
     parallel = max(1, min(int(workers), int(replicates))) * per_replicate
     outputs = int(replicates) * int(n_reports) * (4 * n_states + 8 * n_events + 8 * n_signals)
     running = net["network"] + parallel + outputs
