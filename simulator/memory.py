@@ -6,7 +6,10 @@ The estimate adds up what a run holds at once:
   int32 below 2**31 agents, weights float64 when not all 1, ``in_strength``
   float64, block labels int32), and separately the *build peak*, the largest
   moment while one layer is built (edge arrays before CSR, generator scratch);
-- **per replicate**: the kernel's per-agent buffers (see :func:`estimate_run_bytes`);
+- **per replicate**: the kernel's buffers as it sizes them (see
+  :func:`estimate_replicate_bytes`): exact for the per-agent records and lists, modelled
+  for the calendars' block pools, which grow with the entries a run schedules; the facts
+  that model needs are read off the scenario by :func:`kernel_facts`;
 - **outputs**: the reported time series of every replicate.
 
 The total is ``max(build peak of the network, network + workers × per replicate +
@@ -286,8 +289,8 @@ def _overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return all(sa[k] & sb[k] for k in sa.keys() & sb.keys())
 
 
-def kernel_facts(scenario: Any) -> dict[str, bool]:
-    """``{has_push, everyone_scheduled}`` for :func:`estimate_replicate_bytes`, from the
+def kernel_facts(scenario: Any) -> dict[str, Any]:
+    """``{has_push, calendar_entries}`` for :func:`estimate_replicate_bytes`, from the
     scenario alone (before the network exists and the model is compiled).
 
     ``has_push``: some induced rule may be served by edge pushes (``model._edge_push_plan``);
@@ -295,10 +298,12 @@ def kernel_facts(scenario: Any) -> dict[str, bool]:
     interventions, on an unweighted stored layer, the only rule of its states, read by
     induced rules only, its source states left by spontaneous rules only), so it may be
     true where the plan keeps counts: the push buffers are then counted for nothing.
-    ``everyone_scheduled``: a rule of everyone's initial state (each trait's first state)
-    with a rate and no push goes through the static calendar, so all agents may be on
-    it at once; the rules that the check above finds pushable are taken as pushed, which
-    errs high only if the plan pushes more than they.
+    ``calendar_entries``: static-calendar entries per agent at most, when rules of
+    everyone's initial state (each trait's first state) go through the static calendar
+    (spontaneous ones: 1; induced ones on stored layers, not pushed: 1 + the layers they
+    read), else 0 (a cascade from the seeds; also when the initial state has a threshold
+    rule, since its agents are then tried every step rather than scheduled). The rules the check above finds pushable are
+    taken as pushed (if the plan keeps counts for them, this errs low).
     """
     trs = list(scenario.transitions)
     layers = dict(scenario.network.layers)
@@ -327,9 +332,24 @@ def kernel_facts(scenario: Any) -> dict[str, bool]:
 
     initial = {trait: states[0] for trait, states in scenario.traits.items()}
     pushed = [pushable(t) for t in trs]
-    everyone = any(t.kind != "threshold" and not p and _overlap(t.from_, initial)
-                   for t, p in zip(trs, pushed))
-    return {"has_push": any(pushed), "everyone_scheduled": everyone}
+    # rules of the initial state that go through the static calendar: spontaneous ones, and
+    # induced ones on stored layers (counts kept: an agent is scheduled once a neighbour
+    # counts, and re-proposed, leaving a stale entry, as counts on another layer rise);
+    # induced ones on complete layers are tried every step instead
+    spontaneous = False
+    layers_read: set = set()
+    for t, p in zip(trs, pushed):
+        if t.kind == "threshold" or p or not _overlap(t.from_, initial):
+            continue
+        if t.kind == "spontaneous":
+            spontaneous = True
+        elif t.induced_by is not None and layers.get(t.induced_by.layer) is not None and (
+                layers[t.induced_by.layer].generator != "complete"):
+            layers_read.add(t.induced_by.layer)
+    entries = (1 + len(layers_read)) if layers_read else (1 if spontaneous else 0)
+    if any(t.kind == "threshold" and _overlap(t.from_, initial) for t in trs):
+        entries = 0  # a state with a threshold rule is tried every step: not on the calendar
+    return {"has_push": any(pushed), "calendar_entries": entries}
 
 
 def estimate_replicate_bytes(
@@ -339,7 +359,7 @@ def estimate_replicate_bytes(
     n_threshold: int,
     n_steps: int,
     has_push: bool,
-    everyone_scheduled: bool,
+    calendar_entries: int,
 ) -> int:
     """Bytes one replicate holds at its fullest, as the kernel sizes its buffers.
 
@@ -349,11 +369,15 @@ def estimate_replicate_bytes(
     pushes the this-step list (int32 an agent) and the fired-edge buffer (1024 + n / 8
     records of 24 bytes). Modelled: the calendars' block pools (:func:`_pool_peak_bytes`),
     which start at ``32 + n / 128`` blocks (static calendar) and ``32 + n / 256`` (pushes)
-    and double as entries come. The static calendar holds up to two entries per agent (a
-    live one and a stale one left by a re-proposal) when a rule of everyone's initial
-    state is scheduled on it (``everyone_scheduled``); otherwise a cascade from the seeds
-    holds a fraction at once, and its pool and the push pool are taken to double once
-    (measured: SIR and Watts at 10^6 agents, ``tests/test_memory_guard.py``). The sum is
+    and double as entries come. When rules of everyone's initial state are scheduled on
+    the static calendar, it holds up to ``calendar_entries`` entries per agent (a live
+    one and stale ones left by re-proposals: one more per stored layer those rules read;
+    see :func:`kernel_facts`); otherwise (``calendar_entries`` 0) a cascade from the
+    seeds holds a fraction at once, and its pool and the push pool are taken to double
+    once. An empirical rule, checked against measurements (``tests/test_memory_guard.py``:
+    within 5 % for the flagship, SIR, Watts, Daley-Kendall, the DingTalk and Xiaomi
+    scenarios; too low for models whose agents return to a pushed state (SIS: -14 %) or
+    whose sources fire all their edges at once (independent cascade: -25 %)). The sum is
     raised by ``_MARGIN`` (2 %) for what this leaves out.
     """
     from .kernel import _buffer_size, record_layout  # (plain Python functions of numba ones)
@@ -361,7 +385,7 @@ def estimate_replicate_bytes(
     n = int(n_agents)
     width = int(record_layout.py_func(n_counters, n_threshold, bool(has_push))[0])
     total = 4 * int(_buffer_size.py_func(n, width)) + _AGENT_LISTS * n
-    static_entries = 2 * n if everyone_scheduled else n // 2
+    static_entries = calendar_entries * n if calendar_entries else n // 2
     total += _pool_peak_bytes(_pool_blocks(n, 4), static_entries) + 16 * (n_steps + 1)
     if has_push:
         total += 4 * n + 24 * (1024 + n // 8) + 16 * (n_steps + 1)
@@ -383,13 +407,13 @@ def estimate_run_bytes(
     workers: int,
     n_steps: int = 0,
     has_push: bool = True,
-    everyone_scheduled: bool = True,
+    calendar_entries: int = 2,
     base_dir: Optional[Path] = None,
 ) -> dict[str, int]:
     """Memory of a whole run, in bytes.
 
-    Per replicate: :func:`estimate_replicate_bytes` (the defaults of ``has_push`` and
-    ``everyone_scheduled`` are the larger case). Outputs per replicate:
+    Per replicate: :func:`estimate_replicate_bytes` (by default with edge pushes and two
+    calendar entries per agent). Outputs per replicate:
     ``n_reports × (4 n_states + 8 n_events + 8 n_signals)``, kept for every
     replicate. ``min(workers, replicates)`` replicates run at once.
 
@@ -402,7 +426,7 @@ def estimate_run_bytes(
     net = estimate_network_bytes(n_agents, layer_specs, base_dir=base_dir)
     per_replicate = estimate_replicate_bytes(
         n_agents, n_counters=n_counters, n_threshold=n_threshold, n_steps=n_steps,
-        has_push=has_push, everyone_scheduled=everyone_scheduled)
+        has_push=has_push, calendar_entries=calendar_entries)
     parallel = max(1, min(int(workers), int(replicates))) * per_replicate
     outputs = int(replicates) * int(n_reports) * (4 * n_states + 8 * n_events + 8 * n_signals)
     running = net["network"] + parallel + outputs
