@@ -15,6 +15,14 @@ re-running it (and without loading numba or the kernel)::
     raw.npz              the engine's arrays (RawRun), what read_run rebuilds Results from
     figures/             traits, dashboard, signals (PNG + SVG)
 
+**Compact time series.** A replicate's rows in ``timeseries``, ``fired`` and ``signals``
+stop at its last change (any count, firing or signal value): from that report time to
+``until`` nothing moves, so the last row holds. ``raw.npz`` likewise keeps report rows
+up to the last change of any replicate. :func:`read_run` expands both back, exactly: its
+tables, outcomes, summary and figures run flat to ``until`` as the run that wrote them.
+To expand a table read with pandas alone, forward-fill each replicate's last row over the
+report times in ``model_info.json``.
+
 The directory is written all at once (:func:`rumorsim.outputs.write_directory_atomically`):
 an interrupted write leaves nothing half-written, and an existing run is replaced only
 when asked (``overwrite``).
@@ -38,7 +46,7 @@ import yaml
 from .errors import OutputError
 from .modelinfo import InterventionMarker, ModelInfo
 from .outputs import PathLike, json_number, write_directory_atomically, write_json
-from .results import RUN_FORMAT, RawRun, Results
+from .results import RUN_FORMAT, RawRun, Results, expand_raw, truncate_raw
 from .scenario import Scenario, scenario_yaml
 
 #: The files a directory needs to be read back as a run.
@@ -76,27 +84,25 @@ def write_run(results: Results, run_dir: PathLike, *, overwrite: bool = False,
 
 def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     (d / "scenario.yaml").write_text(scenario_yaml(res.scenario), encoding="utf-8")
-    tables = {
-        "timeseries": res.timeseries,
-        "transitions": res.transitions,
-        "fired": res.fired,
-        "outcomes": res.outcome_values(),
-    }
-    if len(res.info.signal_names):
-        tables["signals"] = res.signals
-    for name, df in tables.items():
-        df.to_csv(d / f"{name}.csv", index=False)
+    # Per-report tables hold each replicate's rows up to its last change only (many
+    # small cascades stop after ~35 of 1,001 report times); read_run expands them.
+    tables = {**res.compact_tables(), "transitions": res.transitions,
+              "outcomes": res.outcome_values()}
     try:
         import pyarrow  # noqa: F401  (Parquet twins only when pyarrow is there)
     except ImportError:
-        pass
+        parquet = False
     else:
-        for name, df in tables.items():
+        parquet = True
+    for name, df in tables.items():
+        df.to_csv(d / f"{name}.csv", index=False)
+        if parquet:
             df.to_parquet(d / f"{name}.parquet", index=False)
     write_json(d / "summary.json", res.summary())
     write_json(d / "provenance.json", {**res.provenance, "network_stats": res.network_stats})
     write_json(d / "model_info.json", info_to_json(res.info))
-    arrays = {f.name: np.asarray(getattr(res.raw, f.name)) for f in fields(RawRun)}
+    compact = truncate_raw(res.raw)  # rows after every replicate's last change dropped
+    arrays = {f.name: np.asarray(getattr(compact, f.name)) for f in fields(RawRun)}
     if arrays["replicate_seeds"].dtype.kind == "O":
         arrays["replicate_seeds"] = arrays["replicate_seeds"].astype(str)
     np.savez_compressed(d / "raw.npz", **arrays)
@@ -160,7 +166,8 @@ def read_run(run_dir: PathLike) -> Results:
     except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
         raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
     network_stats = provenance.pop("network_stats", {}) or {}
-    return Results(scenario, info, RawRun(**kw), network_stats, provenance)
+    raw = expand_raw(RawRun(**kw), len(info.report_times))  # flat again up to `until`
+    return Results(scenario, info, raw, network_stats, provenance)
 
 
 # ---------------------------------------------------------------- model_info.json
