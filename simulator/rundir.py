@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 import numpy as np
 import yaml
@@ -48,6 +48,9 @@ from .modelinfo import InterventionMarker, ModelInfo
 from .outputs import PathLike, json_number, write_directory_atomically, write_json
 from .results import RUN_FORMAT, RawRun, Results, expand_raw, truncate_raw
 from .scenario import Scenario, scenario_yaml
+
+if TYPE_CHECKING:  # pandas only for the annotation; Results brings it in anyway
+    import pandas as pd
 
 #: The files a directory needs to be read back as a run.
 REQUIRED_FILES = ("scenario.yaml", "model_info.json", "raw.npz")
@@ -88,16 +91,8 @@ def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     # small cascades stop after ~35 of 1,001 report times); read_run expands them.
     tables = {**res.compact_tables(), "transitions": res.transitions,
               "outcomes": res.outcome_values()}
-    try:
-        import pyarrow  # noqa: F401  (Parquet twins only when pyarrow is there)
-    except ImportError:
-        parquet = False
-    else:
-        parquet = True
     for name, df in tables.items():
-        df.to_csv(d / f"{name}.csv", index=False)
-        if parquet:
-            df.to_parquet(d / f"{name}.parquet", index=False)
+        write_table(df, d / name)
     write_json(d / "summary.json", res.summary())
     write_json(d / "provenance.json", {**res.provenance, "network_stats": res.network_stats})
     write_json(d / "model_info.json", info_to_json(res.info))
@@ -108,6 +103,29 @@ def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     np.savez_compressed(d / "raw.npz", **arrays)
     if figures:
         draw_figures(res, d / "figures", atomic=False)
+
+
+def write_table(df: "pd.DataFrame", stem: Path) -> List[Path]:
+    """Write ``df`` as ``<stem>.csv`` and, with pyarrow, ``<stem>.parquet``; returns the paths.
+
+    With pyarrow the frame is converted to an Arrow table once and both files are written
+    from it, columnar and in C++ (pandas' ``to_csv`` formats row by row, several times
+    slower); without it, pandas writes the CSV. Arrow's CSV quotes strings only where
+    needed and writes whole floats without ``.0`` (``1`` for 1.0); the Parquet twin keeps
+    the exact dtypes.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+    except ImportError:
+        df.to_csv(stem.with_suffix(".csv"), index=False)
+        return [stem.with_suffix(".csv")]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pa_csv.write_csv(table, stem.with_suffix(".csv"),
+                     pa_csv.WriteOptions(quoting_style="needed"))
+    pq.write_table(table, stem.with_suffix(".parquet"))
+    return [stem.with_suffix(".csv"), stem.with_suffix(".parquet")]
 
 
 def draw_figures(results: Results, fig_dir: PathLike, *, atomic: bool = True) -> List[Path]:
