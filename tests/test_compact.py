@@ -26,6 +26,12 @@ from test_results import sir_results, wechat_results
 FRAMES = ("timeseries", "signals", "fired", "transitions")
 
 
+@pytest.fixture(scope="module")
+def base() -> Results:
+    """The WeChat-like synthetic run of test_results (signals, outcomes), 4 replicates."""
+    return wechat_results(replicates=4)
+
+
 def _settling(res: Results, stops: list) -> Results:
     """``res`` with replicate r frozen from report index ``stops[r]`` on (its row
     repeated to the end): replicates that stop early, at 0 and never."""
@@ -58,8 +64,8 @@ def test_last_change_finds_each_replicates_last_moving_row() -> None:
     assert short.counts.shape[1] == 5 and short.signals.shape[1] == 5
 
 
-def test_truncate_then_expand_is_the_identity() -> None:
-    res = _settling(wechat_results(replicates=4), [10, 0, 25, 40])
+def test_truncate_then_expand_is_the_identity(base: Results) -> None:
+    res = _settling(base, [10, 0, 25, 40])
     short = truncate_raw(res.raw)
     assert short.counts.shape[1] == 41  # up to index 40, the latest last change
     back = expand_raw(short, len(res.times))
@@ -69,8 +75,9 @@ def test_truncate_then_expand_is_the_identity() -> None:
 
 
 @pytest.mark.parametrize("stops", [[10, 0, 25, 40], [3, 3, 3, 3]])
-def test_compact_run_directory_reads_back_the_full_expansion(tmp_path: Path, stops) -> None:
-    res = _settling(wechat_results(replicates=4), stops)
+def test_compact_run_directory_reads_back_the_full_expansion(tmp_path: Path, stops,
+                                                            base: Results) -> None:
+    res = _settling(base, stops)
     T = len(res.times)
     run = write_run(res, tmp_path / "run", figures=False)
     with np.load(run / "raw.npz") as z:
@@ -85,11 +92,12 @@ def test_compact_run_directory_reads_back_the_full_expansion(tmp_path: Path, sto
     assert back.summary() == res.summary()
 
 
-def test_tables_on_disk_stop_at_each_replicates_last_change(tmp_path: Path) -> None:
+def test_tables_on_disk_stop_at_each_replicates_last_change(tmp_path: Path,
+                                                          base: Results) -> None:
     """The CSV (and Parquet) tables hold each replicate's rows up to its last change;
     forward-filling them over the report times gives the full table back."""
     stops = [10, 0, 25, 40]
-    res = _settling(wechat_results(replicates=4), stops)
+    res = _settling(base, stops)
     run = write_run(res, tmp_path / "run", figures=False)
     compact = res.compact_tables()
     for name in ("timeseries", "signals", "fired"):
