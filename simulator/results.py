@@ -42,8 +42,9 @@ ENSEMBLE_STATISTICS: Dict[str, str] = {
     "p95": "numpy.percentile(values, 95) over replicates (method='linear')",
     "interval": "p5..p95: central 90 % of replicates",
 }
-#: Bumped when the layout of a run directory changes incompatibly.
-RUN_FORMAT = "rumorsim-run/1"
+#: Bumped when the layout of a run directory changes incompatibly. /2: per-report tables
+#: and raw.npz stop at the last change (rumorsim.rundir); /1 directories still read.
+RUN_FORMAT = "rumorsim-run/2"
 
 PathLike = Union[str, os.PathLike]
 _ByName = Dict[str, Dict[str, np.ndarray]]  # name -> statistic -> values per replicate
