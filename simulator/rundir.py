@@ -105,14 +105,13 @@ def _write_into(res: Results, d: Path, *, figures: bool) -> None:
         draw_figures(res, d / "figures", atomic=False)
 
 
-def write_table(df: "pd.DataFrame", stem: Path) -> List[Path]:
+def write_table(df: pd.DataFrame, stem: Path) -> List[Path]:
     """Write ``df`` as ``<stem>.csv`` and, with pyarrow, ``<stem>.parquet``; returns the paths.
 
     With pyarrow the frame is converted to an Arrow table once and both files are written
     from it, columnar and in C++ (pandas' ``to_csv`` formats row by row, several times
-    slower); without it, pandas writes the CSV. Arrow's CSV quotes strings only where
-    needed and writes whole floats without ``.0`` (``1`` for 1.0); the Parquet twin keeps
-    the exact dtypes.
+    slower); without it, pandas writes the CSV. Arrow's CSV quotes strings and writes
+    whole floats without ``.0`` (``1`` for 1.0); the Parquet twin keeps the exact dtypes.
     """
     try:
         import pyarrow as pa
@@ -122,8 +121,7 @@ def write_table(df: "pd.DataFrame", stem: Path) -> List[Path]:
         df.to_csv(stem.with_suffix(".csv"), index=False)
         return [stem.with_suffix(".csv")]
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pa_csv.write_csv(table, stem.with_suffix(".csv"),
-                     pa_csv.WriteOptions(quoting_style="needed"))
+    pa_csv.write_csv(table, stem.with_suffix(".csv"))
     pq.write_table(table, stem.with_suffix(".parquet"))
     return [stem.with_suffix(".csv"), stem.with_suffix(".parquet")]
 

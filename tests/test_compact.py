@@ -19,7 +19,7 @@ import pytest
 
 import rumorsim as rs
 from rumorsim.results import RawRun, Results, expand_raw, last_change, truncate_raw
-from rumorsim.rundir import read_run, write_run
+from rumorsim.rundir import read_run, write_run, write_table
 
 from test_results import sir_results, wechat_results
 
@@ -114,7 +114,6 @@ def test_tables_on_disk_stop_at_each_replicates_last_change(tmp_path: Path,
                   .groupby(["replicate", *key], sort=False).ffill())
         got = pd.concat([grid, filled[[c for c in full.columns if c not in grid]]], axis=1)
         pd.testing.assert_frame_equal(got, full, check_dtype=False, check_exact=True)
-    pytest.importorskip("pyarrow")
     for name in ("timeseries", "signals", "fired"):
         pd.testing.assert_frame_equal(pd.read_parquet(run / f"{name}.parquet"), compact[name],
                                       check_exact=True)
@@ -143,3 +142,20 @@ def test_a_real_cascade_is_written_compactly_and_read_back_exactly(tmp_path: Pat
         pd.testing.assert_frame_equal(getattr(back, name), getattr(res, name), check_exact=True)
     pd.testing.assert_frame_equal(back.outcome_table(), res.outcome_table(), check_exact=True)
     assert back.summary() == res.summary()
+
+
+def test_without_pyarrow_pandas_writes_the_same_csv(tmp_path: Path, base: Results,
+                                                    monkeypatch) -> None:
+    """The fallback path (no pyarrow): CSV only, the same table read back."""
+    import sys
+
+    df = base.compact_tables()["timeseries"]
+    with_arrow = write_table(df, tmp_path / "a")
+    with monkeypatch.context() as m:
+        for mod in ("pyarrow", "pyarrow.csv", "pyarrow.parquet"):
+            m.setitem(sys.modules, mod, None)  # import fails
+        without = write_table(df, tmp_path / "b")
+    assert [p.name for p in with_arrow] == ["a.csv", "a.parquet"]
+    assert [p.name for p in without] == ["b.csv"]
+    pd.testing.assert_frame_equal(pd.read_csv(without[0]), pd.read_csv(with_arrow[0]),
+                                  check_dtype=False, check_exact=True)
