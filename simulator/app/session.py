@@ -31,6 +31,7 @@ the browser becomes one more override, so the export is the file plus those over
 from __future__ import annotations
 
 import base64
+import json
 import math
 import threading
 import time as _time
@@ -82,7 +83,7 @@ class Settings:
     seed : the run's seed (network and replicates).
     params : ``(--set path, value)`` for every slider that was moved.
     clicks : agents seeded by clicks, in order.
-    fired : ``(intervention, time)`` for every intervention fired by its button.
+    fired : ``(intervention, time)`` for every press of an intervention's button, in order.
     layer : the layer drawn (default: the first).
     """
 
@@ -103,7 +104,7 @@ class Settings:
             params = tuple((str(k), float(v)) for k, v in dict(data.get("params") or {}).items())
             clicks = tuple(Click(int(c["agent"]), str(c["trait"]), str(c["state"]), float(c["at"]))
                            for c in data.get("clicks") or [])
-            fired = tuple((str(k), float(v)) for k, v in dict(data.get("fired") or {}).items())
+            fired = tuple((str(k), float(v)) for k, v in data.get("fired") or [])
         except (TypeError, ValueError, KeyError) as exc:
             raise ScenarioError(f"malformed app settings: {exc}") from None
         if seed < 0:
@@ -164,23 +165,39 @@ def _click_overrides(sc: Scenario, clicks: Sequence[Click]) -> List[str]:
         if not 0 <= c.agent < sc.population.agents:
             raise ScenarioError(f"there is no agent {c.agent}", field="clicks",
                                 expected=f"0..{sc.population.agents - 1}")
-        at = min(max(c.at, 0.0), sc.time.until)
-        out.append(f"interventions.clicked_{k}={{kind: seed, at: {at!r}, strategy: ids, "
-                   f"ids: [{c.agent}], state: {{{c.trait}: {c.state}}}, label: 'clicked agent {c.agent}'}}")
+        spec = {"kind": "seed", "at": min(max(c.at, 0.0), sc.time.until), "strategy": "ids",
+                "ids": [c.agent], "state": {c.trait: c.state}, "label": f"clicked agent {c.agent}"}
+        out.append(f"interventions.clicked_{k}={json.dumps(spec)}")  # JSON is YAML
     return out
 
 
 def _fired_overrides(sc: Scenario, fired: Sequence[Tuple[str, float]]) -> List[str]:
-    out = []
-    for name, at in fired:
+    """Interventions fired by their buttons.
+
+    Fired before its planned time, an intervention is brought forward (its ``at`` moves
+    to now, its duration kept): "debunk at hour 1 instead of 3.5". Fired after it has
+    happened (or fired again), a copy happens now (``<name>_fired_<k>``): what is on
+    screen before now stays as it was.
+    """
+    out, moved = [], set()
+    for k, (name, at) in enumerate(fired, 1):
         iv = sc.interventions.get(name)
         if iv is None:
             raise ScenarioError(f"there is no intervention `{name}`", field="fired",
                                 suggestion=did_you_mean(name, sc.interventions))
         at = min(max(at, 0.0), sc.time.until)
-        out.append(f"interventions.{name}.at={at!r}")
-        if iv.until is not None:  # keep its duration, within the run
-            out.append(f"interventions.{name}.until={min(at + iv.until - iv.at, sc.time.until)!r}")
+        until = None if iv.until is None else min(at + iv.until - iv.at, sc.time.until)
+        if name not in moved and at <= iv.at:
+            moved.add(name)
+            out.append(f"interventions.{name}.at={at!r}")
+            if until is not None:
+                out.append(f"interventions.{name}.until={until!r}")
+        else:
+            spec = iv.model_dump(mode="json", by_alias=True, exclude_none=True)
+            spec.update(at=at, label=f"{iv.label or name} (fired at {at:g})")
+            if until is not None:
+                spec["until"] = until
+            out.append(f"interventions.{name}_fired_{k}={json.dumps(spec)}")
     return out
 
 
@@ -361,7 +378,8 @@ def simulate(settings: Settings) -> Dict[str, Any]:
     (base64 little-endian int16, report times x agents: replicate 0's joint states),
     ``positions`` and ``edges`` of the drawn layer, ``curves`` (per trait and state:
     the run, the band's low/high percentiles, the mean field, in agents),
-    ``interventions``, ``parameters`` (sliders), ``overrides`` and ``timings``.
+    ``interventions`` (buttons), ``marks`` (times of interventions, for the curves),
+    ``parameters`` (sliders), ``overrides`` and ``timings``.
     """
     t0 = _time.perf_counter()
     path, base, _ = _base(settings)
@@ -394,10 +412,14 @@ def simulate(settings: Settings) -> Dict[str, Any]:
             }
     traits = [{"name": t, "states": list(states), "colors": _distinct_colors(states),
                "click": click_state(sc, t)} for t, states in res.info.traits]
+    fired: Dict[str, List[float]] = {}
+    for name, at in settings.fired:
+        fired.setdefault(name, []).append(at)
     ivs = [{"name": n, "label": iv.label or n.replace("_", " "), "kind": iv.kind,
-            "at": iv.at, "scheduled": base.interventions[n].at,
-            "fired": dict(settings.fired).get(n)}
-           for n, iv in sc.interventions.items() if not n.startswith("clicked_")]
+            "at": sc.interventions[n].at, "scheduled": iv.at, "fired": fired.get(n, [])}
+           for n, iv in base.interventions.items()]
+    marks = [{"at": iv.at, "label": iv.label or n} for n, iv in sc.interventions.items()
+             if not n.startswith("clicked_")]
     _, over = overrides_for(settings)
     t_end = _time.perf_counter()
     return {
@@ -419,6 +441,7 @@ def simulate(settings: Settings) -> Dict[str, Any]:
         "curves": curves,
         "meanfield_note": mf_note,
         "interventions": ivs,
+        "marks": marks,
         "clicks": [c.__dict__ for c in settings.clicks],
         "parameters": [p.__dict__ for p in parameters(base, sc)],
         "overrides": over,

@@ -9,7 +9,7 @@
 
 const $ = (id) => document.getElementById(id);
 const S = {
-  settings: { scenario: null, seed: 0, params: {}, clicks: [], fired: {}, layer: null },
+  settings: { scenario: null, seed: 0, params: {}, clicks: [], fired: [], layer: null },
   data: null, frames: null, nAgents: 0, nFrames: 0,
   trait: 0, frame: 0, playing: false, fps: 8, lastTick: 0, acc: 0,
   px: null, py: null, radius: 3, edgeCanvas: null, curveCanvas: null,
@@ -119,7 +119,7 @@ function load(data, newNetwork) {
   fillClickStates();
   buildInterventions();
   buildSliders();
-  $("clear").hidden = !(S.settings.clicks.length || Object.keys(S.settings.fired).length);
+  $("clear").hidden = !(S.settings.clicks.length || S.settings.fired.length);
   $("curve-note").textContent = curveNote();
   if (newNetwork || !S.edgeCanvas) buildNetwork();
   buildCurves();
@@ -257,7 +257,7 @@ function buildCurves() {
   // intervention marks
   g.setLineDash([4, 5]); g.strokeStyle = "#777"; g.lineWidth = 1.5;
   g.textAlign = "left"; g.font = "15px system-ui, sans-serif"; g.fillStyle = "#444";
-  for (const iv of d.interventions) {
+  for (const iv of d.marks) {
     const x = curveX(iv.at, W);
     g.beginPath(); g.moveTo(x, CP.t); g.lineTo(x, H - CP.b); g.stroke();
   }
@@ -364,12 +364,13 @@ function buildInterventions() {
   for (const iv of ivs) {
     const b = document.createElement("button");
     b.dataset.name = iv.name;
-    b.textContent = iv.fired !== null && iv.fired !== undefined
-      ? `${iv.label} (fired at ${fmtTime(iv.fired)})` : `${iv.label} (planned t = ${fmtTime(iv.scheduled)})`;
-    if (iv.fired !== null && iv.fired !== undefined) b.className = "fired";
-    b.title = `${iv.kind}: moves it to the current time and re-runs with the same seed`;
+    b.textContent = iv.fired.length
+      ? `${iv.label} (fired at ${iv.fired.map(fmtTime).join(", ")})` : `${iv.label} (planned t = ${fmtTime(iv.scheduled)})`;
+    if (iv.fired.length) b.className = "fired";
+    b.title = `${iv.kind}: happens now (brought forward if still to come, else once more) ` +
+              "and the run is recomputed with the same seed";
     b.addEventListener("click", () => {
-      S.settings.fired[iv.name] = S.data.times[S.frame];
+      S.settings.fired.push([iv.name, S.data.times[S.frame]]);
       compute(true);
     });
     box.appendChild(b);
@@ -448,7 +449,7 @@ async function exportScenario() {
 
 function newScenario(name) {
   pause();
-  S.settings = { scenario: name, seed: 0, params: {}, clicks: [], fired: {}, layer: null };
+  S.settings = { scenario: name, seed: 0, params: {}, clicks: [], fired: [], layer: null };
   S.trait = 0; S.data = null; S.edgeCanvas = null;
   const first = S.scenarios.find((s) => s.name === name);
   S.settings.seed = first && first.seed !== undefined ? first.seed : 0;
@@ -475,7 +476,7 @@ function wire() {
     S.settings.layer = S.data.layers[+$("layer").value]; compute(true);
   });
   $("scenario").addEventListener("change", () => newScenario($("scenario").value));
-  $("clear").addEventListener("click", () => { S.settings.clicks = []; S.settings.fired = {}; compute(true); });
+  $("clear").addEventListener("click", () => { S.settings.clicks = []; S.settings.fired = []; compute(true); });
   $("network").addEventListener("click", (ev) => {
     if (!S.data) return;
     const i = nearestAgent(ev);
