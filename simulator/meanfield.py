@@ -86,13 +86,13 @@ _BINS = 40
 
 def _scipy():
     try:
-        from scipy import integrate, stats
+        from scipy import integrate, special
     except ModuleNotFoundError as exc:  # pragma: no cover - scipy is in the test extra
         raise MeanFieldError(
             "the mean-field companion needs scipy",
             suggestion='Install it with: pip install "rumorsim[meanfield]"',
         ) from exc
-    return integrate, stats
+    return integrate, special
 
 
 # ------------------------------------------------------------------ degree classes
@@ -560,22 +560,28 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
     ctr_w = np.array(ctr_weight).reshape(len(ctr_weight), C)
     d_in = classes.d_in
 
+    # Each rule's moves as a (moved states x J) matrix: -1 where an agent leaves, +1 where it lands.
+    moves = []
+    for r in rules:
+        M = np.zeros((len(r.src), J))
+        M[np.arange(len(r.src)), r.src] -= 1.0
+        M[np.arange(len(r.src)), r.dst] += 1.0
+        moves.append(M)
+    ctr_d_in = d_in[:, ctr_layer] if len(ctr_layer) else np.zeros((C, 0))
+
     def rhs(_t: float, y: np.ndarray, h: np.ndarray) -> np.ndarray:
         x = y.reshape(C, J)
         # theta[k]: chance that the agent at the end of an edge matches counter k
         theta = np.einsum("kc,cj,kj->k", ctr_w, x, ctr_mask_a)
+        pressure = ctr_d_in * theta  # (C, K) expected matching neighbours per class
         dx = np.zeros_like(x)
-        for r in rules:
+        for r, M in zip(rules, moves):
             rate = h[r.t] * r.p
             if rate == 0.0 or len(r.src) == 0:
                 continue
-            if r.counter >= 0:
-                per_class = rate * d_in[:, ctr_layer[r.counter]] * theta[r.counter]
-                flow = x[:, r.src] * per_class[:, None]
-            else:
-                flow = x[:, r.src] * rate
-            dx[:, r.src] -= flow
-            np.add.at(dx.T, r.dst, flow.T)
+            coef = rate * pressure[:, r.counter] if r.counter >= 0 else rate
+            flow = x[:, r.src] * (coef[:, None] if r.counter >= 0 else coef)
+            dx += flow @ M
         return dx.ravel()
 
     x = np.zeros((C, J))
@@ -608,7 +614,7 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
 # ------------------------------------------------------------------ threshold rules
 
 
-def _threshold_cdf(spec, stats) -> "callable":
+def _threshold_cdf(spec, special) -> "callable":
     """P(threshold <= v) for the rule's per-agent threshold (with the kernel's tolerance)."""
     if not isinstance(spec, Distribution):
         value = float(spec)
@@ -623,15 +629,15 @@ def _threshold_cdf(spec, stats) -> "callable":
     if d == "normal":
         if spec.sd == 0:
             return lambda v: (v >= spec.mean - 1e-9).astype(float)
-        return lambda v: stats.norm.cdf(v, spec.mean, spec.sd)
-    return lambda v: np.where(v > 0, stats.norm.cdf((np.log(np.maximum(v, 1e-300)) - spec.mean)
-                                                    / max(spec.sd, 1e-300)), 0.0)
+        return lambda v: special.ndtr((v - spec.mean) / spec.sd)
+    return lambda v: np.where(v > 0, special.ndtr((np.log(np.maximum(v, 1e-300)) - spec.mean)
+                                                  / max(spec.sd, 1e-300)), 0.0)
 
 
 def _solve_threshold(sc: Scenario, js: _JointStates, t_out: np.ndarray, method: str,
                      network) -> np.ndarray:
     """Gleeson's monotone-dynamics equations for the scenario's one threshold rule."""
-    integrate, stats = _scipy()
+    integrate, special = _scipy()
     tr = sc.transitions[0]
     thr = tr.threshold
     layer_spec = sc.network.layers[thr.layer]
@@ -673,7 +679,7 @@ def _solve_threshold(sc: Scenario, js: _JointStates, t_out: np.ndarray, method: 
             k = s.count if s.count is not None else (len(s.ids) if s.ids else s.fraction * n * (1 - rho0))
             rho0 += k / n
     rho0 = min(rho0, 1.0)
-    cdf = _threshold_cdf(thr.fraction if thr.fraction is not None else thr.count, stats)
+    cdf = _threshold_cdf(thr.fraction if thr.fraction is not None else thr.count, special)
     by_fraction = thr.fraction is not None
     kmax = int(ks.max())
     m = np.arange(kmax + 1)
@@ -683,20 +689,27 @@ def _solve_threshold(sc: Scenario, js: _JointStates, t_out: np.ndarray, method: 
             return cdf(mm / k) if k > 0 else np.zeros(len(mm))
         return cdf(mm.astype(float))
 
-    Fk = [F(int(k), m[: int(k) + 1]) for k in ks]
     z = float(pk @ ks)
     rate = float(_hazards(sc)[1][0, 0])
+    # Binomial weights B(k, m; nu) for every class on one (class, m) grid:
+    # log C(k, m) once, then m log nu + (k - m) log(1 - nu) per evaluation.
+    gammaln, xlogy = special.gammaln, special.xlogy
+    K = ks.astype(np.float64)[:, None]
+    M = m.astype(np.float64)[None, :]
+    F_km = np.array([np.pad(F(int(k), m[: int(k) + 1]), (0, kmax - int(k))) for k in ks])
+    valid = M <= K                      # m <= k
+    valid1 = M <= K - 1                 # m <= k - 1 (the edge we came along excluded)
+    logc = np.where(valid, gammaln(K + 1) - gammaln(M + 1) - gammaln(np.maximum(K - M, 0) + 1), -np.inf)
+    logc1 = np.where(valid1, gammaln(K) - gammaln(M + 1) - gammaln(np.maximum(K - 1 - M, 0) + 1), -np.inf)
+    w_nu = ks * pk / z if z > 0 else np.zeros_like(pk)
 
     def rhs(_t: float, y: np.ndarray) -> np.ndarray:
         rho, nu = y
         nu = min(max(nu, 0.0), 1.0)
-        g_rho = 0.0
-        g_nu = 0.0
-        for k, p, f in zip(ks, pk, Fk):
-            k = int(k)
-            g_rho += p * (stats.binom.pmf(m[: k + 1], k, nu) @ f)
-            if k > 0 and z > 0:
-                g_nu += k * p / z * (stats.binom.pmf(m[:k], k - 1, nu) @ f[:k])
+        b = np.exp(logc + xlogy(M, nu) + xlogy(np.maximum(K - M, 0), 1 - nu))
+        b1 = np.exp(logc1 + xlogy(M, nu) + xlogy(np.maximum(K - 1 - M, 0), 1 - nu))
+        g_rho = pk @ (b * F_km).sum(axis=1)
+        g_nu = w_nu @ (b1 * F_km).sum(axis=1)
         return [rate * (rho0 + (1 - rho0) * g_rho - rho), rate * (rho0 + (1 - rho0) * g_nu - nu)]
 
     sol = integrate.solve_ivp(rhs, (0.0, float(t_out[-1]) or 1e-9), [rho0, rho0], method="LSODA",

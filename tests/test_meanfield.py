@@ -129,6 +129,7 @@ def test_broadcast_moves_its_reach_at_once():
     assert i.loc[25.0] == pytest.approx(0.6 * 0.5, abs=1e-6)  # applied before the report at 25
 
 
+@pytest.mark.slow
 def test_degree_based_sir_threshold_on_configuration_model():
     """Heterogeneous mean field puts SIR's threshold at beta / gamma = <k> / (<k^2> - <k>).
 
