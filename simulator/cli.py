@@ -199,18 +199,24 @@ def _num(x: float) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty run directory.")
 @click.option("--no-figures", is_flag=True, help="Skip PNG/SVG figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]),
+              help="Also solve the mean-field equations (homogeneous, or degree-based: "
+                   "--meanfield degree): meanfield.csv, dashed over the bands.")
 @friendly
 def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
         overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
-        quiet: bool) -> None:
+        quiet: bool, meanfield: Optional[str]) -> None:
     """Run SCENARIO (a file or a shipped name) and write a run directory."""
-    from .api import find_scenario, load, run as run_scenario
+    from .api import find_scenario, load, meanfield_of, run as run_scenario
 
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
     res = run_scenario(sc, replicates=reps, seed=seed, workers=workers,
                        progress=not quiet and sys.stderr.isatty(), command=_command_line())
+    if meanfield:
+        res.meanfield = meanfield_of(res, method=meanfield)
     out = out if out is not None else _default_run_dir(path.stem)
     written = res.write(out, overwrite=overwrite, figures=not no_figures)
     if not quiet:
@@ -248,14 +254,73 @@ def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Opt
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]),
+              help="Solve the mean-field equations of the run's scenario, write meanfield.csv "
+                   "into RUN_DIR and draw them dashed over the bands.")
 @friendly
-def plot(run_dir: Path) -> None:
+def plot(run_dir: Path, meanfield: Optional[str]) -> None:
     """Redraw the figures of a finished run directory."""
-    from .results import redraw_figures
+    from .results import Results
 
     _require_run_dir(run_dir)
-    for p in redraw_figures(run_dir):
+    res = Results.load(run_dir)
+    if meanfield:
+        from .api import meanfield_of
+
+        res.meanfield = meanfield_of(res, method=meanfield)
+        _write_csv_atomically(res.meanfield, run_dir / "meanfield.csv")
+        click.echo(f"wrote {run_dir / 'meanfield.csv'}")
+    for p in res.redraw_figures(run_dir):
         click.echo(f"wrote {p}")
+
+
+def _write_csv_atomically(df: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+@cli.command("meanfield")
+@click.argument("scenario")
+@set_option
+@click.option("--method", "-m", type=click.Choice(["homogeneous", "degree"]), default="homogeneous",
+              show_default=True, help="Homogeneous mixing (mean degrees) or degree-based "
+              "(heterogeneous mean field on the built network's degrees).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: runs/<scenario>-meanfield, numbered if taken).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty output directory.")
+@friendly
+def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Optional[Path],
+                  overwrite: bool) -> None:
+    """Solve SCENARIO's mean-field equations: meanfield.csv and a figure.
+
+    \b
+    The equations are derived from the scenario's own rules (spontaneous and induced
+    transitions, seeds, interventions; Gleeson's approximation for a threshold rule) and
+    integrated in the scenario's time unit. Columns: time, trait, state, fraction, people.
+    """
+    from .api import find_scenario, load
+    from .meanfield import solve_meanfield
+    from .plots import plot_meanfield, save_figure
+    from .results import write_directory_atomically
+
+    path = find_scenario(scenario)
+    _check_out_dir(out, overwrite)
+    sc = load(path, overrides)
+    df = solve_meanfield(sc, method=method)
+    out = out if out is not None else _default_run_dir(f"{path.stem}-meanfield")
+
+    def fill(d: Path) -> None:
+        df.to_csv(d / "meanfield.csv", index=False)
+        save_figure(plot_meanfield(sc, df, method=method), d / "meanfield", atomic=False)
+
+    write_directory_atomically(out, fill, overwrite=overwrite, what="mean-field directory")
+    last = df[df.time == df.time.max()]
+    click.echo(f"{sc.name}: mean field ({method}) at t = {df.time.max():g} {sc.time.unit}")
+    for _, row in last.iterrows():
+        click.echo(f"  {row.trait:>12} {row.state:<16} {row.fraction:8.4f}  ({_num(row.people)} people)")
+    click.echo(f"wrote {out}")
 
 
 @cli.command()

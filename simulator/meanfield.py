@@ -496,7 +496,8 @@ def _tidy(sc: Scenario, js: _JointStates, times: np.ndarray, joint: np.ndarray) 
     frames = []
     for k, (trait, states) in enumerate(sc.traits.items()):
         for i, state in enumerate(states):
-            frac = joint[:, js.table[:, k] == i].sum(axis=1)
+            # clipped: the integrator may undershoot an emptied state by ~1e-12
+            frac = np.clip(joint[:, js.table[:, k] == i].sum(axis=1), 0.0, 1.0)
             frames.append(pd.DataFrame({"time": times, "trait": trait, "state": state,
                                         "fraction": frac, "people": frac * people}))
     df = pd.concat(frames, ignore_index=True)
