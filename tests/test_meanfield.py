@@ -187,3 +187,53 @@ def test_signal_driven_rules_raise_a_clear_error_naming_them():
 def test_unknown_method_is_a_user_error():
     with pytest.raises(MeanFieldError, match="homogeneous or degree"):
         solve_meanfield(rs.load(SCENARIOS / "classic" / "sis.yaml"), method="pairwise")
+
+
+# ------------------------------------------------------------------ command line
+
+
+def _invoke(*args):
+    from click.testing import CliRunner
+
+    from rumorsim.cli import cli
+
+    res = CliRunner().invoke(cli, [str(a) for a in args])
+    return res.exit_code, " ".join(res.output.split())
+
+
+def test_cli_meanfield_writes_table_and_figure_and_refuses_to_overwrite(tmp_path):
+    sir = SCENARIOS / "classic" / "sir.yaml"
+    code, out = _invoke("meanfield", sir, "-o", tmp_path / "mf", "--set", "population.agents=2000")
+    assert code == 0, out
+    df = pd.read_csv(tmp_path / "mf" / "meanfield.csv")
+    assert list(df.columns) == ["time", "trait", "state", "fraction", "people"]
+    assert (tmp_path / "mf" / "meanfield.png").stat().st_size > 10_000
+    code, out = _invoke("meanfield", sir, "-o", tmp_path / "mf")
+    assert code == 2 and "nothing was overwritten" in out
+    code, out = _invoke("meanfield", sir, "-o", tmp_path / "mf", "--overwrite", "--method", "degree",
+                        "--set", "population.agents=2000")
+    assert code == 0, out
+
+
+def test_cli_meanfield_on_signal_scenario_is_one_paragraph_exit_2(tmp_path):
+    code, out = _invoke("meanfield", SCENARIOS / "wechat_leak_2016.yaml", "-o", tmp_path / "x")
+    assert code == 2
+    assert "mean field cannot represent" in out and "Traceback" not in out
+    assert not (tmp_path / "x").exists()
+
+
+def test_run_and_plot_meanfield_overlay(tmp_path):
+    """run --meanfield writes meanfield.csv on the run's report grid; plot --meanfield adds it later."""
+    small = ["--set", "population.agents=300", "--set", "time.until=15", "-r", "3", "-q"]
+    sis = SCENARIOS / "classic" / "sis.yaml"
+    code, out = _invoke("run", sis, "-o", tmp_path / "a", "--meanfield", *small)
+    assert code == 0, out
+    res = rs.Results.load(tmp_path / "a")
+    assert res.meanfield is not None
+    np.testing.assert_allclose(np.unique(res.meanfield.time), res.times)
+    code, out = _invoke("run", sis, "-o", tmp_path / "b", *small)
+    assert code == 0 and not (tmp_path / "b" / "meanfield.csv").exists()
+    code, out = _invoke("plot", tmp_path / "b", "--meanfield", "degree")
+    assert code == 0, out
+    assert (tmp_path / "b" / "meanfield.csv").exists()
+    assert (tmp_path / "b" / "figures" / "traits.png").exists()
