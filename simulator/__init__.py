@@ -32,6 +32,8 @@ _PUBLIC: Dict[str, str] = {
     "build": "api",
     "estimate_memory": "api",
     "agent_history": "api",
+    # theory
+    "solve_meanfield": "meanfield",
     # results
     "Results": "results",
     "Comparison": "whatif",
@@ -40,6 +42,7 @@ _PUBLIC: Dict[str, str] = {
     "ScenarioError": "errors",
     "MemoryBudgetError": "errors",
     "OutputError": "errors",
+    "MeanFieldError": "errors",
 }
 
 __all__: List[str] = ["__version__", *_PUBLIC]

@@ -199,18 +199,24 @@ def _num(x: float) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty run directory.")
 @click.option("--no-figures", is_flag=True, help="Skip PNG/SVG figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]),
+              help="Also solve the mean-field equations (homogeneous, or degree-based: "
+                   "--meanfield degree): meanfield.csv, dashed over the bands.")
 @friendly
 def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
         overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
-        quiet: bool) -> None:
+        quiet: bool, meanfield: Optional[str]) -> None:
     """Run SCENARIO (a file or a shipped name) and write a run directory."""
-    from .api import find_scenario, load, run as run_scenario
+    from .api import find_scenario, load, meanfield_of, run as run_scenario
 
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
     res = run_scenario(sc, replicates=reps, seed=seed, workers=workers,
                        progress=not quiet and sys.stderr.isatty(), command=_command_line())
+    if meanfield:
+        res.meanfield = meanfield_of(res, method=meanfield)
     out = out if out is not None else _default_run_dir(path.stem)
     written = res.write(out, overwrite=overwrite, figures=not no_figures)
     if not quiet:
@@ -248,14 +254,73 @@ def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Opt
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]),
+              help="Solve the mean-field equations of the run's scenario, write meanfield.csv "
+                   "into RUN_DIR and draw them dashed over the bands.")
 @friendly
-def plot(run_dir: Path) -> None:
+def plot(run_dir: Path, meanfield: Optional[str]) -> None:
     """Redraw the figures of a finished run directory."""
-    from .results import redraw_figures
+    from .results import Results
 
     _require_run_dir(run_dir)
-    for p in redraw_figures(run_dir):
+    res = Results.load(run_dir)
+    if meanfield:
+        from .api import meanfield_of
+
+        res.meanfield = meanfield_of(res, method=meanfield)
+        _write_csv_atomically(res.meanfield, run_dir / "meanfield.csv")
+        click.echo(f"wrote {run_dir / 'meanfield.csv'}")
+    for p in res.redraw_figures(run_dir):
         click.echo(f"wrote {p}")
+
+
+def _write_csv_atomically(df: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+@cli.command("meanfield")
+@click.argument("scenario")
+@set_option
+@click.option("--method", "-m", type=click.Choice(["homogeneous", "degree"]), default="homogeneous",
+              show_default=True, help="Homogeneous mixing (mean degrees) or degree-based "
+              "(heterogeneous mean field on the built network's degrees).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: runs/<scenario>-meanfield, numbered if taken).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty output directory.")
+@friendly
+def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Optional[Path],
+                  overwrite: bool) -> None:
+    """Solve SCENARIO's mean-field equations: meanfield.csv and a figure.
+
+    \b
+    The equations are derived from the scenario's own rules (spontaneous and induced
+    transitions, seeds, interventions; Gleeson's approximation for a threshold rule) and
+    integrated in the scenario's time unit. Columns: time, trait, state, fraction, people.
+    """
+    from .api import find_scenario, load
+    from .meanfield import solve_meanfield
+    from .plots import plot_meanfield, save_figure
+    from .results import write_directory_atomically
+
+    path = find_scenario(scenario)
+    _check_out_dir(out, overwrite)
+    sc = load(path, overrides)
+    df = solve_meanfield(sc, method=method)
+    out = out if out is not None else _default_run_dir(f"{path.stem}-meanfield")
+
+    def fill(d: Path) -> None:
+        df.to_csv(d / "meanfield.csv", index=False)
+        save_figure(plot_meanfield(sc, df, method=method), d / "meanfield", atomic=False)
+
+    write_directory_atomically(out, fill, overwrite=overwrite, what="mean-field directory")
+    last = df[df.time == df.time.max()]
+    click.echo(f"{sc.name}: mean field ({method}) at t = {df.time.max():g} {sc.time.unit}")
+    for _, row in last.iterrows():
+        click.echo(f"  {row.trait:>12} {row.state:<16} {row.fraction:8.4f}  ({_num(row.people)} people)")
+    click.echo(f"wrote {out}")
 
 
 @cli.command()
@@ -291,6 +356,52 @@ def schema(out: Optional[Path]) -> None:
         tmp.write_text(text + "\n", encoding="utf-8")
         os.replace(tmp, out)  # atomic: a reader never sees half a schema
         click.echo(f"wrote {out}")
+
+
+@cli.command("animate")
+@click.argument("scenario")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="The animation: FILE.gif (Pillow) or FILE.mp4 (needs ffmpeg).")
+@set_option
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
+@click.option("--trait", "-t", default=None, help="Trait that colours the agents (default: the first).")
+@click.option("--layer", default=None, help="Network layer drawn (default: the one the trait spreads on).")
+@click.option("--fps", type=click.IntRange(1, 60), default=8, show_default=True)
+@click.option("--frames", "max_frames", type=click.IntRange(2, 1000), default=90, show_default=True,
+              help="At most this many frames (the report times, thinned evenly).")
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]), help="Draw the mean-field curves dashed.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@friendly
+def animate_cmd(scenario: str, out: Path, overrides: Sequence[str], seed: Optional[int],
+                trait: Optional[str], layer: Optional[str], fps: int, max_frames: int,
+                meanfield: Optional[str], overwrite: bool) -> None:
+    """Animate one run of SCENARIO: the network and the curves side by side.
+
+    \b
+    For small graphs (up to 2,000 agents), e.g.
+      rumorsim animate classic/sir --set population.agents=300 -o sir.gif
+    """
+    from .animate import check_output, write_animation
+    from .api import find_scenario, load, meanfield_of, run as run_scenario
+    from .errors import ScenarioError, did_you_mean
+    from .plots import MAX_SNAPSHOT_AGENTS
+
+    check_output(out, overwrite=overwrite)
+    sc = load(find_scenario(scenario), overrides)
+    if trait is not None and trait not in sc.traits:
+        raise ScenarioError(f"there is no trait `{trait}`", file=sc.source, field="--trait",
+                            expected=f"one of {', '.join(sc.traits)}",
+                            suggestion=did_you_mean(trait, sc.traits))
+    if sc.population.agents > MAX_SNAPSHOT_AGENTS:
+        raise OutputError(
+            f"animations draw at most {MAX_SNAPSHOT_AGENTS:,} agents; this scenario has "
+            f"{sc.population.agents:,}", suggestion="Add --set population.agents=300")
+    res = run_scenario(sc, replicates=1, seed=seed, workers=1, command=_command_line())
+    mf = meanfield_of(res, method=meanfield) if meanfield else None
+    written = write_animation(res, out, trait=trait, layer=layer, fps=fps, max_frames=max_frames,
+                              meanfield=mf, overwrite=overwrite)
+    click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
 
 
 @cli.command("app")

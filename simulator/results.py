@@ -49,7 +49,7 @@ RUN_FORMAT = "rumorsim-run/1"
 
 _TABLES = ("timeseries", "signals", "fired", "transitions")
 # Files whose presence marks a directory as one of ours (safe to replace with --overwrite).
-_RUN_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json")
+_RUN_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json", "meanfield.csv")
 
 PathLike = Union[str, os.PathLike]
 Condition = Mapping[str, Union[str, Sequence[str]]]
@@ -178,6 +178,9 @@ class Results:
         self.raw = raw
         self.network_stats: Dict[str, Any] = dict(network_stats or {})
         self.provenance: Dict[str, Any] = dict(provenance or {})
+        #: The mean-field curves (``rumorsim.meanfield``), when asked for: written as
+        #: meanfield.csv and drawn dashed over the bands.
+        self.meanfield: Optional[pd.DataFrame] = None
         self._check_shapes()
 
     def _check_shapes(self) -> None:
@@ -591,6 +594,8 @@ class Results:
         }
         if len(self.info.signal_names):
             tables["signals"] = self.signals
+        if self.meanfield is not None:  # rumorsim run --meanfield
+            tables["meanfield"] = self.meanfield
         for name, df in tables.items():
             df.to_csv(d / f"{name}.csv", index=False)
         try:
@@ -660,7 +665,10 @@ class Results:
         except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
             raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
         network_stats = provenance.pop("network_stats", {}) or {}
-        return cls(scenario, info, RawRun(**kw), network_stats, provenance)
+        res = cls(scenario, info, RawRun(**kw), network_stats, provenance)
+        if (d / "meanfield.csv").is_file():  # written by --meanfield: the figures overlay it
+            res.meanfield = pd.read_csv(d / "meanfield.csv")
+        return res
 
     def __repr__(self) -> str:
         return (f"<Results {self.scenario.name!r}: {self.n_replicates} replicates, "

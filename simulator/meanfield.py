@@ -1,0 +1,723 @@
+"""The mean-field companion: a scenario's rules as ordinary differential equations.
+
+Every agent-level rule of a scenario has a deterministic shadow. Write ``x[c, s]`` for
+the fraction of the agents of *degree class* ``c`` that are in joint state ``s`` (the
+joint state over all traits, as the kernel stores it: see ``rumorsim.model``). A
+transition ``t`` with hazard ``H`` moves, per unit time, ``x[c, s] * H * p_o`` of them
+from ``s`` to the state its outcome ``o`` sets, for every ``s`` matching its ``from``:
+
+- *spontaneous*: ``H = rate``;
+- *induced*: ``H = rate * d_in[c] * theta``, the expected number (or weight sum) of
+  matching in-neighbours: ``d_in[c]`` is the class's in-degree (in-strength) on the
+  layer, ``theta`` the chance that the agent at the other end of an edge matches.
+
+Two closures of ``theta`` are offered (``method=``):
+
+``"homogeneous"``
+    One class; every agent has the layer's mean in-degree ``<k>`` (``N - 1`` on a
+    complete layer) and ``theta`` is the matching fraction of the whole population:
+    the textbook SIR ``di/dt = beta <k> s i - gamma i``.
+``"degree"``
+    Heterogeneous mean field (Pastor-Satorras & Vespignani 2001): one class per degree
+    of the built network (per joint degree across the layers the rules read, binned
+    logarithmically when there are many), and ``theta`` weighs a neighbour of degree
+    ``k`` by ``k / <k>`` (the friendship paradox: a neighbour is more often a hub).
+    When the counted states can never lead back to the transition's ``from`` states
+    (non-recurrent spread: SIR, SEIR, Maki–Thompson's telling) on an undirected,
+    unweighted layer, the weight is ``(k - 1) / <k>``: the neighbour got its state
+    through one of its edges, from someone who is no longer susceptible (Boguñá,
+    Pastor-Satorras & Vespignani 2003), which puts SIR's threshold at
+    ``beta / gamma = <k> / (<k^2> - <k>)``. This is what matters on heavy-tailed graphs.
+
+The kernel works in steps of ``dt`` (an agent of total hazard ``H`` moves with
+probability ``1 - exp(-H dt)``); these equations are its ``dt -> 0`` limit. A per-step
+``probability: p`` becomes the hazard ``-log(1 - p) / dt`` the kernel uses, and a sure
+move (``p = 1``, or a met threshold without a rate) the rate ``1 / dt`` (the same mean
+delay of one step).
+
+Seeds and broadcasts are jumps at their times (random selection moves the same share of
+every eligible class and state; ``top_degree`` fills the highest-degree classes first on
+``method="degree"`` and is random selection under homogeneous mixing; ``ids`` and
+``community`` selections are taken as random selections of the same size); ``scale`` and
+``set`` interventions change the hazards between their dates, and the daily activity
+profile scales them hour by hour. Between these dates the equations are integrated with
+``scipy.integrate.solve_ivp`` (LSODA).
+
+Threshold rules (Watts, linear threshold) use Gleeson's degree-based approximation for
+monotone binary dynamics on configuration-model graphs (Gleeson & Cahalane 2007;
+Gleeson 2013, PRX 3:021004): with ``nu`` the chance that a neighbour reached along an
+edge is active and ``F(m, k)`` the chance that ``m`` active friends out of ``k`` meet an
+agent's threshold, ``drho/dt = r [rho0 + (1 - rho0) sum_k P(k) sum_m B(k, m; nu) F(m, k)
+- rho]`` and the same for ``nu`` with ``k P(k) / <k>`` and ``B(k - 1, m; nu)``. Its fixed
+point is the cascade condition of Watts (2002). It covers scenarios whose only rule is
+one threshold adoption on one undirected, unweighted layer; ``method="homogeneous"``
+gives every agent the mean degree. Rules driven by signals (``modulated_by``, outcome
+probabilities read from a signal) have no mean-field form here: they raise
+:class:`MeanFieldError`, naming them.
+
+Examples
+--------
+>>> import rumorsim as rs
+>>> from rumorsim.meanfield import solve_meanfield
+>>> sc = rs.load("classic/sir")
+>>> df = solve_meanfield(sc)                                          # doctest: +SKIP
+>>> df[(df.trait == "health") & (df.state == "R")].fraction.iloc[-1]  # doctest: +SKIP
+0.893...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .errors import MeanFieldError
+from .model import _hazard_of, _JointStates, _schedule, _step_of
+from .scenario import Distribution, Scenario, SignalRef
+
+METHODS = ("homogeneous", "degree")
+#: Degree classes above this many are binned (logarithmically, per layer).
+MAX_CLASSES = 400
+#: Bins per layer when binning.
+_BINS = 40
+
+
+def _scipy():
+    try:
+        from scipy import integrate, special
+    except ModuleNotFoundError as exc:  # pragma: no cover - scipy is in the test extra
+        raise MeanFieldError(
+            "the mean-field companion needs scipy",
+            suggestion='Install it with: pip install "rumorsim[meanfield]"',
+        ) from exc
+    return integrate, special
+
+
+# ------------------------------------------------------------------ degree classes
+
+
+@dataclass(frozen=True)
+class DegreeClasses:
+    """Agents grouped by their degrees on the layers the rules read.
+
+    Attributes
+    ----------
+    prob : (C,) share of the agents in each class.
+    d_in : (C, L) mean in-degree (in-strength on weighted layers) per class and layer.
+    d_out : (C, L) mean out-degree (out-strength) per class and layer.
+    layers : the scenario's layer names, in order (columns of d_in and d_out).
+    exact : (L,) True where the layer's edges are plain (undirected, unweighted, stored).
+    """
+
+    prob: np.ndarray
+    d_in: np.ndarray
+    d_out: np.ndarray
+    layers: Tuple[str, ...]
+    exact: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.prob)
+
+
+def _used_layers(sc: Scenario) -> List[str]:
+    used = []
+    for t in sc.transitions:
+        spec = t.induced_by or t.threshold
+        if spec is not None and spec.layer not in used:
+            used.append(spec.layer)
+    return used
+
+
+def _mean_degree(sc: Scenario, name: str) -> Optional[float]:
+    """The expected mean in-strength of a generated layer, where it is known without building it."""
+    spec = sc.network.layers[name]
+    n = sc.population.agents
+    w = spec.weight
+    if spec.generator == "complete":
+        return (n - 1) * w
+    if spec.generator == "erdos_renyi":
+        return min(spec.mean_degree, n - 1) * w
+    if spec.generator == "barabasi_albert" and not spec.directed:
+        return 2.0 * spec.m * (n - spec.m) / n * w
+    return None
+
+
+def homogeneous_classes(sc: Scenario, network: "object" = None) -> DegreeClasses:
+    """One class with each layer's mean in-strength (from the network if given, else the spec,
+    else a built network)."""
+    names = tuple(sc.network.layers)
+    means = np.zeros(len(names))
+    need_build = []
+    for j, name in enumerate(names):
+        if network is not None:
+            means[j] = float(np.mean(network.layer(name).in_strength))
+            continue
+        m = _mean_degree(sc, name)
+        if m is None:
+            need_build.append(j)
+        else:
+            means[j] = m
+    if need_build:
+        network = _build(sc)
+        for j in need_build:
+            means[j] = float(np.mean(network.layer(names[j]).in_strength))
+    return DegreeClasses(prob=np.ones(1), d_in=means[None, :], d_out=means[None, :],
+                         layers=names, exact=np.zeros(len(names), bool))
+
+
+def _build(sc: Scenario):
+    from .network import build_network
+
+    return build_network(sc.network, sc.population.agents, np.random.SeedSequence(sc.run.seed),
+                         base_dir=sc.base_dir, source=sc.source)
+
+
+def _out_strength(layer) -> np.ndarray:
+    if layer.complete:
+        return np.asarray(layer.in_strength, np.float64)
+    if not layer.directed:
+        return np.asarray(layer.in_strength, np.float64)
+    deg = np.diff(layer.indptr)
+    if layer.weights is None:
+        return deg.astype(np.float64) * layer.edge_weight
+    rows = np.repeat(np.arange(layer.n_agents), deg)
+    return np.bincount(rows, weights=layer.weights, minlength=layer.n_agents)
+
+
+def _bin_codes(values: np.ndarray) -> np.ndarray:
+    """Small integer codes: the values themselves when few, else logarithmic bins."""
+    uniq, codes = np.unique(values, return_inverse=True)
+    if len(uniq) <= _BINS:
+        return codes
+    pos = values[values > 0]
+    edges = np.geomspace(pos.min(), pos.max() * (1 + 1e-9), _BINS)
+    return np.where(values > 0, np.searchsorted(edges, values, side="right") + 1, 0)
+
+
+def degree_classes(sc: Scenario, network: "object" = None) -> DegreeClasses:
+    """Agents grouped by their (in, out) degrees on the layers the rules read.
+
+    The network is the one a run with the scenario's seed builds (or the one given).
+    """
+    if network is None:
+        network = _build(sc)
+    names = tuple(sc.network.layers)
+    used = [names.index(u) for u in _used_layers(sc)]
+    n = network.n_agents
+    d_in = np.zeros((n, len(names)))
+    d_out = np.zeros((n, len(names)))
+    exact = np.zeros(len(names), bool)
+    for j, name in enumerate(names):
+        ly = network.layer(name)
+        d_in[:, j] = ly.in_strength
+        d_out[:, j] = _out_strength(ly)
+        exact[j] = not (ly.complete or ly.directed or ly.weighted)
+    cols = [d_in[:, j] for j in used] + [d_out[:, j] for j in used if network.layer(names[j]).directed]
+    if not cols:
+        return DegreeClasses(np.ones(1), d_in.mean(0)[None], d_out.mean(0)[None], names, exact)
+    key = np.stack(cols, axis=1)
+    _, cls = np.unique(key, axis=0, return_inverse=True)
+    cls = cls.ravel()
+    if cls.max() + 1 > MAX_CLASSES:
+        binned = np.stack([_bin_codes(c) for c in cols], axis=1)
+        _, cls = np.unique(binned, axis=0, return_inverse=True)
+        cls = cls.ravel()
+    C = int(cls.max()) + 1
+    size = np.bincount(cls, minlength=C).astype(np.float64)
+
+    def mean_by(v: np.ndarray) -> np.ndarray:
+        return np.bincount(cls, weights=v, minlength=C) / size
+
+    return DegreeClasses(
+        prob=size / n,
+        d_in=np.stack([mean_by(d_in[:, j]) for j in range(len(names))], axis=1),
+        d_out=np.stack([mean_by(d_out[:, j]) for j in range(len(names))], axis=1),
+        layers=names, exact=exact,
+    )
+
+
+# ------------------------------------------------------------------ the equations
+
+
+def _check_representable(sc: Scenario) -> None:
+    bad = [t.name for t in sc.transitions
+           if t.modulated_by or any(isinstance(o.p, SignalRef) for o in t.outcomes)]
+    if bad:
+        raise MeanFieldError(
+            "the scenario has transitions driven by signals, which mean field cannot "
+            f"represent: {', '.join(bad)}",
+            file=sc.source, field="transitions",
+            expected="spontaneous, induced or threshold transitions with fixed outcome probabilities",
+            suggestion="Compare with the stochastic runs only (rumorsim run)",
+        )
+    thr = [t for t in sc.transitions if t.threshold is not None]
+    if thr and (len(sc.transitions) > 1 or len(thr[0].from_) != 1
+                or set(thr[0].from_) != set(thr[0].threshold.state) or len(thr[0].outcomes) != 1):
+        raise MeanFieldError(
+            "mean field represents threshold rules only as the single rule of a scenario "
+            "(Gleeson's approximation for Watts / linear-threshold cascades); this scenario "
+            f"has threshold transitions beside others: {', '.join(t.name for t in thr)}",
+            file=sc.source, field="transitions",
+            suggestion="Compare with the stochastic runs only (rumorsim run)",
+        )
+
+
+def _sure_rate(h: np.ndarray, dt: float) -> np.ndarray:
+    """Infinite hazards (sure at the next step) as the rate with a mean delay of one step."""
+    return np.where(np.isinf(h), 1.0 / dt, h)
+
+
+def _reaches(src: np.ndarray, dst: np.ndarray, edges: np.ndarray) -> bool:
+    """Can any joint state in ``src`` reach one in ``dst`` along ``edges`` (J x J bool)?"""
+    seen = src.copy()
+    frontier = src.copy()
+    while frontier.any():
+        nxt = edges[frontier].any(axis=0) & ~seen
+        seen |= nxt
+        frontier = nxt
+    return bool((seen & dst).any())
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One (transition, outcome) pair: who moves and where."""
+
+    t: int
+    p: float
+    src: np.ndarray     # joint states that move (match, target differs)
+    dst: np.ndarray     # their targets
+    counter: int        # -1: spontaneous
+
+
+def _rules(sc: Scenario, js: _JointStates, classes: DegreeClasses):
+    """Rules, neighbour counters (layer index, matched mask, edge weight per class) and flags."""
+    J = js.n
+    edges = np.zeros((J, J), bool)
+    matches = []
+    for tr in sc.transitions:
+        m = js.mask(tr.from_).astype(bool)
+        matches.append(m)
+        for oc in tr.outcomes:
+            tgt = js.target(oc.state)
+            edges[np.nonzero(m)[0], tgt[m]] = True
+    np.fill_diagonal(edges, False)
+    counters: List[Tuple[int, bytes]] = []
+    ctr_mask: List[np.ndarray] = []
+    ctr_weight: List[np.ndarray] = []
+    rules: List[_Rule] = []
+    for t, tr in enumerate(sc.transitions):
+        c = -1
+        if tr.induced_by is not None:
+            layer = classes.layers.index(tr.induced_by.layer)
+            mask = js.mask(tr.induced_by.state).astype(bool)
+            corrected = bool(classes.exact[layer]) and not _reaches(mask, matches[t], edges)
+            key = (layer, mask.tobytes() + bytes([corrected]))
+            if key not in counters:
+                counters.append(key)
+                ctr_mask.append(mask)
+                out = classes.d_out[:, layer]
+                w = np.maximum(out - 1.0, 0.0) if corrected else out
+                total = float(classes.prob @ out)
+                ctr_weight.append(classes.prob * w / total if total > 0 else np.zeros_like(out))
+            c = counters.index(key)
+        fixed = sum(float(oc.p) for oc in tr.outcomes if oc.p != "rest")
+        for oc in tr.outcomes:
+            tgt = js.target(oc.state)
+            src = np.nonzero(matches[t] & (tgt != np.arange(J)))[0]
+            p = max(1.0 - fixed, 0.0) if oc.p == "rest" else float(oc.p)
+            rules.append(_Rule(t, p, src, tgt[src], c))
+    ctr_layer = np.array([k[0] for k in counters], np.int64)
+    return rules, ctr_layer, ctr_mask, ctr_weight
+
+
+def _hazards(sc: Scenario) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment start times and per-segment hazards (the kernel's own schedule), and the
+    transitions that follow the daily activity profile."""
+    dt = sc.time.dt
+    base = np.array([
+        _hazard_of(t.probability if t.probability is not None else (t.rate if t.rate is not None else np.inf),
+                   t.probability is not None, dt) if not (t.threshold is not None and t.rate is None
+                                                          and t.probability is None) else np.inf
+        for t in sc.transitions], np.float64)
+    starts, seg_hazard, _ = _schedule(sc, base, np.zeros(len(sc.signals)),
+                                      [t.name for t in sc.transitions], list(sc.signals))
+    activity = np.array([t.daily_activity and sc.time.daily_activity is not None
+                         for t in sc.transitions], bool)
+    return starts * dt, _sure_rate(seg_hazard, dt), activity
+
+
+def _activity_at(sc: Scenario, t: float) -> float:
+    hpu = sc.time.hours_per_unit
+    start = sc.time.start
+    h0 = start.hour + start.minute / 60 if start is not None else 0.0
+    return float(sc.time.daily_activity[int(np.floor(h0 + t * hpu + 1e-9)) % 24])
+
+
+def _hour_boundaries(sc: Scenario, end: float) -> List[float]:
+    if sc.time.daily_activity is None:
+        return []
+    hpu = sc.time.hours_per_unit
+    start = sc.time.start
+    h0 = start.hour + start.minute / 60 if start is not None else 0.0
+    first = np.floor(h0) + 1
+    hours = np.arange(first, h0 + end * hpu + 1e-9, 1.0)
+    return list((hours - h0) / hpu)
+
+
+# ---------------------------------------------------------------- seeds, broadcasts
+
+
+@dataclass(frozen=True)
+class _Jump:
+    """A seed or broadcast as the ODE sees it: at ``time``, a share of eligible agents moves."""
+
+    time: float
+    among: np.ndarray                 # (J,) eligible joint states
+    count: Optional[float]            # agents wanted (capped at the eligible), or None
+    share: Optional[float]            # share of the eligible (fraction, or Bernoulli reach)
+    top_layer: Optional[int]          # fill the highest-degree classes first on this layer
+    top_agents: Optional[float]       # ... over this many agents
+    effects: Tuple[Tuple[np.ndarray, np.ndarray, float], ...]   # (from mask, target, p)
+
+
+def _jumps(sc: Scenario, js: _JointStates, classes: DegreeClasses, degree: bool) -> List[_Jump]:
+    dt = sc.time.dt
+    n = sc.population.agents
+    everyone = np.ones(js.n, bool)
+    layers = list(sc.network.layers)
+    out: List[Tuple[float, int, _Jump]] = []
+
+    def add(at: float, order: int, among, count, share, effects, top: Optional[Tuple[str, float]] = None) -> None:
+        mask = everyone if among is None else js.mask(among).astype(bool)
+        top_layer = top_agents = None
+        if top is not None and degree:
+            top_layer = layers.index(top[0]) if top[0] else 0
+            top_agents = top[1]
+        out.append((_step_of(at, dt) * dt, order, _Jump(_step_of(at, dt) * dt, mask, count, share,
+                                                        top_layer, top_agents, tuple(effects))))
+
+    seeds = [(s, 0) for s in sc.seed] + [(iv.as_seed(name), 1)
+                                          for name, iv in sc.interventions.items() if iv.kind == "seed"]
+    for s, order in seeds:
+        eff = [(everyone, js.target(s.state), 1.0)]
+        if s.strategy == "ids":
+            add(s.at, order, s.among, float(len(s.ids)), None, eff)
+        elif s.strategy == "top_degree":
+            k = s.count if s.count is not None else int(round(s.fraction * n))
+            add(s.at, order, s.among, float(k), None, eff, top=(s.layer, float(k)))
+        elif s.strategy == "community":
+            size = _community_share(sc, s.layer, s.community) * n
+            count = s.count if s.count is not None else s.fraction * size
+            add(s.at, order, s.among, float(min(count, size)), None, eff)
+        else:
+            add(s.at, order, s.among, None if s.count is None else float(s.count), s.fraction, eff)
+    for name, iv in sc.interventions.items():
+        if iv.kind != "broadcast":
+            continue
+        times = [iv.at]
+        if iv.every is not None:
+            end = iv.until if iv.until is not None else sc.time.until
+            times = list(np.arange(iv.at, end + 1e-9, iv.every))
+        eff = [(js.mask(e.from_).astype(bool), js.target(e.to), e.p) for e in iv.effects]
+        among = iv.state if iv.select == "in_state" else None
+        for at in times:
+            if iv.select == "top_degree":
+                # The kernel lists the top reach x N agents and reaches each with probability reach.
+                add(at, 1, among, None, iv.reach, eff, top=(iv.layer, iv.reach * n))
+            elif iv.select == "community":
+                add(at, 1, among, None, iv.reach * _community_share(sc, iv.layer, iv.community), eff)
+            else:
+                add(at, 1, among, None, iv.reach, eff)
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [j for _, _, j in out]
+
+
+def _community_share(sc: Scenario, layer: Optional[str], community: Optional[int]) -> float:
+    for name, spec in sc.network.layers.items():
+        if (layer is None or name == layer) and spec.blocks is not None:
+            if community is not None and 0 <= community < len(spec.blocks):
+                return float(spec.blocks[community])
+    return 0.0
+
+
+def _apply_jump(x: np.ndarray, jump: _Jump, classes: DegreeClasses, n: int) -> np.ndarray:
+    """The state after a seed or broadcast: x is (C, J), rows summing to 1."""
+    C = x.shape[0]
+    listed = np.ones(C)  # share of each class that is on the event's list
+    if jump.top_layer is not None:
+        order = np.argsort(-classes.d_in[:, jump.top_layer], kind="stable")
+        left = jump.top_agents / n
+        listed = np.zeros(C)
+        for c in order:
+            take = min(classes.prob[c], left)
+            listed[c] = take / classes.prob[c] if classes.prob[c] > 0 else 0.0
+            left -= take
+            if left <= 0:
+                break
+    elig = x * jump.among[None, :] * listed[:, None]          # (C, J) eligible share of each class
+    mass = float(classes.prob @ elig.sum(axis=1))             # eligible share of all agents
+    if mass <= 0:
+        return x
+    if jump.count is not None:
+        q = min(jump.count / n, mass) / mass
+    else:
+        q = min(jump.share, 1.0)
+    chosen = elig * q
+    new = x.copy()
+    done = np.zeros(x.shape[1], bool)
+    for from_mask, target, p in jump.effects:
+        for s in np.nonzero(from_mask & ~done)[0]:
+            moved = chosen[:, s] * p
+            new[:, s] -= moved
+            new[:, target[s]] += moved
+        done |= from_mask
+    return new
+
+
+# ------------------------------------------------------------------ integration
+
+
+def _default_times(sc: Scenario) -> np.ndarray:
+    dt = sc.time.dt
+    n_steps = sc.time.n_steps
+    every = max(1, int(round(sc.time.report_interval / dt)))
+    steps = np.arange(0, n_steps + 1, every)
+    if steps[-1] != n_steps:
+        steps = np.append(steps, n_steps)
+    return steps * dt
+
+
+def _tidy(sc: Scenario, js: _JointStates, times: np.ndarray, joint: np.ndarray) -> pd.DataFrame:
+    """(time, joint-state share) -> long table of trait marginals."""
+    people = float(sc.population.represents or sc.population.agents)
+    frames = []
+    for k, (trait, states) in enumerate(sc.traits.items()):
+        for i, state in enumerate(states):
+            # clipped: the integrator may undershoot an emptied state by ~1e-12
+            frac = np.clip(joint[:, js.table[:, k] == i].sum(axis=1), 0.0, 1.0)
+            frames.append(pd.DataFrame({"time": times, "trait": trait, "state": state,
+                                        "fraction": frac, "people": frac * people}))
+    df = pd.concat(frames, ignore_index=True)
+    return df.sort_values(["time", "trait"], kind="stable").reset_index(drop=True)
+
+
+def solve_meanfield(scenario: Scenario, *, times: Optional[Sequence[float]] = None,
+                    method: str = "homogeneous", network: "object" = None) -> pd.DataFrame:
+    """Integrate the scenario's mean-field equations.
+
+    Parameters
+    ----------
+    scenario : a validated Scenario (``rumorsim.load``).
+    times : output times in the scenario's unit (default: its reporting grid, 0 to ``until``).
+    method : ``"homogeneous"`` (every agent has the layers' mean degrees) or ``"degree"``
+        (heterogeneous mean field over the degree classes of the built network).
+    network : a built ``rumorsim.network.Network`` to take degrees from (default: the one
+        the scenario's seed builds, when degrees are needed).
+
+    Returns
+    -------
+    DataFrame with columns ``time, trait, state, fraction, people``: per trait, the share
+    of agents in each state and the real people it stands for (``population.represents``).
+
+    Raises
+    ------
+    MeanFieldError
+        For rules mean field cannot represent (signals; threshold rules beside others)
+        or an unknown ``method``.
+    """
+    if method not in METHODS:
+        raise MeanFieldError(f"unknown mean-field method `{method}`", field="method",
+                             found=method, expected=" or ".join(METHODS))
+    sc = scenario
+    _check_representable(sc)
+    t_out = _default_times(sc) if times is None else np.asarray(times, np.float64)
+    if t_out.ndim != 1 or len(t_out) == 0 or (t_out < 0).any() or (np.diff(t_out) < 0).any():
+        raise MeanFieldError("`times` must be a non-empty increasing list of times >= 0",
+                             field="times")
+    js = _JointStates(sc.traits)
+    if any(t.threshold is not None for t in sc.transitions):
+        joint = _solve_threshold(sc, js, t_out, method, network)
+    else:
+        classes = degree_classes(sc, network) if method == "degree" else homogeneous_classes(sc, network)
+        joint = _integrate(sc, js, classes, t_out, degree=method == "degree")
+    return _tidy(sc, js, t_out, joint)
+
+
+def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np.ndarray,
+               *, degree: bool) -> np.ndarray:
+    integrate, _ = _scipy()
+    n = sc.population.agents
+    C, J = classes.n, js.n
+    rules, ctr_layer, ctr_mask, ctr_weight = _rules(sc, js, classes)
+    seg_t, seg_h, follows_day = _hazards(sc)
+    jumps = _jumps(sc, js, classes, degree)
+    end = float(t_out[-1])
+    cuts = sorted({0.0, end, *[float(s) for s in seg_t if s < end], *[j.time for j in jumps if j.time < end],
+                   *[b for b in _hour_boundaries(sc, end) if b < end]})
+    ctr_mask_a = np.array(ctr_mask, np.float64).reshape(len(ctr_mask), J)
+    ctr_w = np.array(ctr_weight).reshape(len(ctr_weight), C)
+    d_in = classes.d_in
+
+    # Each rule's moves as a (moved states x J) matrix: -1 where an agent leaves, +1 where it lands.
+    moves = []
+    for r in rules:
+        M = np.zeros((len(r.src), J))
+        M[np.arange(len(r.src)), r.src] -= 1.0
+        M[np.arange(len(r.src)), r.dst] += 1.0
+        moves.append(M)
+    ctr_d_in = d_in[:, ctr_layer] if len(ctr_layer) else np.zeros((C, 0))
+
+    def rhs(_t: float, y: np.ndarray, h: np.ndarray) -> np.ndarray:
+        x = y.reshape(C, J)
+        # theta[k]: chance that the agent at the end of an edge matches counter k
+        theta = np.einsum("kc,cj,kj->k", ctr_w, x, ctr_mask_a)
+        pressure = ctr_d_in * theta  # (C, K) expected matching neighbours per class
+        dx = np.zeros_like(x)
+        for r, M in zip(rules, moves):
+            rate = h[r.t] * r.p
+            if rate == 0.0 or len(r.src) == 0:
+                continue
+            coef = rate * pressure[:, r.counter] if r.counter >= 0 else rate
+            flow = x[:, r.src] * (coef[:, None] if r.counter >= 0 else coef)
+            dx += flow @ M
+        return dx.ravel()
+
+    x = np.zeros((C, J))
+    x[:, 0] = 1.0  # everyone starts in the first state of every trait
+    out = np.full((len(t_out), C, J), np.nan)
+    jump_i = 0
+    for a, b in zip(cuts, cuts[1:] + [np.inf]):
+        while jump_i < len(jumps) and jumps[jump_i].time <= a + 1e-12:
+            x = _apply_jump(x, jumps[jump_i], classes, n)
+            jump_i += 1
+        seg = np.searchsorted(seg_t, a + 1e-12, side="right") - 1
+        h = seg_h[max(seg, 0)].copy()
+        if follows_day.any():
+            h[follows_day] *= _activity_at(sc, a)
+        here = (t_out >= a - 1e-12) & (t_out < b - 1e-12) if np.isfinite(b) else (t_out >= a - 1e-12)
+        if not np.isfinite(b):
+            out[here] = x
+            break
+        t_eval = np.append(np.clip(t_out[here], a, b), b)
+        sol = integrate.solve_ivp(rhs, (a, b), x.ravel(), method="LSODA", args=(h,),
+                                  t_eval=t_eval, rtol=1e-8, atol=1e-11)
+        if not sol.success:  # pragma: no cover - LSODA on these bounded systems
+            raise MeanFieldError(f"the mean-field integration failed: {sol.message}")
+        out[here] = sol.y[:, :-1].T.reshape(-1, C, J)
+        x = sol.y[:, -1].reshape(C, J)
+    # weight the classes: shares of all agents per joint state
+    return np.einsum("c,tcj->tj", classes.prob, out)
+
+
+# ------------------------------------------------------------------ threshold rules
+
+
+def _threshold_cdf(spec, special) -> "callable":
+    """P(threshold <= v) for the rule's per-agent threshold (with the kernel's tolerance)."""
+    if not isinstance(spec, Distribution):
+        value = float(spec)
+        return lambda v: (v >= value - 1e-9).astype(float)
+    d = spec.distribution
+    if d == "fixed":
+        return lambda v: (v >= spec.value - 1e-9).astype(float)
+    if d == "uniform":
+        if spec.high == spec.low:
+            return lambda v: (v >= spec.low - 1e-9).astype(float)
+        return lambda v: np.clip((v - spec.low) / (spec.high - spec.low), 0.0, 1.0)
+    if d == "normal":
+        if spec.sd == 0:
+            return lambda v: (v >= spec.mean - 1e-9).astype(float)
+        return lambda v: special.ndtr((v - spec.mean) / spec.sd)
+    return lambda v: np.where(v > 0, special.ndtr((np.log(np.maximum(v, 1e-300)) - spec.mean)
+                                                  / max(spec.sd, 1e-300)), 0.0)
+
+
+def _solve_threshold(sc: Scenario, js: _JointStates, t_out: np.ndarray, method: str,
+                     network) -> np.ndarray:
+    """Gleeson's monotone-dynamics equations for the scenario's one threshold rule."""
+    integrate, special = _scipy()
+    tr = sc.transitions[0]
+    thr = tr.threshold
+    layer_spec = sc.network.layers[thr.layer]
+    if layer_spec.directed or layer_spec.weight != 1.0 or layer_spec.weighted:
+        raise MeanFieldError(
+            "Gleeson's threshold approximation needs an undirected, unweighted layer",
+            file=sc.source, field=f"network.layers.{thr.layer}",
+        )
+    n = sc.population.agents
+    late = [s for _, s in sc.all_seeds() if s.at > 0]
+    if late or any(iv.kind == "broadcast" for iv in sc.interventions.values()):
+        raise MeanFieldError(
+            "Gleeson's threshold approximation takes initial seeds only (no later seeds or "
+            "broadcasts)", file=sc.source, field="interventions",
+        )
+    # degree distribution
+    if method == "degree":
+        net = network if network is not None else _build(sc)
+        deg = net.layer(thr.layer).degree()
+        ks, counts = np.unique(deg, return_counts=True)
+        pk = counts / counts.sum()
+    else:
+        mean = homogeneous_classes(sc, network).d_in[0, list(sc.network.layers).index(thr.layer)]
+        lo = int(np.floor(mean))
+        ks = np.array([lo, lo + 1])
+        pk = np.array([lo + 1 - mean, mean - lo])
+    # seeds: the active share at t = 0 (random choice)
+    trait = next(iter(tr.from_))
+    states = sc.traits[trait]
+    active = states.index(tr.outcomes[0].state[trait])
+    counted = thr.state[trait]
+    counted = [counted] if isinstance(counted, str) else list(counted)
+    if [states[active]] != counted:
+        raise MeanFieldError("Gleeson's threshold approximation needs the rule to count the "
+                             "state it moves agents to", file=sc.source, field=f"transitions[0].threshold.state")
+    rho0 = 0.0
+    for _, s in sc.all_seeds():
+        if s.state.get(trait) == states[active]:
+            k = s.count if s.count is not None else (len(s.ids) if s.ids else s.fraction * n * (1 - rho0))
+            rho0 += k / n
+    rho0 = min(rho0, 1.0)
+    cdf = _threshold_cdf(thr.fraction if thr.fraction is not None else thr.count, special)
+    by_fraction = thr.fraction is not None
+    kmax = int(ks.max())
+    m = np.arange(kmax + 1)
+
+    def F(k: int, mm: np.ndarray) -> np.ndarray:
+        if by_fraction:
+            return cdf(mm / k) if k > 0 else np.zeros(len(mm))
+        return cdf(mm.astype(float))
+
+    z = float(pk @ ks)
+    rate = float(_hazards(sc)[1][0, 0])
+    # Binomial weights B(k, m; nu) for every class on one (class, m) grid:
+    # log C(k, m) once, then m log nu + (k - m) log(1 - nu) per evaluation.
+    gammaln, xlogy = special.gammaln, special.xlogy
+    K = ks.astype(np.float64)[:, None]
+    M = m.astype(np.float64)[None, :]
+    F_km = np.array([np.pad(F(int(k), m[: int(k) + 1]), (0, kmax - int(k))) for k in ks])
+    valid = M <= K                      # m <= k
+    valid1 = M <= K - 1                 # m <= k - 1 (the edge we came along excluded)
+    logc = np.where(valid, gammaln(K + 1) - gammaln(M + 1) - gammaln(np.maximum(K - M, 0) + 1), -np.inf)
+    logc1 = np.where(valid1, gammaln(K) - gammaln(M + 1) - gammaln(np.maximum(K - 1 - M, 0) + 1), -np.inf)
+    w_nu = ks * pk / z if z > 0 else np.zeros_like(pk)
+
+    def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+        rho, nu = y
+        nu = min(max(nu, 0.0), 1.0)
+        b = np.exp(logc + xlogy(M, nu) + xlogy(np.maximum(K - M, 0), 1 - nu))
+        b1 = np.exp(logc1 + xlogy(M, nu) + xlogy(np.maximum(K - 1 - M, 0), 1 - nu))
+        g_rho = pk @ (b * F_km).sum(axis=1)
+        g_nu = w_nu @ (b1 * F_km).sum(axis=1)
+        return [rate * (rho0 + (1 - rho0) * g_rho - rho), rate * (rho0 + (1 - rho0) * g_nu - nu)]
+
+    sol = integrate.solve_ivp(rhs, (0.0, float(t_out[-1]) or 1e-9), [rho0, rho0], method="LSODA",
+                              t_eval=t_out, rtol=1e-8, atol=1e-11)
+    rho = np.clip(sol.y[0], 0.0, 1.0)
+    joint = np.zeros((len(t_out), js.n))
+    stride = js.strides[js.names.index(trait)]
+    joint[:, 0] = 1.0 - rho
+    joint[:, active * stride] = rho
+    return joint

@@ -1,0 +1,239 @@
+"""The mean-field companion against closed-form results of the classic models.
+
+The equations are deterministic, so every tolerance here is the integrator's (rtol 1e-8)
+plus the known effect of a finite seed, said next to each test; none is statistical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import brentq
+
+import rumorsim as rs
+from rumorsim.errors import MeanFieldError, RumorsimError
+from rumorsim.meanfield import degree_classes, solve_meanfield
+from rumorsim.network import build_network
+from rumorsim.scenario import parse_scenario
+
+from conftest import SCENARIOS
+
+
+def final(df: pd.DataFrame, trait: str, state: str) -> float:
+    last = df[(df.time == df.time.max()) & (df.trait == trait) & (df.state == state)]
+    return float(last.fraction.iloc[0])
+
+
+def series(df: pd.DataFrame, trait: str, state: str) -> pd.Series:
+    d = df[(df.trait == trait) & (df.state == state)]
+    return pd.Series(d.fraction.to_numpy(), index=d.time.to_numpy())
+
+
+def sir_text(*, agents: int, layer: str, beta: float, gamma: float = 1.0, seeds: str = "count: 1",
+             until: float = 60.0, dt: float = 0.01) -> str:
+    return f"""
+name: SIR test
+time: {{dt: {dt}, until: {until}, report_every: 0.5}}
+population: {{agents: {agents}}}
+network:
+  layers:
+    contacts: {layer}
+traits:
+  health: [S, I, R]
+seed:
+  - {{state: {{health: I}}, {seeds}}}
+transitions:
+  - name: infection
+    from: {{health: S}}
+    to: {{health: I}}
+    rate: {beta}
+    induced_by: {{layer: contacts, state: {{health: I}}}}
+  - name: recovery
+    from: {{health: I}}
+    to: {{health: R}}
+    rate: {gamma}
+"""
+
+
+def test_sir_on_complete_graph_reaches_kermack_mckendrick_final_size():
+    """Homogeneous SIR with R0 = beta (N - 1) / gamma = 2 ends where r = 1 - exp(-R0 r).
+
+    With a finite seed i0 = 1/N the exact invariant is s_inf = s0 exp(-R0 (1 - s_inf)),
+    checked to the integrator's accuracy; the seed moves the root of the i0 -> 0 law
+    (r = 0.796812) by about i0 / (1 - R0 s_inf) = 2e-6, so 1e-5 is ample.
+    """
+    n = 1_000_000
+    R0 = 2.0
+    sc = parse_scenario(sir_text(agents=n, layer="{generator: complete}", beta=R0 / (n - 1)))
+    df = solve_meanfield(sc)
+    s_inf = final(df, "health", "S")
+    s0 = 1 - 1 / n
+    assert s_inf == pytest.approx(s0 * np.exp(-R0 * (1 - s_inf)), abs=1e-7)
+    r = brentq(lambda r: r - (1 - np.exp(-R0 * r)), 0.1, 1.0)
+    assert final(df, "health", "R") == pytest.approx(r, abs=1e-5)
+    # the people column scales the share to the population represented
+    assert set(df.columns) == {"time", "trait", "state", "fraction", "people"}
+    last = df[df.time == df.time.max()]
+    np.testing.assert_allclose(last.people, last.fraction * n)
+    # agents are conserved at every time
+    np.testing.assert_allclose(df.groupby("time").fraction.sum(), 1.0, atol=1e-9)
+
+
+def test_maki_thompson_leaves_0_2032_ignorant():
+    """Maki–Thompson on the complete graph: theta = exp(-2 (1 - theta)), theta = 0.203188.
+
+    One seed among 10^5 changes the limit by O(1/N) = 1e-5.
+    """
+    theta = brentq(lambda x: x - np.exp(-2 * (1 - x)), 0.05, 0.5)
+    assert theta == pytest.approx(0.2032, abs=1e-4)
+    sc = rs.load(SCENARIOS / "classic" / "maki_thompson.yaml",
+                 ["population.agents=100000", "transitions.telling.rate=1e-5",
+                  "transitions.stifling.rate=1e-5", "time.until=60"])
+    for method in ("homogeneous", "degree"):  # a complete graph has one degree: the same law
+        assert final(solve_meanfield(sc, method=method), "rumor", "ignorant") == pytest.approx(theta, abs=5e-5)
+
+
+def test_daley_kendall_single_agent_form_has_the_same_limit():
+    sc = rs.load(SCENARIOS / "classic" / "daley_kendall.yaml")
+    theta = brentq(lambda x: x - np.exp(-2 * (1 - x)), 0.05, 0.5)
+    assert final(solve_meanfield(sc), "rumor", "ignorant") == pytest.approx(theta, abs=1e-3)
+
+
+def test_sis_settles_at_one_minus_one_over_r0():
+    """SIS with R0 = beta <k> / gamma = 2 settles at i* = 1 - 1/R0 = 0.5; the approach is
+    exp(-(beta <k> - gamma) t) = e^-30 by the end, far below 1e-6."""
+    sc = rs.load(SCENARIOS / "classic" / "sis.yaml")
+    df = solve_meanfield(sc)
+    assert final(df, "health", "I") == pytest.approx(1 - 1 / 2.0, abs=1e-6)
+
+
+def test_scale_intervention_changes_the_endemic_level_from_its_date():
+    """Doubling recovery at t = 15 moves SIS from 1 - 1/4 to 1 - 2/4 (R0 4 -> 2)."""
+    sc = rs.load(SCENARIOS / "classic" / "sis.yaml", [
+        "transitions.infection.rate=0.4", "time.until=40",
+        "interventions={treat: {kind: scale, transition: recovery, factor: 2, at: 15}}"])
+    i = series(solve_meanfield(sc), "health", "I")
+    assert i.loc[15.0] == pytest.approx(0.75, abs=1e-5)
+    assert i.iloc[-1] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_broadcast_moves_its_reach_at_once():
+    """A broadcast reaching 40% of everyone and curing the infected removes 40% of I at its date."""
+    sc = rs.load(SCENARIOS / "classic" / "sis.yaml", [
+        "time.until=30",
+        "interventions={cure: {kind: broadcast, at: 25, reach: 0.4, "
+        "effects: [{from: {health: I}, to: {health: S}}]}}"])
+    i = series(solve_meanfield(sc, times=[24.95, 25.0, 30.0]), "health", "I")
+    assert i.loc[24.95] == pytest.approx(0.5, abs=1e-6)  # settled (see the test above)
+    assert i.loc[25.0] == pytest.approx(0.6 * 0.5, abs=1e-6)  # applied before the report at 25
+
+
+@pytest.mark.slow
+def test_degree_based_sir_threshold_on_configuration_model():
+    """Heterogeneous mean field puts SIR's threshold at beta / gamma = <k> / (<k^2> - <k>).
+
+    The linearised equations (rho_k ~ k) grow at lambda = beta (<k^2> - <k>) / <k> - gamma,
+    so below the threshold the outbreak stays at the seeds' order (a seed share of 5e-5
+    gives a final size of about 5e-5 / (1 - beta/beta_c) < 1e-3) and above it reaches a
+    finite share. The growth rate is checked against lambda to 1% with a seed share of
+    1e-9, so that the equations stay linear (I < 1e-4) over the window t = 6..10; the
+    seeds are spread uniformly over degrees, not along the leading mode, so the first
+    time units are a transient (the next mode decays at least as fast as gamma = 1:
+    e^-6 < 0.3%).
+    """
+    layer = ("{generator: configuration, degrees: {kind: powerlaw, exponent: 2.5, "
+             "min_degree: 2, max_degree: 100}}")
+    base = parse_scenario(sir_text(agents=20000, layer=layer, beta=0.1, until=200))
+    net = build_network(base.network, 20000, np.random.SeedSequence(0))
+    classes = degree_classes(base, net)
+    k = classes.d_in[:, 0]
+    k1, k2 = classes.prob @ k, classes.prob @ k**2
+    tc = float(k1 / (k2 - k1))
+    assert 0.02 < tc < 0.2  # heavy-tailed: far below the homogeneous 1 / <k>
+    homogeneous_tc = 1 / k1
+    assert tc < 0.8 * homogeneous_tc
+    below = rs.override(base, transitions__infection__rate=0.8 * tc)
+    above = rs.override(base, transitions__infection__rate=1.5 * tc)
+    assert final(solve_meanfield(below, method="degree", network=net), "health", "R") < 1e-3
+    assert final(solve_meanfield(above, method="degree", network=net), "health", "R") > 0.02
+    # homogeneous mixing at 1.5 tc is still below its own threshold 1/<k>: nothing happens
+    assert final(solve_meanfield(above, method="homogeneous"), "health", "R") < 1e-3
+    beta = 2 * tc
+    tiny = parse_scenario(sir_text(agents=20000, layer=layer, beta=beta, until=12,
+                                   seeds="fraction: 1.0e-9"))
+    i = series(solve_meanfield(tiny, method="degree", times=[0.0, 6.0, 10.0], network=net), "health", "I")
+    assert i.loc[10.0] < 1e-4
+    growth = np.log(i.loc[10.0] / i.loc[6.0]) / 4.0
+    assert growth == pytest.approx(beta * (k2 - k1) / k1 - 1.0, rel=0.01)
+
+
+def test_watts_threshold_cascade_window():
+    """Gleeson's approximation: a global cascade at <k> = 4, none at <k> = 7 (phi = 0.18)."""
+    sc = rs.load(SCENARIOS / "classic" / "watts_threshold.yaml", ["population.agents=5000"])
+    assert final(solve_meanfield(sc, method="degree"), "opinion", "active") > 0.9
+    outside = rs.override(sc, network__layers__friends__mean_degree=7)
+    assert final(solve_meanfield(outside, method="degree"), "opinion", "active") < 0.01
+
+
+def test_signal_driven_rules_raise_a_clear_error_naming_them():
+    sc = rs.load(SCENARIOS / "wechat_leak_2016.yaml")
+    with pytest.raises(MeanFieldError) as err:
+        solve_meanfield(sc)
+    assert isinstance(err.value, RumorsimError)
+    assert "believe_rumor" in str(err.value) and "mean field cannot represent" in str(err.value)
+
+
+def test_unknown_method_is_a_user_error():
+    with pytest.raises(MeanFieldError, match="homogeneous or degree"):
+        solve_meanfield(rs.load(SCENARIOS / "classic" / "sis.yaml"), method="pairwise")
+
+
+# ------------------------------------------------------------------ command line
+
+
+def _invoke(*args):
+    from click.testing import CliRunner
+
+    from rumorsim.cli import cli
+
+    res = CliRunner().invoke(cli, [str(a) for a in args])
+    return res.exit_code, " ".join(res.output.split())
+
+
+def test_cli_meanfield_writes_table_and_figure_and_refuses_to_overwrite(tmp_path):
+    sir = SCENARIOS / "classic" / "sir.yaml"
+    code, out = _invoke("meanfield", sir, "-o", tmp_path / "mf", "--set", "population.agents=2000")
+    assert code == 0, out
+    df = pd.read_csv(tmp_path / "mf" / "meanfield.csv")
+    assert list(df.columns) == ["time", "trait", "state", "fraction", "people"]
+    assert (tmp_path / "mf" / "meanfield.png").stat().st_size > 10_000
+    code, out = _invoke("meanfield", sir, "-o", tmp_path / "mf")
+    assert code == 2 and "nothing was overwritten" in out
+    code, out = _invoke("meanfield", sir, "-o", tmp_path / "mf", "--overwrite", "--method", "degree",
+                        "--set", "population.agents=2000")
+    assert code == 0, out
+
+
+def test_cli_meanfield_on_signal_scenario_is_one_paragraph_exit_2(tmp_path):
+    code, out = _invoke("meanfield", SCENARIOS / "wechat_leak_2016.yaml", "-o", tmp_path / "x")
+    assert code == 2
+    assert "mean field cannot represent" in out and "Traceback" not in out
+    assert not (tmp_path / "x").exists()
+
+
+def test_run_and_plot_meanfield_overlay(tmp_path):
+    """run --meanfield writes meanfield.csv on the run's report grid; plot --meanfield adds it later."""
+    small = ["--set", "population.agents=300", "--set", "time.until=15", "-r", "3", "-q"]
+    sis = SCENARIOS / "classic" / "sis.yaml"
+    code, out = _invoke("run", sis, "-o", tmp_path / "a", "--meanfield", *small)
+    assert code == 0, out
+    res = rs.Results.load(tmp_path / "a")
+    assert res.meanfield is not None
+    np.testing.assert_allclose(np.unique(res.meanfield.time), res.times)
+    code, out = _invoke("run", sis, "-o", tmp_path / "b", *small)
+    assert code == 0 and not (tmp_path / "b" / "meanfield.csv").exists()
+    code, out = _invoke("plot", tmp_path / "b", "--meanfield", "degree")
+    assert code == 0, out
+    assert (tmp_path / "b" / "meanfield.csv").exists()
+    assert (tmp_path / "b" / "figures" / "traits.png").exists()
