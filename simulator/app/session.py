@@ -42,10 +42,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..api import agent_history, find_scenario, list_scenarios, load, run as run_scenario, scenario_yaml
+from ..api import (agent_history, find_scenario, list_scenarios, load, meanfield_of, run as run_scenario,
+                   scenario_yaml)
 from ..errors import RumorsimError, ScenarioError, did_you_mean
 from ..plots import _distinct_colors, _edges
-from ..results import BAND_PERCENTILES
+from ..results import BAND_PERCENTILES, Results
 from ..scenario import Scenario
 
 #: The most agents the app draws (a spring layout of more takes too long to wait for).
@@ -322,28 +323,24 @@ def layout(layer: Any, key: Tuple[Any, ...]) -> np.ndarray:
 # ----------------------------------------------------------------- mean field
 
 
-def meanfield_curves(sc: Scenario, times: np.ndarray) -> Tuple[Optional[Dict[str, Dict[str, List[float]]]], str]:
-    """Mean-field agents per trait state at ``times`` (or None) and a note for the screen.
+def meanfield_curves(res: Results) -> Tuple[Optional[Dict[str, Dict[str, List[float]]]], str]:
+    """Mean-field agents per trait state at the run's report times (or None), and a note.
 
-    Uses ``rumorsim.meanfield.solve_meanfield`` (degree-based on generated graphs,
-    homogeneous on complete ones); a scenario it cannot treat gets None and its message.
+    ``rumorsim.api.meanfield_of`` on the run's own network: degree-based on generated
+    graphs (what matters on heavy-tailed ones), homogeneous on complete graphs. A
+    scenario it cannot treat (rules driven by signals) gets None and its reason.
     """
-    try:
-        from ..meanfield import solve_meanfield  # type: ignore[import-not-found]
-    except ImportError:
-        return None, "mean-field curve: not available in this version of rumorsim"
-    complete = all(ly.generator == "complete" for ly in sc.network.layers.values())
+    complete = all(ly.generator == "complete" for ly in res.scenario.network.layers.values())
     method = "homogeneous" if complete else "degree"
     try:
-        df = solve_meanfield(sc, times=np.asarray(times, dtype=float), method=method)
+        df = meanfield_of(res, method=method)
     except RumorsimError as exc:
-        return None, f"mean-field curve: {exc.message}"
+        return None, f"No mean-field curve: {exc.message.rstrip('.')}"
     out: Dict[str, Dict[str, List[float]]] = {}
-    n = sc.population.agents
+    n = res.n_agents
     for (trait, state), g in df.groupby(["trait", "state"], sort=False):
-        vals = np.interp(times, g["time"].to_numpy(float), g["fraction"].to_numpy(float)) * n
-        out.setdefault(str(trait), {})[str(state)] = _rounded(vals)
-    return out, f"dashed: mean field ({method} mixing)"
+        out.setdefault(str(trait), {})[str(state)] = _rounded(g["fraction"].to_numpy(float) * n)
+    return out, f"Dashed: mean field ({'degree-based' if method == 'degree' else 'homogeneous mixing'})"
 
 
 # -------------------------------------------------------------------- a run
@@ -397,7 +394,7 @@ def simulate(settings: Settings) -> Dict[str, Any]:
     t_layout = _time.perf_counter()
     edges = _edges(layer)
     times = res.times
-    mf, mf_note = meanfield_curves(sc, times)
+    mf, mf_note = meanfield_curves(res)
     lo_p, _, hi_p = BAND_PERCENTILES
     curves: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for trait, states in res.info.traits:

@@ -144,7 +144,7 @@ function fillClickStates() {
 function curveNote() {
   const d = S.data;
   const unit = scaled() ? `people (1 agent = ${human(d.scenario.people_per_agent)} people)` : "agents";
-  return `Thick line: this run (seed ${d.seed}). Band: 90 % of ${20} runs with the same settings. ` +
+  return `Thick line: this run (seed ${d.seed}). Band: 90 % of 20 runs with the same settings. ` +
          `${d.meanfield_note}. Numbers are ${unit}.`;
 }
 
@@ -210,7 +210,7 @@ function drawNetwork() {
 
 // ---------------------------------------------------------------- the curves
 
-const CP = { l: 110, r: 24, t: 20, b: 62 };  // plot margins (px)
+const CP = { l: 110, r: 24, t: 58, b: 62 };  // plot margins (px); the key sits in the top one
 
 function curveX(t, W) { return CP.l + (t / S.data.scenario.until) * (W - CP.l - CP.r); }
 function curveY(v, H) { return H - CP.b - (v / S.yMax) * (H - CP.t - CP.b); }
@@ -275,7 +275,42 @@ function buildCurves() {
       g.stroke(); g.setLineDash([]);
     }
   });
+  // intervention labels, on a white halo so curves behind them stay readable
+  g.font = "15px system-ui, sans-serif"; g.textAlign = "right"; g.textBaseline = "bottom";
+  g.lineWidth = 4; g.strokeStyle = "#fff"; g.fillStyle = "#333";
+  const byTime = new Map();  // interventions at the same time share one label
+  for (const iv of d.marks) byTime.set(iv.at, [...(byTime.get(iv.at) || []), iv.label]);
+  const room = H - CP.t - CP.b - 8;
+  for (const [at, labels] of byTime) {
+    g.save(); g.translate(curveX(at, W) - 3, CP.t + 4); g.rotate(-Math.PI / 2);
+    let label = labels.join(" · ");
+    while (label.length > 4 && g.measureText(label).width > room) label = label.slice(0, -2);
+    if (label !== labels.join(" · ")) label += "…";
+    g.strokeText(label, 0, 0); g.fillText(label, 0, 0); g.restore();
+  }
+  drawKey(g, t, W, d.curves[t.name][t.states[0]].meanfield !== null);
   S.curveCanvas = c;
+}
+
+// The key, in the top margin: one swatch per state, then what line, band and dashes mean.
+function drawKey(g, t, W, hasMeanfield) {
+  let x = CP.l;
+  const y = 22;
+  g.font = "bold 18px system-ui, sans-serif"; g.textAlign = "left"; g.textBaseline = "middle";
+  t.states.forEach((s, j) => {
+    g.fillStyle = t.colors[j]; g.fillRect(x, y - 4, 26, 8);
+    g.fillStyle = "#111"; g.fillText(s, x + 32, y); x += 44 + g.measureText(s).width;
+  });
+  g.font = "16px system-ui, sans-serif"; x += 16;
+  g.strokeStyle = "#111"; g.lineWidth = 4;
+  g.beginPath(); g.moveTo(x, y); g.lineTo(x + 26, y); g.stroke();
+  g.fillText("this run", x + 32, y); x += 40 + g.measureText("this run").width;
+  g.globalAlpha = 0.25; g.fillStyle = "#111"; g.fillRect(x, y - 8, 26, 16); g.globalAlpha = 1;
+  g.fillText("90 % of 20 runs", x + 32, y); x += 40 + g.measureText("90 % of 20 runs").width;
+  if (hasMeanfield) {
+    g.setLineDash([8, 5]); g.lineWidth = 2.5; g.beginPath(); g.moveTo(x, y); g.lineTo(x + 26, y); g.stroke();
+    g.setLineDash([]); g.fillText("mean field", x + 32, y);
+  }
 }
 
 function drawCurves() {
