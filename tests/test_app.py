@@ -311,3 +311,64 @@ def test_app_command_reports_a_missing_scenario_in_one_paragraph():
     result = CliRunner().invoke(cli, ["app", "no_such_scenario"])
     assert result.exit_code == 2
     assert "no such scenario" in result.output and "Traceback" not in result.output
+
+
+# ------------------------------------------------- what the app computes (no browser)
+
+
+def _history(settings):
+    import rumorsim as rs
+    from rumorsim.app import session
+
+    res = rs.run(session.resolve(settings), replicates=1, seed=settings.seed, workers=1)
+    return rs.agent_history(res, 0), res.times
+
+
+def test_a_click_or_a_fired_intervention_replays_the_past_exactly():
+    """The app re-runs from t = 0 with the same seed after a click or a button; the kernel's
+    draws before that time do not depend on it (checked here on the WeChat classroom case,
+    whose rules read signals, so the schedule matters to the kernel): the screen's past stays."""
+    from rumorsim.app.session import Click, Settings
+
+    name, now = "classroom/wechat_leak", 2.0
+    base, times = _history(Settings(name, seed=2016))
+    k = int(np.searchsorted(times, now))
+    for changed in (Settings(name, seed=2016, clicks=(Click(7, "rumor", "believer", now),)),
+                    Settings(name, seed=2016, fired=(("media_debunk", now),)),
+                    Settings(name, seed=2016, fired=(("servers_scaled_up", now),))):
+        hist, _ = _history(changed)
+        assert np.array_equal(hist[:k], base[:k]), changed
+        assert not np.array_equal(hist, base), changed  # and it did change the run after `now`
+
+
+def test_an_intervention_fired_before_its_time_moves_and_after_it_repeats():
+    from rumorsim.app.session import Settings, resolve
+
+    early = resolve(Settings("classroom/wechat_leak", fired=(("media_debunk", 1.5),)))
+    assert early.interventions["media_debunk"].at == 1.5 and len(early.interventions) == 6  # moved, no copy
+    late = resolve(Settings("classroom/wechat_leak", fired=(("transfer_page_notice", 6.0),)))
+    assert late.interventions["transfer_page_notice"].at == 4.0  # it happened as planned
+    copy = late.interventions["transfer_page_notice_fired_1"]
+    assert copy.at == 6.0 and copy.kind == "scale" and copy.factor == 0.3
+
+
+def test_every_rate_and_probability_has_a_slider():
+    import rumorsim as rs
+    from rumorsim.app.session import parameters
+
+    sc = rs.load("classroom/wechat_leak")
+    paths = {p.path for p in parameters(sc, sc)}
+    assert {f"transitions.{t.name}.rate" for t in sc.transitions} <= paths
+    assert {"population.agents", "network.layers.friends.m", "interventions.founder_on_stage.reach",
+            "interventions.founder_on_stage.effects.2.p"} <= paths
+
+
+def test_the_picker_offers_the_classroom_cases_first_and_each_loads():
+    from rumorsim.app.session import MAX_AGENTS, picker_scenarios, resolve, Settings
+
+    names = [s["name"] for s in picker_scenarios()]
+    assert names[:3] == ["classroom/dingtalk_review_storm", "classroom/wechat_leak",
+                         "classroom/xiaomi_word_of_mouth"]
+    assert "classic/sir" in names and "classic/maki_thompson" in names
+    for n in names:
+        assert resolve(Settings(n)).population.agents <= MAX_AGENTS
