@@ -59,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     deadline = time.monotonic() + 180
     while True:
         try:
-            urllib.request.urlopen(url + "api/scenarios", timeout=10).read()
+            urllib.request.urlopen(url + "api/scenarios", timeout=60).read()
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:

@@ -55,7 +55,7 @@ def create_app(default: Optional[str] = None) -> Any:
 
     async def scenarios(request: Request) -> Response:
         items = await run_in_threadpool(session.picker_scenarios, default)
-        return JSONResponse({"scenarios": items, "default": first})
+        return JSONResponse({"scenarios": list(items), "default": first})
 
     async def settings_of(request: Request) -> session.Settings:
         try:
@@ -110,6 +110,7 @@ def serve(scenario: Optional[str] = None, *, host: str = "127.0.0.1", port: int 
 
     name = scenario or session.DEFAULT_SCENARIO
     session.resolve(session.Settings(name))  # a bad file fails here, not in the browser
+    session.picker_scenarios(scenario)  # loaded once, before the first page asks
     _check_port(host, port)
     app = create_app(scenario)
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"

@@ -37,6 +37,7 @@ import threading
 import time as _time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -132,8 +133,12 @@ class Parameter:
 # ------------------------------------------------------------- the scenarios
 
 
-def picker_scenarios(extra: Optional[str] = None) -> List[Dict[str, str]]:
-    """The scenarios offered in the picker: the classroom and classic ones, and ``extra``."""
+@lru_cache(maxsize=8)
+def picker_scenarios(extra: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The scenarios offered in the picker: the classroom and classic ones, and ``extra``.
+
+    Each is loaded (validated) once per process: the list is asked for on every page load.
+    """
     names = [s["name"] for s in list_scenarios()
              if s["kind"] == "scenario" and s["name"].startswith(PICKER_FOLDERS)]
     names.sort(key=lambda n: (not n.startswith("classroom/"), n))
