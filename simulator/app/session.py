@@ -23,8 +23,8 @@ replayed exactly or changed (``tests/test_app.py`` records which is the case for
 shipped classroom scenarios).
 
 Sliders. Every rate and per-step probability of a transition, every broadcast's reach
-and effect probability, the number of agents and each generated layer's mean degree
-(or ``m``) is a :class:`Parameter`, addressed by its ``--set`` path; a slider moved in
+and effect probability, the number of agents, each generated layer's mean degree (or
+``m``) and its tie, rewiring or triangle probabilities is a :class:`Parameter`, addressed by its ``--set`` path; a slider moved in
 the browser becomes one more override, so the export is the file plus those overrides.
 """
 
@@ -249,6 +249,15 @@ def parameters(base: Scenario, current: Scenario) -> List[Parameter]:
             out.append(Parameter(f"network.layers.{name}.mean_degree", f"{name}: mean degree",
                                  "network", "linear", 1.0, max(30.0, 3 * spec.mean_degree),
                                  cur.mean_degree))
+        for field, what in (("p_in", "tie probability inside a block"), ("p_out", "tie probability between blocks")):
+            v = getattr(spec, field)
+            if v:
+                out.append(Parameter(f"network.layers.{name}.{field}", f"{name}: {what}", "network", "log",
+                                     v / 10.0, min(1.0, v * 10.0), getattr(cur, field)))
+        for field, what in (("rewire", "rewiring probability"), ("triangle_prob", "triangle probability")):
+            if getattr(spec, field) is not None:
+                out.append(Parameter(f"network.layers.{name}.{field}", f"{name}: {what}", "network",
+                                     "linear", 0.0, 1.0, getattr(cur, field)))
         if spec.m is not None:
             out.append(Parameter(f"network.layers.{name}.m", f"{name}: links per newcomer (m)",
                                  "network", "int", 1, max(12, 3 * spec.m), cur.m))

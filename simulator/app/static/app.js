@@ -22,9 +22,10 @@ window.rumorsim = S;
 
 function human(x) {
   const a = Math.abs(x);
-  if (a >= 1e9) return (x / 1e9).toPrecision(3) + " bn";
-  if (a >= 1e6) return (x / 1e6).toPrecision(3) + " M";
-  if (a >= 1e4) return (x / 1e3).toPrecision(3) + " k";
+  const p3 = (v) => String(parseFloat(v.toPrecision(3)));  // 5 M, not 5.00 M
+  if (a >= 1e9) return p3(x / 1e9) + " bn";
+  if (a >= 1e6) return p3(x / 1e6) + " M";
+  if (a >= 1e4) return p3(x / 1e3) + " k";
   if (Number.isInteger(x)) return x.toLocaleString("en");
   return x.toPrecision(3);
 }
@@ -294,22 +295,28 @@ function buildCurves() {
 
 // The key, in the top margin: one swatch per state, then what line, band and dashes mean.
 function drawKey(g, t, W, hasMeanfield) {
-  let x = CP.l;
-  const y = 22;
-  g.font = "bold 18px system-ui, sans-serif"; g.textAlign = "left"; g.textBaseline = "middle";
+  let x = CP.l, y = 18;
+  // an item that would cross the right edge starts a second line
+  const place = (width) => { if (x + width > W - CP.r) { x = CP.l; y += 24; } const at = x; x += width; return at; };
+  g.textAlign = "left"; g.textBaseline = "middle";
+  g.font = "bold 18px system-ui, sans-serif";
   t.states.forEach((s, j) => {
-    g.fillStyle = t.colors[j]; g.fillRect(x, y - 4, 26, 8);
-    g.fillStyle = "#111"; g.fillText(s, x + 32, y); x += 44 + g.measureText(s).width;
+    const at = place(44 + g.measureText(s).width);
+    g.fillStyle = t.colors[j]; g.fillRect(at, y - 4, 26, 8);
+    g.fillStyle = "#111"; g.fillText(s, at + 32, y);
   });
-  g.font = "16px system-ui, sans-serif"; x += 16;
-  g.strokeStyle = "#111"; g.lineWidth = 4;
-  g.beginPath(); g.moveTo(x, y); g.lineTo(x + 26, y); g.stroke();
-  g.fillText("this run", x + 32, y); x += 40 + g.measureText("this run").width;
-  g.globalAlpha = 0.25; g.fillStyle = "#111"; g.fillRect(x, y - 8, 26, 16); g.globalAlpha = 1;
-  g.fillText("90 % of 20 runs", x + 32, y); x += 40 + g.measureText("90 % of 20 runs").width;
+  g.font = "16px system-ui, sans-serif"; x += 12;
+  g.strokeStyle = "#111"; g.fillStyle = "#111";
+  let at = place(40 + g.measureText("this run").width);
+  g.lineWidth = 4; g.beginPath(); g.moveTo(at, y); g.lineTo(at + 26, y); g.stroke();
+  g.fillText("this run", at + 32, y);
+  at = place(40 + g.measureText("90 % of 20 runs").width);
+  g.globalAlpha = 0.25; g.fillRect(at, y - 8, 26, 16); g.globalAlpha = 1;
+  g.fillText("90 % of 20 runs", at + 32, y);
   if (hasMeanfield) {
-    g.setLineDash([8, 5]); g.lineWidth = 2.5; g.beginPath(); g.moveTo(x, y); g.lineTo(x + 26, y); g.stroke();
-    g.setLineDash([]); g.fillText("mean field", x + 32, y);
+    at = place(40 + g.measureText("mean field").width);
+    g.setLineDash([8, 5]); g.lineWidth = 2.5; g.beginPath(); g.moveTo(at, y); g.lineTo(at + 26, y); g.stroke();
+    g.setLineDash([]); g.fillText("mean field", at + 32, y);
   }
 }
 
