@@ -361,6 +361,8 @@ function render() {
   const ms = performance.now() - t0;
   const st = S.stats;
   st.renders++; st.lastMs = ms; st.maxMs = Math.max(st.maxMs, ms); st.totalMs += ms;
+  (st.samples = st.samples || []).push(ms);
+  if (st.samples.length > 1000) st.samples.shift();
   if (st.renders % 5 === 1) {
     $("perf").textContent = `${S.nAgents.toLocaleString("en")} agents: a step renders in ${ms.toFixed(1)} ms ` +
       `(mean ${(st.totalMs / st.renders).toFixed(1)} ms over ${st.renders})`;
