@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -380,3 +381,13 @@ def test_app_without_its_extra_says_how_to_install_it(monkeypatch):
     result = CliRunner().invoke(cli, ["app"])
     assert result.exit_code == 2
     assert 'pip install "rumorsim[app]"' in result.output and "Traceback" not in result.output
+
+
+def test_the_server_runs_only_the_scenarios_it_offers(server):
+    import json
+
+    req = urllib.request.Request(server + "api/run", data=json.dumps({"scenario": "/etc/hostname"}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=60)
+    assert err.value.code == 400 and "not one of this app's scenarios" in json.loads(err.value.read())["error"]

@@ -62,7 +62,13 @@ def create_app(default: Optional[str] = None) -> Any:
             data = await request.json()
         except ValueError:
             raise RumorsimError("the request is not JSON") from None
-        return session.Settings.from_json(data)
+        settings = session.Settings.from_json(data)
+        # only the picker's scenarios: with --host 0.0.0.0 a page must not open other files
+        offered = {s["name"] for s in await run_in_threadpool(session.picker_scenarios, default)}
+        if settings.scenario not in offered:
+            raise RumorsimError(f"`{settings.scenario}` is not one of this app's scenarios",
+                                suggestion="Pick one from the list, or start the app with it: rumorsim app FILE")
+        return settings
 
     async def run(request: Request) -> Response:
         settings = await settings_of(request)
