@@ -5,7 +5,7 @@ system chromedriver), plays the whole run at 30 steps per second and prints the 
 own timings of each step (network, curves and counts redrawn; ``window.rumorsim.stats``).
 
     python benchmarks/app_render.py classic/sir            # 2,000 agents (the app's cap for it)
-    python benchmarks/app_render.py classroom/wechat_leak --trait rumor
+    python benchmarks/app_render.py classroom/wechat --trait rumor
 """
 
 from __future__ import annotations

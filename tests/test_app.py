@@ -332,7 +332,7 @@ def test_a_click_or_a_fired_intervention_replays_the_past_exactly():
     whose rules read signals, so the schedule matters to the kernel): the screen's past stays."""
     from rumorsim.app.session import Click, Settings
 
-    name, now = "classroom/wechat_leak", 2.0
+    name, now = "classroom/wechat", 2.0
     base, times = _history(Settings(name, seed=2016))
     k = int(np.searchsorted(times, now))
     for changed in (Settings(name, seed=2016, clicks=(Click(7, "rumor", "believer", now),)),
@@ -346,9 +346,9 @@ def test_a_click_or_a_fired_intervention_replays_the_past_exactly():
 def test_an_intervention_fired_before_its_time_moves_and_after_it_repeats():
     from rumorsim.app.session import Settings, resolve
 
-    early = resolve(Settings("classroom/wechat_leak", fired=(("media_debunk", 1.5),)))
+    early = resolve(Settings("classroom/wechat", fired=(("media_debunk", 1.5),)))
     assert early.interventions["media_debunk"].at == 1.5 and len(early.interventions) == 6  # moved, no copy
-    late = resolve(Settings("classroom/wechat_leak", fired=(("transfer_page_notice", 6.0),)))
+    late = resolve(Settings("classroom/wechat", fired=(("transfer_page_notice", 6.0),)))
     assert late.interventions["transfer_page_notice"].at == 4.0  # it happened as planned
     copy = late.interventions["transfer_page_notice_fired_1"]
     assert copy.at == 6.0 and copy.kind == "scale" and copy.factor == 0.3
@@ -358,7 +358,7 @@ def test_every_rate_and_probability_has_a_slider():
     import rumorsim as rs
     from rumorsim.app.session import parameters
 
-    sc = rs.load("classroom/wechat_leak")
+    sc = rs.load("classroom/wechat")
     paths = {p.path for p in parameters(sc, sc)}
     assert {f"transitions.{t.name}.rate" for t in sc.transitions} <= paths
     assert {"population.agents", "network.layers.friends.m", "interventions.founder_on_stage.reach",
@@ -369,8 +369,8 @@ def test_the_picker_offers_the_classroom_cases_first_and_each_loads():
     from rumorsim.app.session import MAX_AGENTS, picker_scenarios, resolve, Settings
 
     names = [s["name"] for s in picker_scenarios()]
-    assert names[:3] == ["classroom/dingtalk_review_storm", "classroom/wechat_leak",
-                         "classroom/xiaomi_word_of_mouth"]
+    assert names[:3] == ["classroom/dingtalk", "classroom/wechat",
+                         "classroom/xiaomi"]
     assert "classic/sir" in names and "classic/maki_thompson" in names
     for n in names:
         assert resolve(Settings(n)).population.agents <= MAX_AGENTS
@@ -391,3 +391,11 @@ def test_the_server_runs_only_the_scenarios_it_offers(server):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=60)
     assert err.value.code == 400 and "not one of this app's scenarios" in json.loads(err.value.read())["error"]
+
+
+def test_classroom_versions_do_not_shadow_the_full_cases_by_short_name():
+    import rumorsim as rs
+
+    for short in ("wechat_leak_2016", "xiaomi_word_of_mouth", "dingtalk_review_storm"):
+        assert rs.find_scenario(short).parent.name == "scenarios"
+    assert rs.load("classroom/wechat").population.agents == 1500

@@ -81,7 +81,7 @@ class Settings:
 
     Attributes
     ----------
-    scenario : a shipped scenario's name (``classroom/sir``) or a file path.
+    scenario : a shipped scenario's name (``classic/sir``) or a file path.
     seed : the run's seed (network and replicates).
     params : ``(--set path, value)`` for every slider that was moved.
     clicks : agents seeded by clicks, in order.
