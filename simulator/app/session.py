@@ -12,15 +12,17 @@ other replicates of the same seed draw the faint band. ``rumorsim run`` of the e
 file makes the same replicates, so the exported file reproduces the screen exactly.
 
 Clicks and intervention buttons. A click on an agent adds a ``seed`` intervention
-(``strategy: ids``) at the current time; an intervention button moves that
-intervention's ``at`` to the current time (keeping its duration). Either way the whole
-run is recomputed from t = 0 with the same seed. Whether the past (t < now) comes out
-identical is a property of the kernel, not of the app: the kernel draws an agent's next
-firing step from a calendar whose proposal rates depend on the rate schedule, so a
-change of the schedule may change draws made before it. The browser compares the
-frames before "now" with the ones it had and says on screen whether the past was
-replayed exactly or changed (``tests/test_app.py`` records which is the case for the
-shipped classroom scenarios).
+(``strategy: ids``) at the current time; an intervention button brings that intervention
+forward to the current time (or, if it already happened, fires a copy now). Either way
+the whole run is recomputed from t = 0 with the same seed, and the browser continues
+from the current time. Is the past (t < now) then identical to what was on screen? It
+is not guaranteed by construction - the kernel draws firing steps from rates that
+depend on the schedule - so it was checked: for clicks, broadcasts and rate/capacity
+changes on the WeChat classroom case (rules that read signals) and for clicks on SIR,
+the frames before "now" come out bit-identical (``tests/test_app.py``). The page still
+compares the frames it had with the new ones after every re-run and says on screen
+whether the past replayed exactly or changed, so a case where it does not is shown,
+not hidden.
 
 Sliders. Every rate and per-step probability of a transition, every broadcast's reach
 and effect probability, the number of agents, each generated layer's mean degree (or
