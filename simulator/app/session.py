@@ -301,7 +301,7 @@ def layout(layer: Any, key: Tuple[Any, ...]) -> np.ndarray:
     Fruchterman-Reingold by igraph (compiled, with a grid for the repulsion: about a
     second for 2,000 agents, where networkx's pure-numpy spring layout takes tens), from
     seeded starting points, so the same network always gets the same picture; a
-    complete layer is a circle. Cached by ``key`` (the network's spec, size and seed),
+    complete layer is a filled disc. Cached by ``key`` (the network's spec, size and seed),
     so moving a rate slider keeps the picture still and only a new network redraws it.
     """
     with _LAYOUT_LOCK:
@@ -310,8 +310,11 @@ def layout(layer: Any, key: Tuple[Any, ...]) -> np.ndarray:
             return _LAYOUTS[key]
     n = int(layer.n_agents)
     if layer.complete:
-        a = 2 * np.pi * np.arange(n) / max(n, 1)
-        pos = np.c_[np.cos(a), np.sin(a)]
+        # everyone sees everyone: no edges to draw, so fill a disc evenly (Vogel's
+        # sunflower spiral) where a circle of 2,000 would pile the agents on each other
+        i = np.arange(n) + 0.5
+        r, a = np.sqrt(i / max(n, 1)), i * np.pi * (3.0 - np.sqrt(5.0))
+        pos = np.c_[r * np.cos(a), r * np.sin(a)]
     else:
         import random
 

@@ -30,6 +30,12 @@ function human(x) {
   return x.toPrecision(3);
 }
 function fmtTime(t) { return (Math.round(t * 100) / 100).toString(); }
+// " hours" / " hour"; nothing for a scenario that names no unit (the default "time unit")
+function unitWord(t) {
+  const u = S.data.scenario.unit;
+  if (!u || u === "time unit") return "";
+  return " " + u + (t === 1 || u.endsWith("s") ? "" : "s");
+}
 function people(agents) { return agents * S.data.scenario.people_per_agent; }
 function scaled() { return S.data.scenario.people_per_agent !== 1; }
 
@@ -252,7 +258,7 @@ function buildCurves() {
   const tstep = niceStep(d.scenario.until, 8);
   g.textAlign = "center"; g.textBaseline = "top";
   for (let v = 0; v <= d.scenario.until + 1e-9; v += tstep) g.fillText(fmtTime(v), curveX(v, W), H - CP.b + 6);
-  g.fillText(`time (${d.scenario.unit}s)`, (CP.l + W - CP.r) / 2, H - 26);
+  g.fillText(`time${unitWord(2) ? ` (${unitWord(2).trim()})` : ""}`, (CP.l + W - CP.r) / 2, H - 26);
   g.save(); g.translate(22, (CP.t + H - CP.b) / 2); g.rotate(-Math.PI / 2);
   g.fillText(scaled() ? "people" : "agents", 0, 0); g.restore();
   // intervention marks
@@ -344,7 +350,7 @@ function render() {
   drawNetwork();
   drawCurves();
   const d = S.data, t = d.traits[S.trait];
-  $("clock").textContent = `t = ${fmtTime(d.times[S.frame])} ${d.scenario.unit}${d.times[S.frame] === 1 ? "" : "s"}`;
+  $("clock").textContent = `t = ${fmtTime(d.times[S.frame])}${unitWord(d.times[S.frame])}`;
   const legend = $("legend");
   if (legend.childElementCount !== t.states.length) {
     legend.innerHTML = "";
