@@ -10,8 +10,9 @@ whole run drawn faintly (and the mean-field curves dashed, when given).
 Frames are the run's report times, with the tail where nothing changes any more cut
 (a few held frames remain) and thinned evenly to at most ``max_frames``, so that a
 300-agent SIR fits a slide deck in a few MB. GIFs are written with Pillow (which
-matplotlib already needs); MP4 needs ffmpeg on the PATH, and a clear error says so when
-it is missing.
+matplotlib already needs); MP4 needs ffmpeg: the one on the PATH, else the binary of the
+``imageio-ffmpeg`` package (``pip install "rumorsim[animate]"``), and a clear error says
+so when there is none.
 
 Examples
 --------
@@ -55,6 +56,20 @@ FORMATS = {".gif": "pillow", ".mp4": "ffmpeg"}
 _HOLD = 4
 
 
+def ffmpeg_rc() -> dict:
+    """rc settings that point matplotlib at an ffmpeg: the one on the PATH, else the binary
+    the ``imageio-ffmpeg`` package ships (``pip install "rumorsim[animate]"``), else none."""
+    import shutil
+
+    if shutil.which(matplotlib.rcParams["animation.ffmpeg_path"]):
+        return {}
+    try:
+        import imageio_ffmpeg
+    except ModuleNotFoundError:
+        return {}
+    return {"animation.ffmpeg_path": imageio_ffmpeg.get_ffmpeg_exe()}
+
+
 def _writer(path: Path, fps: int) -> Any:
     from matplotlib import animation
 
@@ -62,12 +77,15 @@ def _writer(path: Path, fps: int) -> Any:
     if kind is None:
         raise OutputError("an animation is written as .gif or .mp4", file=str(path),
                           found=path.suffix or "(no suffix)", expected=".gif or .mp4")
-    if not animation.writers.is_available(kind):
+    with matplotlib.rc_context(ffmpeg_rc() if kind == "ffmpeg" else {}):
+        available = animation.writers.is_available(kind)
+    if not available:
         if kind == "ffmpeg":
             raise OutputError(
-                "writing an MP4 needs ffmpeg, which is not on the PATH", file=str(path),
-                suggestion="Install it (apt-get install ffmpeg, brew install ffmpeg, or conda "
-                           "install ffmpeg), or write a .gif instead")
+                "writing an MP4 needs ffmpeg, which was not found", file=str(path),
+                suggestion='Install it with pip install "rumorsim[animate]" (a bundled ffmpeg) '
+                           "or your system's package manager (apt-get install ffmpeg), or "
+                           "write a .gif instead")
         raise OutputError("writing a GIF needs the Pillow package", file=str(path),
                           suggestion="pip install pillow")
     if kind == "pillow":
@@ -152,7 +170,7 @@ def write_animation(results: "Results", path: Union[str, os.PathLike], *,
     """
     path = Path(path)
     writer = check_output(path, overwrite=overwrite, fps=fps)
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context({**_RC, **ffmpeg_rc()}):
         fig, draw, n_frames = _scene(results, trait=trait, replicate=replicate, layer=layer,
                                      max_frames=max_frames, layout_seed=layout_seed, meanfield=meanfield)
         from matplotlib.animation import FuncAnimation
