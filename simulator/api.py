@@ -109,6 +109,9 @@ def override(scenario: Scenario, **assignments: object) -> Scenario:
 def _yaml_value(v: object) -> str:
     import yaml
 
+    if isinstance(v, np.generic):  # numpy scalars (a value from np.linspace) as plain numbers
+        v = v.item()
+
     return yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
 
 
