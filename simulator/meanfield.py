@@ -43,17 +43,23 @@ every eligible class and state; ``top_degree`` fills the highest-degree classes 
 profile scales them hour by hour. Between these dates the equations are integrated with
 ``scipy.integrate.solve_ivp`` (LSODA).
 
-Threshold rules (Watts, linear threshold) use Gleeson's degree-based approximation for
-monotone binary dynamics on configuration-model graphs (Gleeson & Cahalane 2007;
+Signals follow the same limit: ``value``, ``count``, ``overload`` and ``ratio`` signals are
+evaluated at each instant in file order, a ``flow`` is the firing rate of its transitions,
+and a moving ``average`` (half-life h) is one more equation ``dA/dt = (ln 2 / h)(X - A)``;
+rates read them through ``modulated_by`` and outcome probabilities through signal
+references, as in the kernel. So the flagship WeChat scenario has a mean field too.
+
+Threshold rules (Watts, linear threshold). When a scenario's only rule is one threshold
+adoption on an undirected, unweighted layer, Gleeson's degree-based approximation for
+monotone binary dynamics on configuration-model graphs is used (Gleeson & Cahalane 2007;
 Gleeson 2013, PRX 3:021004): with ``nu`` the chance that a neighbour reached along an
 edge is active and ``F(m, k)`` the chance that ``m`` active friends out of ``k`` meet an
 agent's threshold, ``drho/dt = r [rho0 + (1 - rho0) sum_k P(k) sum_m B(k, m; nu) F(m, k)
 - rho]`` and the same for ``nu`` with ``k P(k) / <k>`` and ``B(k - 1, m; nu)``. Its fixed
-point is the cascade condition of Watts (2002). It covers scenarios whose only rule is
-one threshold adoption on one undirected, unweighted layer; ``method="homogeneous"``
-gives every agent the mean degree. Rules driven by signals (``modulated_by``, outcome
-probabilities read from a signal) have no mean-field form here: they raise
-:class:`MeanFieldError`, naming them.
+point is the cascade condition of Watts (2002); ``method="homogeneous"`` gives every agent
+the mean degree. A threshold rule beside other rules gets the *annealed* approximation
+(hazard = rate x P(Binomial(k, theta) meets a freshly drawn threshold); on a complete
+layer the matching share is theta itself): a first guess, not a theory.
 
 Examples
 --------
@@ -547,8 +553,12 @@ def _jumps(sc: Scenario, js: _JointStates, classes: DegreeClasses, degree: bool)
         among = iv.state if iv.select == "in_state" else None
         for at in times:
             if iv.select == "top_degree":
-                # The kernel lists the top reach x N agents and reaches each with probability reach.
-                add(at, 1, among, None, iv.reach, eff, top=(iv.layer, iv.reach * n))
+                # As the kernel does: it lists the top reach x N agents and reaches each of them
+                # with probability reach (so reach^2 of everyone, the hubs first).
+                if degree:
+                    add(at, 1, among, None, iv.reach, eff, top=(iv.layer, iv.reach * n))
+                else:
+                    add(at, 1, among, None, iv.reach * iv.reach, eff)
             elif iv.select == "community":
                 add(at, 1, among, None, iv.reach * _community_share(sc, iv.layer, iv.community), eff)
             else:
@@ -647,8 +657,8 @@ def solve_meanfield(scenario: Scenario, *, times: Optional[Sequence[float]] = No
     Raises
     ------
     MeanFieldError
-        For rules mean field cannot represent (signals; threshold rules beside others)
-        or an unknown ``method``.
+        An unknown ``method``, bad ``times``, or a lone threshold rule on a layer
+        Gleeson's equations do not cover (directed or weighted).
     """
     if method not in METHODS:
         raise MeanFieldError(f"unknown mean-field method `{method}`", field="method",

@@ -325,3 +325,10 @@ def test_run_and_plot_meanfield_overlay(tmp_path):
     assert code == 0, out
     assert (tmp_path / "b" / "meanfield.csv").exists()
     assert (tmp_path / "b" / "figures" / "traits.png").exists()
+
+
+def test_new_commands_have_help():
+    for cmd in (["meanfield"], ["animate"], ["run"], ["plot"]):
+        code, out = _invoke(*cmd, "--help")
+        assert code == 0 and "Usage" in out
+    assert "--meanfield" in _invoke("run", "--help")[1]
