@@ -33,6 +33,8 @@ import numpy as np
 
 from .engine import record_agent_states
 from .errors import OutputError
+from .outputs import replacing
+from .seeds import describe_seed, seed_from_record
 from .plots import (
     MAX_SNAPSHOT_AGENTS,
     MEANFIELD_STYLE,
@@ -176,13 +178,8 @@ def write_animation(results: "Results", path: Union[str, os.PathLike], *,
         from matplotlib.animation import FuncAnimation
 
         anim = FuncAnimation(fig, draw, frames=n_frames, blit=False)
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        try:
+        with replacing(path, suffix=path.suffix) as tmp:  # the writer reads the suffix
             anim.save(str(tmp), writer=writer, dpi=dpi)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
     return path
 
 
@@ -219,7 +216,8 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
         raise OutputError(f"animations draw at most {MAX_SNAPSHOT_AGENTS:,} agents; this scenario has {n:,}",
                           suggestion="Use a smaller population, e.g. --set population.agents=300")
     ly = _layer_for(results, trait, layer)
-    joint = record_agent_states(results.model, int(results.provenance.get("seed", sc.run.seed)), replicate)
+    seed = seed_from_record(results.provenance.get("seed", sc.run.seed))
+    joint = record_agent_states(results.model, seed, replicate)
     decoded = np.asarray(results.info.joint_states)[joint.astype(np.int64), k]   # (T, n)
     frames = choose_frames(decoded, max_frames)
     times = np.asarray(results.times, float)
@@ -259,7 +257,7 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
     ax.set_ylabel("agents")
     tax.decorate(ax, show_label=True)
     ax.legend(handles=growing_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title=trait)
-    ax.set_title(f"{trait} over time (one run, seed {results.provenance.get('seed', sc.run.seed)})")
+    ax.set_title(f"{trait} over time (one run, seed {describe_seed(seed)})")
     fig.suptitle(sc.name, fontsize=13, fontweight="bold", x=0.01, ha="left")
     caption = f"{n:,} agents; layer `{ly.name}`"
     if sc.population.represents:

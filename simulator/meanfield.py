@@ -177,7 +177,9 @@ def homogeneous_classes(sc: Scenario, network: "object" = None) -> DegreeClasses
 def _build(sc: Scenario):
     from .network import build_network
 
-    return build_network(sc.network, sc.population.agents, np.random.SeedSequence(sc.run.seed),
+    from .seeds import as_seed_sequence
+
+    return build_network(sc.network, sc.population.agents, as_seed_sequence(sc.run.seed),
                          base_dir=sc.base_dir, source=sc.source)
 
 
