@@ -146,8 +146,8 @@ def _mean_degree(sc: Scenario, name: str) -> Optional[float]:
         return (n - 1) * w
     if spec.generator == "erdos_renyi":
         return min(spec.mean_degree, n - 1) * w
-    if spec.generator == "barabasi_albert" and not spec.directed:
-        return 2.0 * spec.m * (n - spec.m) / n * w
+    if spec.generator in ("barabasi_albert", "powerlaw_cluster") and not spec.directed:
+        return 2.0 * spec.m * (n - spec.m) / n * w  # m edges per agent after the first m
     return None
 
 
@@ -332,32 +332,71 @@ class _Signals:
                      idx.get(g.demand or g.denominator or "", -1)) for g in self.specs]
         self.averages = [i for i, g in enumerate(self.specs) if g.kind == "average"]
         self.decay = np.array([np.log(2) / self.specs[i].half_life for i in self.averages])
-        self.mods = [[(idx[m.signal], m.gain) for m in t.modulated_by] for t in sc.transitions]
+        mods = [(t, idx[m.signal], m.gain) for t, tr in enumerate(sc.transitions) for m in tr.modulated_by]
+        self.mod_t = np.array([m[0] for m in mods], np.int64)
+        self.mod_g = np.array([m[1] for m in mods], np.int64)
+        self.mod_gain = np.array([m[2] for m in mods], np.float64)
+        self.n_transitions = len(sc.transitions)
         self.outcomes = [[(o.p if not isinstance(o.p, SignalRef) else (idx[o.p.signal], o.p.complement))
                           for o in t.outcomes] for t in sc.transitions]
+        self.signal_outcomes = {t for t, outs in enumerate(self.outcomes)
+                                if any(isinstance(o, tuple) for o in outs)}
+        self._fixed_probs: Dict[int, List[float]] = {}
+        self._fixed_probs = {t: self._probs(t, np.zeros(len(self.names))) for t in range(len(self.outcomes))
+                             if t not in self.signal_outcomes}
         self.needs_flow = any(self.flow_of)
         self.any = bool(self.names)
+        self.order, self.cyclic = self._plan(sc)
+
+    def _plan(self, sc: Scenario) -> Tuple[List[int], bool]:
+        """An evaluation order in which every signal comes after the ones it needs at the
+        same instant (a flow needs the signals modulating its transitions); ``cyclic`` when
+        there is none (a flow feeding back on itself without an average in between)."""
+        idx = {name: i for i, name in enumerate(self.names)}
+        deps: List[set] = []
+        for g, spec in enumerate(self.specs):
+            if spec.kind == "flow":
+                deps.append({idx[m.signal] for t in self.flow_of[g] for m in sc.transitions[t].modulated_by})
+            elif spec.kind in ("overload", "ratio"):
+                deps.append({r for r in self.ref[g] if r >= 0})
+            else:
+                deps.append(set())  # values, counts, and averages (state variables)
+        order: List[int] = []
+        state = [0] * len(deps)  # 0 new, 1 on the path, 2 done
+
+        def visit(g: int) -> bool:
+            if state[g] == 1:
+                return False
+            if state[g] == 2:
+                return True
+            state[g] = 1
+            ok = all(visit(d) for d in sorted(deps[g]))
+            state[g] = 2
+            order.append(g)
+            return ok
+
+        acyclic = all(visit(g) for g in range(len(deps)))
+        return (order if acyclic else list(range(len(deps)))), not acyclic
 
     def evaluate(self, x: np.ndarray, avg: np.ndarray, values: np.ndarray, prob: np.ndarray,
                  firing: "callable") -> np.ndarray:
-        """All signals at one instant. ``firing(sig)`` gives each transition's total firing
-        rate (share of agents per unit time) under signals ``sig``; flows read it. A flow that
-        feeds back on itself without an average in between is an algebraic loop: three
-        passes settle it (one suffices when every loop runs through an average)."""
+        """All signals at one instant. ``firing(sig, ts)`` gives the total firing rate (share
+        of agents per unit time) of transitions ``ts`` under signals ``sig``; flows read it.
+        Signals are evaluated in dependency order; a flow that feeds back on itself without
+        an average in between is an algebraic loop, settled by three passes."""
         share = prob @ x                                  # (J,) share of agents per joint state
         sig = np.zeros(len(self.names))
         sig[self.averages] = avg
-        passes = 3 if self.needs_flow else 1
-        for _ in range(passes):
-            rates = firing(sig) if self.needs_flow else None
-            for g, spec in enumerate(self.specs):
+        for _ in range(3 if self.cyclic else 1):
+            for g in self.order:
+                spec = self.specs[g]
                 kind = spec.kind
                 if kind == "value":
                     v = values[g]
                 elif kind == "count":
                     v = float(share @ self.mask[g]) * self.scale[g]
                 elif kind == "flow":
-                    v = float(sum(rates[t] for t in self.flow_of[g])) * self.scale[g]
+                    v = float(firing(sig, self.flow_of[g]).sum()) * self.scale[g]
                 elif kind == "overload":
                     cap, dem = sig[self.ref[g][0]], sig[self.ref[g][1]]
                     v = 1.0 - cap / dem if dem > 0 and cap < dem else 0.0
@@ -370,10 +409,17 @@ class _Signals:
         return sig
 
     def multiplier(self, sig: np.ndarray) -> np.ndarray:
-        return np.array([np.prod([max(0.0, 1.0 + gain * sig[g]) for g, gain in mods]) if mods else 1.0
-                         for mods in self.mods])
+        """Each transition's rate factor prod max(0, 1 + gain x signal)."""
+        mult = np.ones(self.n_transitions)
+        if len(self.mod_t):
+            np.multiply.at(mult, self.mod_t, np.maximum(0.0, 1.0 + self.mod_gain * sig[self.mod_g]))
+        return mult
 
     def outcome_probs(self, t: int, sig: np.ndarray) -> List[float]:
+        """The outcome probabilities of transition ``t`` under signals ``sig``."""
+        return self._fixed_probs[t] if t in self._fixed_probs else self._probs(t, sig)
+
+    def _probs(self, t: int, sig: np.ndarray) -> List[float]:
         ps: List[float] = []
         for spec in self.outcomes[t]:
             if spec == "rest":
@@ -701,12 +747,18 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
     A = len(sigs.averages)
 
     # Each rule's moves as a (moved states x J) matrix: -1 where an agent leaves, +1 where it lands.
-    moves = []
-    for r in rules:
-        M = np.zeros((len(r.src), J))
-        M[np.arange(len(r.src)), r.src] -= 1.0
-        M[np.arange(len(r.src)), r.dst] += 1.0
-        moves.append(M)
+    # All rules' moves stacked: entry e moves agents of state src[e] by rule rule_of[e];
+    # moves[e] is -1 where they leave and +1 where they land, so dx = flows @ moves.
+    rule_of = np.concatenate([np.full(len(r.src), i) for i, r in enumerate(rules)] + [np.zeros(0, int)])
+    all_src = np.concatenate([r.src for r in rules] + [np.zeros(0, int)]).astype(np.int64)
+    all_dst = np.concatenate([r.dst for r in rules] + [np.zeros(0, int)]).astype(np.int64)
+    moves = np.zeros((len(all_src), J))
+    moves[np.arange(len(all_src)), all_src] -= 1.0
+    moves[np.arange(len(all_src)), all_dst] += 1.0
+    rule_t = np.array([r.t for r in rules], np.int64)
+    rule_o = np.array([r.o for r in rules], np.int64)
+    live_signal_rules = [i for i, r in enumerate(rules) if r.t in sigs.signal_outcomes]
+    rule_p = np.array([sigs.outcome_probs(r.t, np.zeros(len(sigs.names)))[r.o] for r in rules])
 
     _, special = _scipy()
     thresholds = {}
@@ -719,16 +771,17 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
                 tr.threshold.fraction if by_fraction else tr.threshold.count, by_fraction, special,
                 complete=sc.network.layers[tr.threshold.layer].generator == "complete")
 
+    induced = np.array([c >= 0 and t not in thresholds for t, c in enumerate(counter_of)])
+    ind_t = np.nonzero(induced)[0]
+    ind_c = counter_of[ind_t]
+
     def per_class_rates(theta: np.ndarray, pressure: np.ndarray, h: np.ndarray,
                         mult: np.ndarray) -> np.ndarray:
         """(T, C) hazard of each transition for an agent of each class that matches it."""
-        out = np.empty((T, C))
-        for t in range(T):
-            c = counter_of[t]
-            if t in thresholds:
-                out[t] = h[t] * mult[t] * thresholds[t].met(theta[c])
-            else:
-                out[t] = h[t] * mult[t] * (pressure[:, c] if c >= 0 else 1.0)
+        out = np.repeat((h * mult)[:, None], C, axis=1)
+        out[ind_t] *= pressure[:, ind_c].T
+        for t, table in thresholds.items():
+            out[t] *= table.met(theta[counter_of[t]])
         return out
 
     def rhs(_t: float, y: np.ndarray, h: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -738,9 +791,9 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
         theta = np.einsum("kc,cj,kj->k", ctr_w, x, ctr_mask_a)
         pressure = ctr_d_in * theta  # (C, K) expected matching neighbours per class
         if sigs.any:
-            def firing(sig: np.ndarray) -> np.ndarray:  # share of agents firing per unit time
-                haz = per_class_rates(theta, pressure, h, sigs.multiplier(sig))
-                return np.einsum("tc,c,cj,tj->t", haz, prob, x, match)
+            def firing(sig: np.ndarray, ts: List[int]) -> np.ndarray:  # agents' share per unit time
+                haz = per_class_rates(theta, pressure, h, sigs.multiplier(sig))[ts]
+                return np.einsum("tc,c,cj,tj->t", haz, prob, x, match[ts])
 
             sig = sigs.evaluate(x, avg, values, prob, firing)
             mult = sigs.multiplier(sig)
@@ -748,17 +801,14 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
             sig = np.zeros(0)
             mult = np.ones(T)
         haz = per_class_rates(theta, pressure, h, mult)
-        dx = np.zeros_like(x)
-        probs = {}
-        for r, M in zip(rules, moves):
-            if len(r.src) == 0 or not haz[r.t].any():
-                continue
-            if r.t not in probs:
-                probs[r.t] = sigs.outcome_probs(r.t, sig)
-            p = probs[r.t][r.o]
-            if p == 0.0:
-                continue
-            dx += (x[:, r.src] * (haz[r.t] * p)[:, None]) @ M
+        p = rule_p
+        if live_signal_rules:
+            p = rule_p.copy()
+            probs = {t: sigs.outcome_probs(t, sig) for t in sigs.signal_outcomes}
+            for i in live_signal_rules:
+                p[i] = probs[rule_t[i]][rule_o[i]]
+        coef = haz[rule_t] * p[:, None]                   # (rules, C)
+        dx = (x[:, all_src] * coef[rule_of].T) @ moves    # (C, J)
         return np.concatenate([dx.ravel(), sigs.average_rhs(sig, avg) if A else np.zeros(0)])
 
     x = np.zeros((C, J))
