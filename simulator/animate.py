@@ -125,6 +125,15 @@ def choose_frames(states: np.ndarray, max_frames: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, end, max_frames)).astype(int))
 
 
+def _sunflower(n: int) -> np.ndarray:
+    """Evenly spread points filling a disc (Vogel's spiral): on a complete graph, where
+    every agent sees every other, position means nothing and every agent stays visible."""
+    i = np.arange(n) + 0.5
+    r = np.sqrt(i / n)
+    a = i * np.pi * (3 - np.sqrt(5))  # the golden angle
+    return np.c_[r * np.cos(a), r * np.sin(a)]
+
+
 def _pull_in(pos: np.ndarray) -> np.ndarray:
     """Bring stray agents (isolated ones, small components that the spring layout pushes
     far away) to the edge of the main picture, so that it fills the panel."""
@@ -222,7 +231,7 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
     frames = choose_frames(decoded, max_frames)
     times = np.asarray(results.times, float)
     counts = np.stack([(decoded == j).sum(axis=1) for j in range(len(states))], axis=1)  # (T, S)
-    pos = _pull_in(network_layout(ly, seed=layout_seed))
+    pos = _sunflower(n) if ly.complete else _pull_in(network_layout(ly, seed=layout_seed))
 
     colors = _distinct_colors(states)
     rgba = np.array([matplotlib.colors.to_rgba(c) for c in colors])
@@ -260,6 +269,8 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
     ax.set_title(f"{trait} over time (one run, seed {describe_seed(seed)})")
     fig.suptitle(sc.name, fontsize=13, fontweight="bold", x=0.01, ha="left")
     caption = f"{n:,} agents; layer `{ly.name}`"
+    if ly.complete:
+        caption += " (complete: everyone meets everyone, so no edges are drawn)"
     if sc.population.represents:
         caption += f"; 1 agent ≈ {format_number(results.people_per_agent)} people"
     fig.supxlabel(caption, fontsize=8, color="0.35", x=0.01, ha="left")
@@ -270,7 +281,7 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
         for j, line in enumerate(growing):
             line.set_data(x[: i + 1], counts[: i + 1, j])
         now.set_xdata([x[i], x[i]])
-        unit = "" if tax.clock else f" {sc.time.unit}"
+        unit = "" if tax.clock or sc.time.unit == "time unit" else f" {sc.time.unit}"
         ax_net.set_title(f"t = {times[i]:g}{unit}:  " + ",  ".join(
             f"{s} {c:,}" for s, c in zip(states, counts[i])), fontsize=10)
         return (dots, now, *growing)
