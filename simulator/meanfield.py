@@ -195,13 +195,13 @@ def _out_strength(layer) -> np.ndarray:
     return np.bincount(rows, weights=layer.weights, minlength=layer.n_agents)
 
 
-def _bin_codes(values: np.ndarray) -> np.ndarray:
+def _bin_codes(values: np.ndarray, bins: int = _BINS) -> np.ndarray:
     """Small integer codes: the values themselves when few, else logarithmic bins."""
     uniq, codes = np.unique(values, return_inverse=True)
-    if len(uniq) <= _BINS:
-        return codes
+    if len(uniq) <= bins:
+        return codes.ravel()
     pos = values[values > 0]
-    edges = np.geomspace(pos.min(), pos.max() * (1 + 1e-9), _BINS)
+    edges = np.geomspace(pos.min(), pos.max() * (1 + 1e-9), bins)
     return np.where(values > 0, np.searchsorted(edges, values, side="right") + 1, 0)
 
 
@@ -229,10 +229,13 @@ def degree_classes(sc: Scenario, network: "object" = None) -> DegreeClasses:
     key = np.stack(cols, axis=1)
     _, cls = np.unique(key, axis=0, return_inverse=True)
     cls = cls.ravel()
-    if cls.max() + 1 > MAX_CLASSES:
-        binned = np.stack([_bin_codes(c) for c in cols], axis=1)
+    bins = _BINS
+    while cls.max() + 1 > MAX_CLASSES and bins >= 2:
+        # coarser logarithmic bins until the joint classes are few enough
+        binned = np.stack([_bin_codes(c, bins) for c in cols], axis=1)
         _, cls = np.unique(binned, axis=0, return_inverse=True)
         cls = cls.ravel()
+        bins //= 2
     C = int(cls.max()) + 1
     size = np.bincount(cls, minlength=C).astype(np.float64)
 
@@ -280,7 +283,10 @@ class _ThresholdTable:
             return
         lo = np.floor(k)
         self.w_hi = k - lo
-        ks = np.concatenate([lo, lo + 1])
+        # one row per distinct integer degree (many classes share them)
+        ks, inverse = np.unique(np.concatenate([lo, lo + 1]), return_inverse=True)
+        inverse = inverse.ravel()
+        self.row_lo, self.row_hi = inverse[: len(k)], inverse[len(k):]
         kmax = int(ks.max())
         m = np.arange(kmax + 1, dtype=float)[None, :]
         K = ks[:, None]
@@ -292,7 +298,7 @@ class _ThresholdTable:
         self.F = np.where(m <= K, F, 0.0)
         self.logc = np.where(m <= K, special.gammaln(K + 1) - special.gammaln(m + 1)
                              - special.gammaln(np.maximum(K - m, 0) + 1), -np.inf)
-        self.K, self.m, self.n = K, m, len(k)
+        self.K, self.m = K, m
         self.xlogy = special.xlogy
 
     def met(self, theta: float) -> np.ndarray:
@@ -302,7 +308,7 @@ class _ThresholdTable:
                                    self.k.shape).astype(float)
         b = np.exp(self.logc + self.xlogy(self.m, th) + self.xlogy(np.maximum(self.K - self.m, 0), 1 - th))
         p = (b * self.F).sum(axis=1)
-        return (1 - self.w_hi) * p[: self.n] + self.w_hi * p[self.n:]
+        return (1 - self.w_hi) * p[self.row_lo] + self.w_hi * p[self.row_hi]
 
 
 class _Signals:
