@@ -353,3 +353,26 @@ def test_mean_field_is_the_large_population_limit_of_the_kernel():
     tau = 0.7968
     var = tau * (1 - tau) * (1 + 4 * (1 - tau)) / (1 - 2 * (1 - tau)) ** 2 / n
     assert abs(sim.mean() - mf) < 4 * np.sqrt(var / 10)
+
+
+@pytest.mark.slow
+def test_degree_classes_are_capped_and_keep_each_layers_mean_degree():
+    """Two heavy-tailed layers make thousands of joint degrees; the classes are binned to at
+    most MAX_CLASSES and, being averages over their members, keep every layer's mean degree
+    (and so the homogeneous limit) exactly."""
+    from rumorsim.meanfield import MAX_CLASSES
+
+    text = sir_text(agents=10000, beta=0.1, layer="{generator: configuration, degrees: "
+                    "{kind: powerlaw, exponent: 1.8, min_degree: 2, max_degree: 1000}}")
+    text = text.replace("    contacts:", "    other: {generator: configuration, degrees: {kind: powerlaw, "
+                        "exponent: 1.8, min_degree: 2, max_degree: 1000}}\n    contacts:")
+    text = text.replace("  - name: recovery", "  - name: relapse\n    from: {health: R}\n    to: {health: S}\n"
+                        "    rate: 0.01\n    induced_by: {layer: other, state: {health: I}}\n  - name: recovery")
+    sc = parse_scenario(text)
+    net = build_network(sc.network, 10000, np.random.SeedSequence(1))
+    cl = degree_classes(sc, net)
+    joint = {tuple(r) for r in np.stack([ly.in_strength for ly in net.layers], axis=1)}
+    assert len(joint) > MAX_CLASSES >= cl.n
+    assert cl.prob.sum() == pytest.approx(1.0)
+    for j, ly in enumerate(net.layers):
+        assert cl.prob @ cl.d_in[:, j] == pytest.approx(ly.in_strength.mean(), rel=1e-12)
