@@ -398,6 +398,11 @@ def animate_cmd(scenario: str, out: Path, overrides: Sequence[str], seed: Option
         raise OutputError(
             f"animations draw at most {MAX_SNAPSHOT_AGENTS:,} agents; this scenario has "
             f"{sc.population.agents:,}", suggestion="Add --set population.agents=300")
+    if not any(o.strip().startswith("time.report_every") for o in overrides):
+        # frames are report times: a fine grid (the still tail is cut, the rest thinned)
+        from .scenario import override
+
+        sc = override(sc, {"time.report_every": max(sc.time.dt, sc.time.until / 400)})
     res = run_scenario(sc, replicates=1, seed=seed, workers=1, command=_command_line())
     mf = meanfield_of(res, method=meanfield) if meanfield else None
     written = write_animation(res, out, trait=trait, layer=layer, fps=fps, max_frames=max_frames,
