@@ -10,8 +10,9 @@ whole run drawn faintly (and the mean-field curves dashed, when given).
 Frames are the run's report times, with the tail where nothing changes any more cut
 (a few held frames remain) and thinned evenly to at most ``max_frames``, so that a
 300-agent SIR fits a slide deck in a few MB. GIFs are written with Pillow (which
-matplotlib already needs); MP4 needs ffmpeg on the PATH, and a clear error says so when
-it is missing.
+matplotlib already needs); MP4 needs ffmpeg: the one on the PATH, else the binary of the
+``imageio-ffmpeg`` package (``pip install "rumorsim[animate]"``), and a clear error says
+so when there is none.
 
 Examples
 --------
@@ -32,6 +33,8 @@ import numpy as np
 
 from .engine import record_agent_states
 from .errors import OutputError
+from .outputs import replacing
+from .seeds import describe_seed, seed_from_record
 from .plots import (
     MAX_SNAPSHOT_AGENTS,
     MEANFIELD_STYLE,
@@ -55,6 +58,20 @@ FORMATS = {".gif": "pillow", ".mp4": "ffmpeg"}
 _HOLD = 4
 
 
+def ffmpeg_rc() -> dict:
+    """rc settings that point matplotlib at an ffmpeg: the one on the PATH, else the binary
+    the ``imageio-ffmpeg`` package ships (``pip install "rumorsim[animate]"``), else none."""
+    import shutil
+
+    if shutil.which(matplotlib.rcParams["animation.ffmpeg_path"]):
+        return {}
+    try:
+        import imageio_ffmpeg
+    except ModuleNotFoundError:
+        return {}
+    return {"animation.ffmpeg_path": imageio_ffmpeg.get_ffmpeg_exe()}
+
+
 def _writer(path: Path, fps: int) -> Any:
     from matplotlib import animation
 
@@ -62,12 +79,15 @@ def _writer(path: Path, fps: int) -> Any:
     if kind is None:
         raise OutputError("an animation is written as .gif or .mp4", file=str(path),
                           found=path.suffix or "(no suffix)", expected=".gif or .mp4")
-    if not animation.writers.is_available(kind):
+    with matplotlib.rc_context(ffmpeg_rc() if kind == "ffmpeg" else {}):
+        available = animation.writers.is_available(kind)
+    if not available:
         if kind == "ffmpeg":
             raise OutputError(
-                "writing an MP4 needs ffmpeg, which is not on the PATH", file=str(path),
-                suggestion="Install it (apt-get install ffmpeg, brew install ffmpeg, or conda "
-                           "install ffmpeg), or write a .gif instead")
+                "writing an MP4 needs ffmpeg, which was not found", file=str(path),
+                suggestion='Install it with pip install "rumorsim[animate]" (a bundled ffmpeg) '
+                           "or your system's package manager (apt-get install ffmpeg), or "
+                           "write a .gif instead")
         raise OutputError("writing a GIF needs the Pillow package", file=str(path),
                           suggestion="pip install pillow")
     if kind == "pillow":
@@ -103,6 +123,15 @@ def choose_frames(states: np.ndarray, max_frames: int) -> np.ndarray:
     if end + 1 <= max_frames:
         return np.arange(end + 1)
     return np.unique(np.round(np.linspace(0, end, max_frames)).astype(int))
+
+
+def _sunflower(n: int) -> np.ndarray:
+    """Evenly spread points filling a disc (Vogel's spiral): on a complete graph, where
+    every agent sees every other, position means nothing and every agent stays visible."""
+    i = np.arange(n) + 0.5
+    r = np.sqrt(i / n)
+    a = i * np.pi * (3 - np.sqrt(5))  # the golden angle
+    return np.c_[r * np.cos(a), r * np.sin(a)]
 
 
 def _pull_in(pos: np.ndarray) -> np.ndarray:
@@ -152,19 +181,14 @@ def write_animation(results: "Results", path: Union[str, os.PathLike], *,
     """
     path = Path(path)
     writer = check_output(path, overwrite=overwrite, fps=fps)
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context({**_RC, **ffmpeg_rc()}):
         fig, draw, n_frames = _scene(results, trait=trait, replicate=replicate, layer=layer,
                                      max_frames=max_frames, layout_seed=layout_seed, meanfield=meanfield)
         from matplotlib.animation import FuncAnimation
 
         anim = FuncAnimation(fig, draw, frames=n_frames, blit=False)
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        try:
+        with replacing(path, suffix=path.suffix) as tmp:  # the writer reads the suffix
             anim.save(str(tmp), writer=writer, dpi=dpi)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
     return path
 
 
@@ -201,12 +225,13 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
         raise OutputError(f"animations draw at most {MAX_SNAPSHOT_AGENTS:,} agents; this scenario has {n:,}",
                           suggestion="Use a smaller population, e.g. --set population.agents=300")
     ly = _layer_for(results, trait, layer)
-    joint = record_agent_states(results.model, int(results.provenance.get("seed", sc.run.seed)), replicate)
+    seed = seed_from_record(results.provenance.get("seed", sc.run.seed))
+    joint = record_agent_states(results.model, seed, replicate)
     decoded = np.asarray(results.info.joint_states)[joint.astype(np.int64), k]   # (T, n)
     frames = choose_frames(decoded, max_frames)
     times = np.asarray(results.times, float)
     counts = np.stack([(decoded == j).sum(axis=1) for j in range(len(states))], axis=1)  # (T, S)
-    pos = _pull_in(network_layout(ly, seed=layout_seed))
+    pos = _sunflower(n) if ly.complete else _pull_in(network_layout(ly, seed=layout_seed))
 
     colors = _distinct_colors(states)
     rgba = np.array([matplotlib.colors.to_rgba(c) for c in colors])
@@ -241,9 +266,11 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
     ax.set_ylabel("agents")
     tax.decorate(ax, show_label=True)
     ax.legend(handles=growing_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title=trait)
-    ax.set_title(f"{trait} over time (one run, seed {results.provenance.get('seed', sc.run.seed)})")
+    ax.set_title(f"{trait} over time (one run, seed {describe_seed(seed)})")
     fig.suptitle(sc.name, fontsize=13, fontweight="bold", x=0.01, ha="left")
     caption = f"{n:,} agents; layer `{ly.name}`"
+    if ly.complete:
+        caption += " (complete: everyone meets everyone, so no edges are drawn)"
     if sc.population.represents:
         caption += f"; 1 agent ≈ {format_number(results.people_per_agent)} people"
     fig.supxlabel(caption, fontsize=8, color="0.35", x=0.01, ha="left")
@@ -254,7 +281,7 @@ def _scene(results: "Results", *, trait: Optional[str] = None, replicate: int = 
         for j, line in enumerate(growing):
             line.set_data(x[: i + 1], counts[: i + 1, j])
         now.set_xdata([x[i], x[i]])
-        unit = "" if tax.clock else f" {sc.time.unit}"
+        unit = "" if tax.clock or sc.time.unit == "time unit" else f" {sc.time.unit}"
         ax_net.set_title(f"t = {times[i]:g}{unit}:  " + ",  ".join(
             f"{s} {c:,}" for s, c in zip(states, counts[i])), fontsize=10)
         return (dots, now, *growing)

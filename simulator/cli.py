@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -89,15 +88,17 @@ def _default_run_dir(stem: str) -> Path:
 
 
 def _check_out_dir(out: Optional[Path], overwrite: bool) -> None:
-    """Refuse a non-empty output directory before any work is done."""
-    if out is not None and out.exists() and not overwrite:
-        if not out.is_dir() or any(out.iterdir()):
-            raise OutputError(
-                "the output directory exists and is not empty; nothing was overwritten",
-                file=str(out), suggestion="Pass --overwrite to replace it, or choose another -o",
-            )
+    """Refuse an output directory that would be refused at the end, before any work is done."""
+    if out is not None:
+        from .outputs import check_output_dir
+
+        check_output_dir(out, overwrite)
 
 
+replicates_option = click.option(
+    "--replicates", "--reps", "-r", "replicates", type=click.IntRange(min=1), default=None,
+    help="Replicates (default: the scenario's run.replicates); --reps is short for it.",
+)
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario value, e.g. --set population.agents=5000 "
@@ -115,7 +116,7 @@ def cli(debug: bool) -> None:
     Start with:
       rumorsim scenarios                                   # what ships
       rumorsim run wechat_leak_2016                        # the flagship crisis
-      rumorsim run scenarios/classic/sir.yaml --reps 50 --seed 7 -o runs/sir
+      rumorsim run scenarios/classic/sir.yaml --replicates 50 --seed 7 -o runs/sir
     """
 
 
@@ -143,8 +144,9 @@ def scenarios_cmd() -> None:
 @friendly
 def validate(scenario: str, overrides: Sequence[str]) -> None:
     """Check a scenario file without running it."""
-    from .api import find_scenario, load
-
+    # (catalog and scenario, not the API: validating never loads numba)
+    from .catalog import find_scenario
+    from .scenario import load_scenario as load
     from .whatif import is_whatif_file
 
     path = find_scenario(scenario)
@@ -169,6 +171,8 @@ def validate(scenario: str, overrides: Sequence[str]) -> None:
 
 
 def _print_summary(res: Any) -> None:
+    from .formatting import format_number
+
     table = res.outcome_table() if hasattr(res, "outcome_table") else None
     if table is None or len(table) == 0:
         return
@@ -176,22 +180,13 @@ def _print_summary(res: Any) -> None:
                "(median and 90 % interval across replicates)")
     for _, row in table.iterrows():
         unit = f" {row['unit']}" if row["unit"] else ""
-        click.echo(f"  {str(row['label'])[:52]:<52} {_num(row['median'])}{unit}"
-                   f"  [{_num(row['low'])} – {_num(row['high'])}]")
-
-
-def _num(x: float) -> str:
-    """Readable number: 1.23 M, 45.6 k, 0.731."""
-    ax = abs(x)
-    for size, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if ax >= size:
-            return f"{x / size:.3g}{suffix}"
-    return f"{x:.3g}"
+        click.echo(f"  {str(row['label'])[:52]:<52} {format_number(row['median'])}{unit}"
+                   f"  [{format_number(row['low'])} – {format_number(row['high'])}]")
 
 
 @cli.command()
 @click.argument("scenario")
-@click.option("--reps", "-r", type=click.IntRange(min=1), default=None, help="Replicates (default: the scenario's run.replicates).")
+@replicates_option
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Threads (default: all cores). Never changes the numbers.")
 @set_option
@@ -204,21 +199,24 @@ def _num(x: float) -> str:
               help="Also solve the mean-field equations (homogeneous, or degree-based: "
                    "--meanfield degree): meanfield.csv, dashed over the bands.")
 @friendly
-def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
+def run(scenario: str, replicates: Optional[int], seed: Optional[int], workers: Optional[int],
         overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
         quiet: bool, meanfield: Optional[str]) -> None:
-    """Run SCENARIO (a file or a shipped name) and write a run directory."""
-    from .api import find_scenario, load, meanfield_of, run as run_scenario
+    """Run SCENARIO (a file or a shipped name) and write a run directory.
+
+    A scenario that would not fit in memory is refused before anything is built.
+    """
+    from .api import find_scenario, load, meanfield_of, run as run_scenario, write_run
 
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
-    res = run_scenario(sc, replicates=reps, seed=seed, workers=workers,
+    res = run_scenario(sc, replicates=replicates, seed=seed, workers=workers,
                        progress=not quiet and sys.stderr.isatty(), command=_command_line())
     if meanfield:
         res.meanfield = meanfield_of(res, method=meanfield)
     out = out if out is not None else _default_run_dir(path.stem)
-    written = res.write(out, overwrite=overwrite, figures=not no_figures)
+    written = write_run(res, out, overwrite=overwrite, figures=not no_figures)
     if not quiet:
         _print_summary(res)
     click.echo(f"\nwrote {written}")
@@ -226,7 +224,8 @@ def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Option
 
 @cli.command()
 @click.argument("whatifs")
-@click.option("--reps", "-r", type=click.IntRange(min=1), default=None, help="Replicates per variant.")
+@click.option("--replicates", "--reps", "-r", "replicates", type=click.IntRange(min=1), default=None,
+              help="Replicates per variant; --reps is short for it.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Seed shared by all variants (common random numbers).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None)
 @set_option
@@ -234,18 +233,17 @@ def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Option
 @click.option("--overwrite", is_flag=True)
 @click.option("--quiet", "-q", is_flag=True)
 @friendly
-def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
+def compare(whatifs: str, replicates: Optional[int], seed: Optional[int], workers: Optional[int],
             overrides: Sequence[str], out: Optional[Path], overwrite: bool, quiet: bool) -> None:
     """Run the variants of a what-if file with common random numbers and compare them."""
-    from .api import find_scenario
-    from .whatif import load_whatifs, run_whatifs
+    from .api import compare as compare_variants, find_scenario, load_whatifs
 
     path = find_scenario(whatifs)
     _check_out_dir(out, overwrite)
     plan = load_whatifs(path, overrides)
     out = out if out is not None else _default_run_dir(path.stem)
-    comparison = run_whatifs(plan, replicates=reps, seed=seed, workers=workers,
-                             progress=not quiet and sys.stderr.isatty())
+    comparison = compare_variants(plan, replicates=replicates, seed=seed, workers=workers,
+                                  progress=not quiet and sys.stderr.isatty())
     written = comparison.write(out, overwrite=overwrite)
     if not quiet:
         click.echo(comparison.markdown())
@@ -260,25 +258,27 @@ def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Opt
                    "into RUN_DIR and draw them dashed over the bands.")
 @friendly
 def plot(run_dir: Path, meanfield: Optional[str]) -> None:
-    """Redraw the figures of a finished run directory."""
-    from .results import Results
+    """Redraw the figures of a finished run directory (numba is never loaded, unless
+    --meanfield solves the equations)."""
+    from .rundir import draw_figures, read_run
 
     _require_run_dir(run_dir)
-    res = Results.load(run_dir)
+    res = read_run(run_dir)
     if meanfield:
         from .api import meanfield_of
 
         res.meanfield = meanfield_of(res, method=meanfield)
         _write_csv_atomically(res.meanfield, run_dir / "meanfield.csv")
         click.echo(f"wrote {run_dir / 'meanfield.csv'}")
-    for p in res.redraw_figures(run_dir):
+    for p in draw_figures(res, run_dir / "figures", atomic=True):
         click.echo(f"wrote {p}")
 
 
 def _write_csv_atomically(df: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    from .outputs import replacing
+
+    with replacing(path) as tmp:
+        df.to_csv(tmp, index=False)
 
 
 @cli.command("meanfield")
@@ -301,9 +301,10 @@ def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Opt
     integrated in the scenario's time unit. Columns: time, trait, state, fraction, people.
     """
     from .api import find_scenario, load
+    from .formatting import format_number
     from .meanfield import solve_meanfield
     from .plots import plot_meanfield, save_figure
-    from .results import write_directory_atomically
+    from .outputs import write_directory_atomically
 
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
@@ -319,7 +320,7 @@ def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Opt
     last = df[df.time == df.time.max()]
     click.echo(f"{sc.name}: mean field ({method}) at t = {df.time.max():g} {sc.time.unit}")
     for _, row in last.iterrows():
-        click.echo(f"  {row.trait:>12} {row.state:<16} {row.fraction:8.4f}  ({_num(row.people)} people)")
+        click.echo(f"  {row.trait:>12} {row.state:<16} {row.fraction:8.4f}  ({format_number(row.people)} people)")
     click.echo(f"wrote {out}")
 
 
@@ -352,9 +353,9 @@ def schema(out: Optional[Path]) -> None:
     if out is None:
         click.echo(text)
     else:
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, out)  # atomic: a reader never sees half a schema
+        from .outputs import write_text_atomic
+
+        write_text_atomic(out, text + "\n")  # a reader never sees half a schema
         click.echo(f"wrote {out}")
 
 
@@ -397,6 +398,11 @@ def animate_cmd(scenario: str, out: Path, overrides: Sequence[str], seed: Option
         raise OutputError(
             f"animations draw at most {MAX_SNAPSHOT_AGENTS:,} agents; this scenario has "
             f"{sc.population.agents:,}", suggestion="Add --set population.agents=300")
+    if not any(o.strip().startswith("time.report_every") for o in overrides):
+        # frames are report times: a fine grid (the still tail is cut, the rest thinned)
+        from .scenario import override
+
+        sc = override(sc, {"time.report_every": max(sc.time.dt, sc.time.until / 400)})
     res = run_scenario(sc, replicates=1, seed=seed, workers=1, command=_command_line())
     mf = meanfield_of(res, method=meanfield) if meanfield else None
     written = write_animation(res, out, trait=trait, layer=layer, fps=fps, max_frames=max_frames,

@@ -43,17 +43,23 @@ every eligible class and state; ``top_degree`` fills the highest-degree classes 
 profile scales them hour by hour. Between these dates the equations are integrated with
 ``scipy.integrate.solve_ivp`` (LSODA).
 
-Threshold rules (Watts, linear threshold) use Gleeson's degree-based approximation for
-monotone binary dynamics on configuration-model graphs (Gleeson & Cahalane 2007;
+Signals follow the same limit: ``value``, ``count``, ``overload`` and ``ratio`` signals are
+evaluated at each instant in file order, a ``flow`` is the firing rate of its transitions,
+and a moving ``average`` (half-life h) is one more equation ``dA/dt = (ln 2 / h)(X - A)``;
+rates read them through ``modulated_by`` and outcome probabilities through signal
+references, as in the kernel. So the flagship WeChat scenario has a mean field too.
+
+Threshold rules (Watts, linear threshold). When a scenario's only rule is one threshold
+adoption on an undirected, unweighted layer, Gleeson's degree-based approximation for
+monotone binary dynamics on configuration-model graphs is used (Gleeson & Cahalane 2007;
 Gleeson 2013, PRX 3:021004): with ``nu`` the chance that a neighbour reached along an
 edge is active and ``F(m, k)`` the chance that ``m`` active friends out of ``k`` meet an
 agent's threshold, ``drho/dt = r [rho0 + (1 - rho0) sum_k P(k) sum_m B(k, m; nu) F(m, k)
 - rho]`` and the same for ``nu`` with ``k P(k) / <k>`` and ``B(k - 1, m; nu)``. Its fixed
-point is the cascade condition of Watts (2002). It covers scenarios whose only rule is
-one threshold adoption on one undirected, unweighted layer; ``method="homogeneous"``
-gives every agent the mean degree. Rules driven by signals (``modulated_by``, outcome
-probabilities read from a signal) have no mean-field form here: they raise
-:class:`MeanFieldError`, naming them.
+point is the cascade condition of Watts (2002); ``method="homogeneous"`` gives every agent
+the mean degree. A threshold rule beside other rules gets the *annealed* approximation
+(hazard = rate x P(Binomial(k, theta) meets a freshly drawn threshold); on a complete
+layer the matching share is theta itself): a first guess, not a theory.
 
 Examples
 --------
@@ -140,8 +146,8 @@ def _mean_degree(sc: Scenario, name: str) -> Optional[float]:
         return (n - 1) * w
     if spec.generator == "erdos_renyi":
         return min(spec.mean_degree, n - 1) * w
-    if spec.generator == "barabasi_albert" and not spec.directed:
-        return 2.0 * spec.m * (n - spec.m) / n * w
+    if spec.generator in ("barabasi_albert", "powerlaw_cluster") and not spec.directed:
+        return 2.0 * spec.m * (n - spec.m) / n * w  # m edges per agent after the first m
     return None
 
 
@@ -171,7 +177,9 @@ def homogeneous_classes(sc: Scenario, network: "object" = None) -> DegreeClasses
 def _build(sc: Scenario):
     from .network import build_network
 
-    return build_network(sc.network, sc.population.agents, np.random.SeedSequence(sc.run.seed),
+    from .seeds import as_seed_sequence
+
+    return build_network(sc.network, sc.population.agents, as_seed_sequence(sc.run.seed),
                          base_dir=sc.base_dir, source=sc.source)
 
 
@@ -187,13 +195,13 @@ def _out_strength(layer) -> np.ndarray:
     return np.bincount(rows, weights=layer.weights, minlength=layer.n_agents)
 
 
-def _bin_codes(values: np.ndarray) -> np.ndarray:
+def _bin_codes(values: np.ndarray, bins: int = _BINS) -> np.ndarray:
     """Small integer codes: the values themselves when few, else logarithmic bins."""
     uniq, codes = np.unique(values, return_inverse=True)
-    if len(uniq) <= _BINS:
-        return codes
+    if len(uniq) <= bins:
+        return codes.ravel()
     pos = values[values > 0]
-    edges = np.geomspace(pos.min(), pos.max() * (1 + 1e-9), _BINS)
+    edges = np.geomspace(pos.min(), pos.max() * (1 + 1e-9), bins)
     return np.where(values > 0, np.searchsorted(edges, values, side="right") + 1, 0)
 
 
@@ -221,10 +229,13 @@ def degree_classes(sc: Scenario, network: "object" = None) -> DegreeClasses:
     key = np.stack(cols, axis=1)
     _, cls = np.unique(key, axis=0, return_inverse=True)
     cls = cls.ravel()
-    if cls.max() + 1 > MAX_CLASSES:
-        binned = np.stack([_bin_codes(c) for c in cols], axis=1)
+    bins = _BINS
+    while cls.max() + 1 > MAX_CLASSES and bins >= 2:
+        # coarser logarithmic bins until the joint classes are few enough
+        binned = np.stack([_bin_codes(c, bins) for c in cols], axis=1)
         _, cls = np.unique(binned, axis=0, return_inverse=True)
         cls = cls.ravel()
+        bins //= 2
     C = int(cls.max()) + 1
     size = np.bincount(cls, minlength=C).astype(np.float64)
 
@@ -242,27 +253,197 @@ def degree_classes(sc: Scenario, network: "object" = None) -> DegreeClasses:
 # ------------------------------------------------------------------ the equations
 
 
-def _check_representable(sc: Scenario) -> None:
-    bad = [t.name for t in sc.transitions
-           if t.modulated_by or any(isinstance(o.p, SignalRef) for o in t.outcomes)]
-    if bad:
-        raise MeanFieldError(
-            "the scenario has transitions driven by signals, which mean field cannot "
-            f"represent: {', '.join(bad)}",
-            file=sc.source, field="transitions",
-            expected="spontaneous, induced or threshold transitions with fixed outcome probabilities",
-            suggestion="Compare with the stochastic runs only (rumorsim run)",
-        )
-    thr = [t for t in sc.transitions if t.threshold is not None]
-    if thr and (len(sc.transitions) > 1 or len(thr[0].from_) != 1
-                or set(thr[0].from_) != set(thr[0].threshold.state) or len(thr[0].outcomes) != 1):
-        raise MeanFieldError(
-            "mean field represents threshold rules only as the single rule of a scenario "
-            "(Gleeson's approximation for Watts / linear-threshold cascades); this scenario "
-            f"has threshold transitions beside others: {', '.join(t.name for t in thr)}",
-            file=sc.source, field="transitions",
-            suggestion="Compare with the stochastic runs only (rumorsim run)",
-        )
+def _lone_threshold(sc: Scenario) -> bool:
+    """Is the scenario one threshold adoption rule alone (Gleeson's equations apply)?"""
+    if len(sc.transitions) != 1 or sc.transitions[0].threshold is None:
+        return False
+    tr = sc.transitions[0]
+    return (len(tr.from_) == 1 and set(tr.from_) == set(tr.threshold.state)
+            and len(tr.outcomes) == 1 and not tr.modulated_by)
+
+
+class _ThresholdTable:
+    """P(threshold met) for an agent with k neighbours, each matching with chance theta.
+
+    The *annealed* approximation used for threshold rules beside other rules: the agents
+    still waiting are taken as a fresh sample of thresholds and neighbourhoods (exact
+    for the first adopters; it overstates later ones, whose thresholds are higher than
+    average). A non-integer k mixes the two integers around it.
+    """
+
+    def __init__(self, k: np.ndarray, spec, by_fraction: bool, special, *, complete: bool = False) -> None:
+        k = np.maximum(np.asarray(k, float), 0.0)
+        # On a complete layer every agent sees the population itself: the matching share
+        # is theta exactly, not a binomial sample of it.
+        self.complete = complete
+        self.cdf = _threshold_cdf(spec, special)
+        self.k = k
+        self.by_fraction = by_fraction
+        if complete:
+            return
+        lo = np.floor(k)
+        self.w_hi = k - lo
+        # one row per distinct integer degree (many classes share them)
+        ks, inverse = np.unique(np.concatenate([lo, lo + 1]), return_inverse=True)
+        inverse = inverse.ravel()
+        self.row_lo, self.row_hi = inverse[: len(k)], inverse[len(k):]
+        kmax = int(ks.max())
+        m = np.arange(kmax + 1, dtype=float)[None, :]
+        K = ks[:, None]
+        cdf = _threshold_cdf(spec, special)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            F = cdf(np.where(K > 0, m / np.maximum(K, 1), 0.0)) if by_fraction else cdf(m + 0 * K)
+        if by_fraction:
+            F = np.where(K > 0, F, 0.0)  # no neighbours: a fraction is never met (as the kernel)
+        self.F = np.where(m <= K, F, 0.0)
+        self.logc = np.where(m <= K, special.gammaln(K + 1) - special.gammaln(m + 1)
+                             - special.gammaln(np.maximum(K - m, 0) + 1), -np.inf)
+        self.K, self.m = K, m
+        self.xlogy = special.xlogy
+
+    def met(self, theta: float) -> np.ndarray:
+        th = min(max(theta, 0.0), 1.0)
+        if self.complete:
+            return np.broadcast_to(self.cdf(np.asarray(th if self.by_fraction else th * self.k)),
+                                   self.k.shape).astype(float)
+        b = np.exp(self.logc + self.xlogy(self.m, th) + self.xlogy(np.maximum(self.K - self.m, 0), 1 - th))
+        p = (b * self.F).sum(axis=1)
+        return (1 - self.w_hi) * p[self.row_lo] + self.w_hi * p[self.row_hi]
+
+
+class _Signals:
+    """The scenario's signals in the ``dt -> 0`` limit, evaluated in file order as the kernel does.
+
+    ``value``, ``count``, ``overload`` and ``ratio`` are instantaneous; a ``flow`` is the
+    firing rate of its transitions (per unit time, agents or people); an ``average``
+    (the kernel's per-step exponential moving average, half-life h) becomes an extra
+    equation dA/dt = (ln 2 / h) (X - A), starting at 0 like the kernel's. Transitions read
+    them through ``modulated_by`` (rate x prod max(0, 1 + gain x signal)) and through
+    outcome probabilities (clipped to [0, 1]; ``rest`` takes what is left, and fixed
+    shares above 1 are scaled down, as in the kernel).
+    """
+
+    def __init__(self, sc: Scenario, js: _JointStates, classes: DegreeClasses) -> None:
+        self.names = list(sc.signals)
+        self.specs = list(sc.signals.values())
+        ppa = sc.population.people_per_agent
+        n = sc.population.agents
+        t_names = [t.name for t in sc.transitions]
+        self.scale = np.array([n * (ppa if g.per == "people" else 1.0) for g in self.specs])
+        self.mask = [js.mask(g.state).astype(float) if g.kind == "count" else None for g in self.specs]
+        self.flow_of = [[t_names.index(x) for x in g.transitions] if g.kind == "flow" else []
+                        for g in self.specs]
+        idx = {name: i for i, name in enumerate(self.names)}
+        self.ref = [(idx.get(g.capacity or g.numerator or g.of or "", -1),
+                     idx.get(g.demand or g.denominator or "", -1)) for g in self.specs]
+        self.averages = [i for i, g in enumerate(self.specs) if g.kind == "average"]
+        self.decay = np.array([np.log(2) / self.specs[i].half_life for i in self.averages])
+        mods = [(t, idx[m.signal], m.gain) for t, tr in enumerate(sc.transitions) for m in tr.modulated_by]
+        self.mod_t = np.array([m[0] for m in mods], np.int64)
+        self.mod_g = np.array([m[1] for m in mods], np.int64)
+        self.mod_gain = np.array([m[2] for m in mods], np.float64)
+        self.n_transitions = len(sc.transitions)
+        self.outcomes = [[(o.p if not isinstance(o.p, SignalRef) else (idx[o.p.signal], o.p.complement))
+                          for o in t.outcomes] for t in sc.transitions]
+        self.signal_outcomes = {t for t, outs in enumerate(self.outcomes)
+                                if any(isinstance(o, tuple) for o in outs)}
+        self._fixed_probs: Dict[int, List[float]] = {}
+        self._fixed_probs = {t: self._probs(t, np.zeros(len(self.names))) for t in range(len(self.outcomes))
+                             if t not in self.signal_outcomes}
+        self.needs_flow = any(self.flow_of)
+        self.any = bool(self.names)
+        self.order, self.cyclic = self._plan(sc)
+
+    def _plan(self, sc: Scenario) -> Tuple[List[int], bool]:
+        """An evaluation order in which every signal comes after the ones it needs at the
+        same instant (a flow needs the signals modulating its transitions); ``cyclic`` when
+        there is none (a flow feeding back on itself without an average in between)."""
+        idx = {name: i for i, name in enumerate(self.names)}
+        deps: List[set] = []
+        for g, spec in enumerate(self.specs):
+            if spec.kind == "flow":
+                deps.append({idx[m.signal] for t in self.flow_of[g] for m in sc.transitions[t].modulated_by})
+            elif spec.kind in ("overload", "ratio"):
+                deps.append({r for r in self.ref[g] if r >= 0})
+            else:
+                deps.append(set())  # values, counts, and averages (state variables)
+        order: List[int] = []
+        state = [0] * len(deps)  # 0 new, 1 on the path, 2 done
+
+        def visit(g: int) -> bool:
+            if state[g] == 1:
+                return False
+            if state[g] == 2:
+                return True
+            state[g] = 1
+            ok = all(visit(d) for d in sorted(deps[g]))
+            state[g] = 2
+            order.append(g)
+            return ok
+
+        acyclic = all(visit(g) for g in range(len(deps)))
+        return (order if acyclic else list(range(len(deps)))), not acyclic
+
+    def evaluate(self, x: np.ndarray, avg: np.ndarray, values: np.ndarray, prob: np.ndarray,
+                 firing: "callable") -> np.ndarray:
+        """All signals at one instant. ``firing(sig, ts)`` gives the total firing rate (share
+        of agents per unit time) of transitions ``ts`` under signals ``sig``; flows read it.
+        Signals are evaluated in dependency order; a flow that feeds back on itself without
+        an average in between is an algebraic loop, settled by three passes."""
+        share = prob @ x                                  # (J,) share of agents per joint state
+        sig = np.zeros(len(self.names))
+        sig[self.averages] = avg
+        for _ in range(3 if self.cyclic else 1):
+            for g in self.order:
+                spec = self.specs[g]
+                kind = spec.kind
+                if kind == "value":
+                    v = values[g]
+                elif kind == "count":
+                    v = float(share @ self.mask[g]) * self.scale[g]
+                elif kind == "flow":
+                    v = float(firing(sig, self.flow_of[g]).sum()) * self.scale[g]
+                elif kind == "overload":
+                    cap, dem = sig[self.ref[g][0]], sig[self.ref[g][1]]
+                    v = 1.0 - cap / dem if dem > 0 and cap < dem else 0.0
+                elif kind == "ratio":
+                    den = sig[self.ref[g][1]]
+                    v = sig[self.ref[g][0]] / den if den != 0 else 0.0
+                else:
+                    continue  # averages are state variables
+                sig[g] = v
+        return sig
+
+    def multiplier(self, sig: np.ndarray) -> np.ndarray:
+        """Each transition's rate factor prod max(0, 1 + gain x signal)."""
+        mult = np.ones(self.n_transitions)
+        if len(self.mod_t):
+            np.multiply.at(mult, self.mod_t, np.maximum(0.0, 1.0 + self.mod_gain * sig[self.mod_g]))
+        return mult
+
+    def outcome_probs(self, t: int, sig: np.ndarray) -> List[float]:
+        """The outcome probabilities of transition ``t`` under signals ``sig``."""
+        return self._fixed_probs[t] if t in self._fixed_probs else self._probs(t, sig)
+
+    def _probs(self, t: int, sig: np.ndarray) -> List[float]:
+        ps: List[float] = []
+        for spec in self.outcomes[t]:
+            if spec == "rest":
+                ps.append(0.0)
+            elif isinstance(spec, tuple):
+                v = min(max(sig[spec[0]], 0.0), 1.0)
+                ps.append(1.0 - v if spec[1] else v)
+            else:
+                ps.append(float(spec))
+        fixed = sum(ps)
+        if fixed > 1.0:
+            ps = [p / fixed for p in ps]
+            fixed = 1.0
+        return [max(1.0 - fixed, 0.0) if spec == "rest" else p for spec, p in zip(self.outcomes[t], ps)]
+
+    def average_rhs(self, sig: np.ndarray, avg: np.ndarray) -> np.ndarray:
+        of = np.array([self.ref[i][0] for i in self.averages], np.int64)
+        return self.decay * (sig[of] - avg) if len(self.averages) else np.zeros(0)
 
 
 def _sure_rate(h: np.ndarray, dt: float) -> np.ndarray:
@@ -286,7 +467,7 @@ class _Rule:
     """One (transition, outcome) pair: who moves and where."""
 
     t: int
-    p: float
+    o: int              # outcome index (its probability may follow a signal)
     src: np.ndarray     # joint states that move (match, target differs)
     dst: np.ndarray     # their targets
     counter: int        # -1: spontaneous
@@ -310,10 +491,12 @@ def _rules(sc: Scenario, js: _JointStates, classes: DegreeClasses):
     rules: List[_Rule] = []
     for t, tr in enumerate(sc.transitions):
         c = -1
-        if tr.induced_by is not None:
-            layer = classes.layers.index(tr.induced_by.layer)
-            mask = js.mask(tr.induced_by.state).astype(bool)
-            corrected = bool(classes.exact[layer]) and not _reaches(mask, matches[t], edges)
+        spec = tr.induced_by or tr.threshold
+        if spec is not None:
+            layer = classes.layers.index(spec.layer)
+            mask = js.mask(spec.state).astype(bool)
+            corrected = (tr.induced_by is not None and bool(classes.exact[layer])
+                         and not _reaches(mask, matches[t], edges))
             key = (layer, mask.tobytes() + bytes([corrected]))
             if key not in counters:
                 counters.append(key)
@@ -323,30 +506,29 @@ def _rules(sc: Scenario, js: _JointStates, classes: DegreeClasses):
                 total = float(classes.prob @ out)
                 ctr_weight.append(classes.prob * w / total if total > 0 else np.zeros_like(out))
             c = counters.index(key)
-        fixed = sum(float(oc.p) for oc in tr.outcomes if oc.p != "rest")
-        for oc in tr.outcomes:
+        for o, oc in enumerate(tr.outcomes):
             tgt = js.target(oc.state)
             src = np.nonzero(matches[t] & (tgt != np.arange(J)))[0]
-            p = max(1.0 - fixed, 0.0) if oc.p == "rest" else float(oc.p)
-            rules.append(_Rule(t, p, src, tgt[src], c))
+            rules.append(_Rule(t, o, src, tgt[src], c))
     ctr_layer = np.array([k[0] for k in counters], np.int64)
     return rules, ctr_layer, ctr_mask, ctr_weight
 
 
-def _hazards(sc: Scenario) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Segment start times and per-segment hazards (the kernel's own schedule), and the
-    transitions that follow the daily activity profile."""
+def _hazards(sc: Scenario) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Segment start times, per-segment hazards and value signals (the kernel's own
+    schedule), and the transitions that follow the daily activity profile."""
     dt = sc.time.dt
     base = np.array([
         _hazard_of(t.probability if t.probability is not None else (t.rate if t.rate is not None else np.inf),
                    t.probability is not None, dt) if not (t.threshold is not None and t.rate is None
                                                           and t.probability is None) else np.inf
         for t in sc.transitions], np.float64)
-    starts, seg_hazard, _ = _schedule(sc, base, np.zeros(len(sc.signals)),
-                                      [t.name for t in sc.transitions], list(sc.signals))
+    values = np.array([g.value if g.kind == "value" else 0.0 for g in sc.signals.values()], np.float64)
+    starts, seg_hazard, seg_value = _schedule(sc, base, values, [t.name for t in sc.transitions],
+                                              list(sc.signals))
     activity = np.array([t.daily_activity and sc.time.daily_activity is not None
                          for t in sc.transitions], bool)
-    return starts * dt, _sure_rate(seg_hazard, dt), activity
+    return starts * dt, _sure_rate(seg_hazard, dt), seg_value, activity
 
 
 def _activity_at(sc: Scenario, t: float) -> float:
@@ -425,8 +607,12 @@ def _jumps(sc: Scenario, js: _JointStates, classes: DegreeClasses, degree: bool)
         among = iv.state if iv.select == "in_state" else None
         for at in times:
             if iv.select == "top_degree":
-                # The kernel lists the top reach x N agents and reaches each with probability reach.
-                add(at, 1, among, None, iv.reach, eff, top=(iv.layer, iv.reach * n))
+                # As the kernel does: it lists the top reach x N agents and reaches each of them
+                # with probability reach (so reach^2 of everyone, the hubs first).
+                if degree:
+                    add(at, 1, among, None, iv.reach, eff, top=(iv.layer, iv.reach * n))
+                else:
+                    add(at, 1, among, None, iv.reach * iv.reach, eff)
             elif iv.select == "community":
                 add(at, 1, among, None, iv.reach * _community_share(sc, iv.layer, iv.community), eff)
             else:
@@ -525,20 +711,19 @@ def solve_meanfield(scenario: Scenario, *, times: Optional[Sequence[float]] = No
     Raises
     ------
     MeanFieldError
-        For rules mean field cannot represent (signals; threshold rules beside others)
-        or an unknown ``method``.
+        An unknown ``method``, bad ``times``, or a lone threshold rule on a layer
+        Gleeson's equations do not cover (directed or weighted).
     """
     if method not in METHODS:
         raise MeanFieldError(f"unknown mean-field method `{method}`", field="method",
                              found=method, expected=" or ".join(METHODS))
     sc = scenario
-    _check_representable(sc)
     t_out = _default_times(sc) if times is None else np.asarray(times, np.float64)
     if t_out.ndim != 1 or len(t_out) == 0 or (t_out < 0).any() or (np.diff(t_out) < 0).any():
         raise MeanFieldError("`times` must be a non-empty increasing list of times >= 0",
                              field="times")
     js = _JointStates(sc.traits)
-    if any(t.threshold is not None for t in sc.transitions):
+    if _lone_threshold(sc):
         joint = _solve_threshold(sc, js, t_out, method, network)
     else:
         classes = degree_classes(sc, network) if method == "degree" else homogeneous_classes(sc, network)
@@ -552,49 +737,97 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
     n = sc.population.agents
     C, J = classes.n, js.n
     rules, ctr_layer, ctr_mask, ctr_weight = _rules(sc, js, classes)
-    seg_t, seg_h, follows_day = _hazards(sc)
+    seg_t, seg_h, seg_v, follows_day = _hazards(sc)
+    sigs = _Signals(sc, js, classes)
     jumps = _jumps(sc, js, classes, degree)
     end = float(t_out[-1])
     cuts = sorted({0.0, end, *[float(s) for s in seg_t if s < end], *[j.time for j in jumps if j.time < end],
                    *[b for b in _hour_boundaries(sc, end) if b < end]})
     ctr_mask_a = np.array(ctr_mask, np.float64).reshape(len(ctr_mask), J)
     ctr_w = np.array(ctr_weight).reshape(len(ctr_weight), C)
-    d_in = classes.d_in
+    ctr_d_in = classes.d_in[:, ctr_layer] if len(ctr_layer) else np.zeros((C, 0))
+    prob = classes.prob
+    T = len(sc.transitions)
+    match = np.array([js.mask(t.from_) for t in sc.transitions], np.float64).reshape(T, J)
+    counter_of = np.array([next((r.counter for r in rules if r.t == t), -1) for t in range(T)])
+    A = len(sigs.averages)
 
     # Each rule's moves as a (moved states x J) matrix: -1 where an agent leaves, +1 where it lands.
-    moves = []
-    for r in rules:
-        M = np.zeros((len(r.src), J))
-        M[np.arange(len(r.src)), r.src] -= 1.0
-        M[np.arange(len(r.src)), r.dst] += 1.0
-        moves.append(M)
-    ctr_d_in = d_in[:, ctr_layer] if len(ctr_layer) else np.zeros((C, 0))
+    # All rules' moves stacked: entry e moves agents of state src[e] by rule rule_of[e];
+    # moves[e] is -1 where they leave and +1 where they land, so dx = flows @ moves.
+    rule_of = np.concatenate([np.full(len(r.src), i) for i, r in enumerate(rules)] + [np.zeros(0, int)])
+    all_src = np.concatenate([r.src for r in rules] + [np.zeros(0, int)]).astype(np.int64)
+    all_dst = np.concatenate([r.dst for r in rules] + [np.zeros(0, int)]).astype(np.int64)
+    moves = np.zeros((len(all_src), J))
+    moves[np.arange(len(all_src)), all_src] -= 1.0
+    moves[np.arange(len(all_src)), all_dst] += 1.0
+    rule_t = np.array([r.t for r in rules], np.int64)
+    rule_o = np.array([r.o for r in rules], np.int64)
+    live_signal_rules = [i for i, r in enumerate(rules) if r.t in sigs.signal_outcomes]
+    rule_p = np.array([sigs.outcome_probs(r.t, np.zeros(len(sigs.names)))[r.o] for r in rules])
 
-    def rhs(_t: float, y: np.ndarray, h: np.ndarray) -> np.ndarray:
-        x = y.reshape(C, J)
+    _, special = _scipy()
+    thresholds = {}
+    for t, tr in enumerate(sc.transitions):
+        if tr.threshold is not None:
+            layer = classes.layers.index(tr.threshold.layer)
+            by_fraction = tr.threshold.fraction is not None
+            thresholds[t] = _ThresholdTable(
+                classes.d_in[:, layer],  # neighbours (in-strength on weighted layers)
+                tr.threshold.fraction if by_fraction else tr.threshold.count, by_fraction, special,
+                complete=sc.network.layers[tr.threshold.layer].generator == "complete")
+
+    induced = np.array([c >= 0 and t not in thresholds for t, c in enumerate(counter_of)])
+    ind_t = np.nonzero(induced)[0]
+    ind_c = counter_of[ind_t]
+
+    def per_class_rates(theta: np.ndarray, pressure: np.ndarray, h: np.ndarray,
+                        mult: np.ndarray) -> np.ndarray:
+        """(T, C) hazard of each transition for an agent of each class that matches it."""
+        out = np.repeat((h * mult)[:, None], C, axis=1)
+        out[ind_t] *= pressure[:, ind_c].T
+        for t, table in thresholds.items():
+            out[t] *= table.met(theta[counter_of[t]])
+        return out
+
+    def rhs(_t: float, y: np.ndarray, h: np.ndarray, values: np.ndarray) -> np.ndarray:
+        x = y[: C * J].reshape(C, J)
+        avg = y[C * J:]
         # theta[k]: chance that the agent at the end of an edge matches counter k
         theta = np.einsum("kc,cj,kj->k", ctr_w, x, ctr_mask_a)
         pressure = ctr_d_in * theta  # (C, K) expected matching neighbours per class
-        dx = np.zeros_like(x)
-        for r, M in zip(rules, moves):
-            rate = h[r.t] * r.p
-            if rate == 0.0 or len(r.src) == 0:
-                continue
-            coef = rate * pressure[:, r.counter] if r.counter >= 0 else rate
-            flow = x[:, r.src] * (coef[:, None] if r.counter >= 0 else coef)
-            dx += flow @ M
-        return dx.ravel()
+        if sigs.any:
+            def firing(sig: np.ndarray, ts: List[int]) -> np.ndarray:  # agents' share per unit time
+                haz = per_class_rates(theta, pressure, h, sigs.multiplier(sig))[ts]
+                return np.einsum("tc,c,cj,tj->t", haz, prob, x, match[ts])
+
+            sig = sigs.evaluate(x, avg, values, prob, firing)
+            mult = sigs.multiplier(sig)
+        else:
+            sig = np.zeros(0)
+            mult = np.ones(T)
+        haz = per_class_rates(theta, pressure, h, mult)
+        p = rule_p
+        if live_signal_rules:
+            p = rule_p.copy()
+            probs = {t: sigs.outcome_probs(t, sig) for t in sigs.signal_outcomes}
+            for i in live_signal_rules:
+                p[i] = probs[rule_t[i]][rule_o[i]]
+        coef = haz[rule_t] * p[:, None]                   # (rules, C)
+        dx = (x[:, all_src] * coef[rule_of].T) @ moves    # (C, J)
+        return np.concatenate([dx.ravel(), sigs.average_rhs(sig, avg) if A else np.zeros(0)])
 
     x = np.zeros((C, J))
     x[:, 0] = 1.0  # everyone starts in the first state of every trait
+    avg = np.zeros(A)  # moving averages start at 0, as in the kernel
     out = np.full((len(t_out), C, J), np.nan)
     jump_i = 0
     for a, b in zip(cuts, cuts[1:] + [np.inf]):
         while jump_i < len(jumps) and jumps[jump_i].time <= a + 1e-12:
             x = _apply_jump(x, jumps[jump_i], classes, n)
             jump_i += 1
-        seg = np.searchsorted(seg_t, a + 1e-12, side="right") - 1
-        h = seg_h[max(seg, 0)].copy()
+        seg = max(int(np.searchsorted(seg_t, a + 1e-12, side="right")) - 1, 0)
+        h = seg_h[seg].copy()
         if follows_day.any():
             h[follows_day] *= _activity_at(sc, a)
         here = (t_out >= a - 1e-12) & (t_out < b - 1e-12) if np.isfinite(b) else (t_out >= a - 1e-12)
@@ -602,12 +835,13 @@ def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np
             out[here] = x
             break
         t_eval = np.append(np.clip(t_out[here], a, b), b)
-        sol = integrate.solve_ivp(rhs, (a, b), x.ravel(), method="LSODA", args=(h,),
-                                  t_eval=t_eval, rtol=1e-8, atol=1e-11)
+        sol = integrate.solve_ivp(rhs, (a, b), np.concatenate([x.ravel(), avg]), method="LSODA",
+                                  args=(h, seg_v[seg]), t_eval=t_eval, rtol=1e-8, atol=1e-11)
         if not sol.success:  # pragma: no cover - LSODA on these bounded systems
             raise MeanFieldError(f"the mean-field integration failed: {sol.message}")
-        out[here] = sol.y[:, :-1].T.reshape(-1, C, J)
-        x = sol.y[:, -1].reshape(C, J)
+        out[here] = sol.y[: C * J, :-1].T.reshape(-1, C, J)
+        x = sol.y[: C * J, -1].reshape(C, J)
+        avg = sol.y[C * J:, -1]
     # weight the classes: shares of all agents per joint state
     return np.einsum("c,tcj->tj", classes.prob, out)
 
