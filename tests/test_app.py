@@ -174,6 +174,13 @@ def test_page_loads_with_the_network_the_seed_and_the_curves(server, browser):
     sliders = browser.execute_script("return [...document.querySelectorAll('#sliders input')].map(e => e.dataset.path)")
     assert sliders == ["population.agents", "network.layers.contacts.mean_degree",
                        "transitions.infection.rate", "transitions.recovery.rate"]
+    # the mean field arrives after the run: dashed, degree-based; SIR's final size on this
+    # ER graph is ~80 % (module docstring), and the equations land within 10 % of the run
+    _wait(browser, "return window.rumorsim.meanfieldReady === true", what="the mean-field curve")
+    mf_r = browser.execute_script("return window.rumorsim.data.curves.health.R.meanfield")
+    assert mf_r is not None and len(mf_r) == 201
+    assert mf_r[-1] == pytest.approx(_curve(browser, "R")[-1], rel=0.1)
+    assert "mean field (degree-based)" in browser.find_element("id", "curve-note").text
     _shot(browser, "app_loaded.png")
 
 
@@ -399,3 +406,22 @@ def test_classroom_versions_do_not_shadow_the_full_cases_by_short_name():
     for short in ("wechat_leak_2016", "xiaomi_word_of_mouth", "dingtalk_review_storm"):
         assert rs.find_scenario(short).parent.name == "scenarios"
     assert rs.load("classroom/wechat").population.agents == 1500
+
+
+def test_export_with_clicks_and_fired_interventions_reproduces_the_screen(tmp_path):
+    """The exported file carries the clicked seeds and the fired copies as plain interventions."""
+    import rumorsim as rs
+    from rumorsim.app.session import Click, Settings, export_yaml, simulate
+
+    settings = Settings("classroom/wechat", seed=5, params=(("transitions.hear_rumor.rate", 0.5),),
+                        clicks=(Click(11, "rumor", "believer", 2.0),),
+                        fired=(("media_debunk", 2.5), ("media_debunk", 6.0)))
+    shown = simulate(settings)["curves"]["rumor"]["believer"]
+    name, text = export_yaml(settings)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    sc = rs.load(path)
+    assert sc.run.seed == 5 and sc.interventions["media_debunk"].at == 2.5
+    assert "clicked_1" in sc.interventions and "media_debunk_fired_2" in sc.interventions
+    res = rs.run(sc, workers=2)
+    assert res.count_array({"rumor": "believer"})[0].tolist() == shown["run"]

@@ -2,6 +2,8 @@
 
 ``GET /`` the page; ``GET /static/*`` its script and style; ``GET /api/scenarios`` the
 picker; ``POST /api/run`` settings in, a computed run out (``session.simulate``);
+``POST /api/meanfield`` settings in, the mean-field curves out (asked for after the run
+is drawn, so a slow integration never holds the network back);
 ``POST /api/export`` settings in, the scenario YAML out. The server keeps no state
 between requests: the browser sends the whole settings each time, so a reload, a
 second tab or a second student's laptop never sees someone else's run.
@@ -74,6 +76,10 @@ def create_app(default: Optional[str] = None) -> Any:
         settings = await settings_of(request)
         return JSONResponse(await run_in_threadpool(session.simulate, settings))
 
+    async def meanfield(request: Request) -> Response:
+        settings = await settings_of(request)
+        return JSONResponse(await run_in_threadpool(session.meanfield, settings))
+
     async def export(request: Request) -> Response:
         settings = await settings_of(request)
         name, text = await run_in_threadpool(session.export_yaml, settings)
@@ -84,6 +90,7 @@ def create_app(default: Optional[str] = None) -> Any:
         Route("/", index),
         Route("/api/scenarios", guarded(scenarios)),
         Route("/api/run", guarded(run), methods=["POST"]),
+        Route("/api/meanfield", guarded(meanfield), methods=["POST"]),
         Route("/api/export", guarded(export), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ])

@@ -45,11 +45,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..api import (agent_history, find_scenario, list_scenarios, load, meanfield_of, run as run_scenario,
-                   scenario_yaml)
+from ..api import agent_history, find_scenario, list_scenarios, load, run as run_scenario, scenario_yaml
 from ..errors import RumorsimError, ScenarioError, did_you_mean
 from ..plots import _distinct_colors, _edges
-from ..results import BAND_PERCENTILES, Results
+from ..results import BAND_PERCENTILES
 from ..scenario import Scenario
 
 #: The most agents the app draws (a spring layout of more takes too long to wait for).
@@ -342,24 +341,51 @@ def layout(layer: Any, key: Tuple[Any, ...]) -> np.ndarray:
 # ----------------------------------------------------------------- mean field
 
 
-def meanfield_curves(res: Results) -> Tuple[Optional[Dict[str, Dict[str, List[float]]]], str]:
-    """Mean-field agents per trait state at the run's report times (or None), and a note.
+_MEANFIELD: "OrderedDict[Tuple[Any, ...], Dict[str, Any]]" = OrderedDict()
 
-    ``rumorsim.api.meanfield_of`` on the run's own network: degree-based on generated
-    graphs (what matters on heavy-tailed ones), homogeneous on complete graphs. A
-    scenario it cannot treat (rules driven by signals) gets None and its reason.
+
+def meanfield(settings: Settings) -> Dict[str, Any]:
+    """The mean-field curves for ``settings``: ``times``, ``curves`` (trait -> state -> agents)
+    or None, and a ``note`` for the screen.
+
+    Asked for by the page after the run is on screen (``/api/meanfield``), so a slow
+    integration never delays the network. Degree-based for one trait on generated graphs
+    (what matters on heavy-tailed ones: the classic models), homogeneous mixing otherwise:
+    several traits make one equation per joint state and degree class, which takes
+    minutes (the WeChat case: 3 s homogeneous, over 10 min degree-based here). A
+    scenario mean field cannot treat gets None and the reason. Cached per scenario.
     """
-    complete = all(ly.generator == "complete" for ly in res.scenario.network.layers.values())
-    method = "homogeneous" if complete else "degree"
+    from ..meanfield import solve_meanfield
+
+    sc = resolve(settings)
+    complete = all(ly.generator == "complete" for ly in sc.network.layers.values())
+    method = "degree" if len(sc.traits) == 1 and not complete else "homogeneous"
+    # the network (hence the seed) matters only to the degree-based equations
+    key = (sc.model_dump_json(), settings.seed if method == "degree" else None)
+    with _LAYOUT_LOCK:
+        if key in _MEANFIELD:
+            return _MEANFIELD[key]
+    t0 = _time.perf_counter()
     try:
-        df = meanfield_of(res, method=method)
+        df = solve_meanfield(sc, method=method)  # degrees from the network run.seed builds
     except RumorsimError as exc:
-        return None, f"No mean-field curve: {exc.message.rstrip('.')}"
-    out: Dict[str, Dict[str, List[float]]] = {}
-    n = res.n_agents
-    for (trait, state), g in df.groupby(["trait", "state"], sort=False):
-        out.setdefault(str(trait), {})[str(state)] = _rounded(g["fraction"].to_numpy(float) * n)
-    return out, f"Dashed: mean field ({'degree-based' if method == 'degree' else 'homogeneous mixing'})"
+        out: Dict[str, Any] = {"times": [], "curves": None,
+                               "note": f"No mean-field curve: {exc.message.rstrip('.')}"}
+    else:
+        curves: Dict[str, Dict[str, List[float]]] = {}
+        times: List[float] = []
+        n = sc.population.agents
+        for (trait, state), g in df.groupby(["trait", "state"], sort=False):
+            times = _rounded(g["time"].to_numpy(float), 6)
+            curves.setdefault(str(trait), {})[str(state)] = _rounded(g["fraction"].to_numpy(float) * n)
+        kind = "degree-based" if method == "degree" else "homogeneous mixing"
+        out = {"times": times, "curves": curves, "note": f"Dashed: mean field ({kind})"}
+    out["seconds"] = round(_time.perf_counter() - t0, 3)
+    with _LAYOUT_LOCK:
+        _MEANFIELD[key] = out
+        while len(_MEANFIELD) > 32:
+            _MEANFIELD.popitem(last=False)
+    return out
 
 
 # -------------------------------------------------------------------- a run
@@ -393,7 +419,8 @@ def simulate(settings: Settings) -> Dict[str, Any]:
     states, colours, click state), ``joint`` (joint state -> state per trait), ``frames``
     (base64 little-endian int16, report times x agents: replicate 0's joint states),
     ``positions`` and ``edges`` of the drawn layer, ``curves`` (per trait and state:
-    the run, the band's low/high percentiles, the mean field, in agents),
+    the run and the band's low/high percentiles, in agents; the mean field comes
+    separately from :func:`meanfield`),
     ``interventions`` (buttons), ``marks`` (times of interventions, for the curves),
     ``parameters`` (sliders), ``overrides`` and ``timings``.
     """
@@ -413,7 +440,6 @@ def simulate(settings: Settings) -> Dict[str, Any]:
     t_layout = _time.perf_counter()
     edges = _edges(layer)
     times = res.times
-    mf, mf_note = meanfield_curves(res)
     lo_p, _, hi_p = BAND_PERCENTILES
     curves: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for trait, states in res.info.traits:
@@ -424,7 +450,6 @@ def simulate(settings: Settings) -> Dict[str, Any]:
                 "run": counts[0].tolist(),
                 "low": _rounded(np.percentile(counts, lo_p, axis=0), 2),
                 "high": _rounded(np.percentile(counts, hi_p, axis=0), 2),
-                "meanfield": (mf or {}).get(trait, {}).get(s),
             }
     traits = [{"name": t, "states": list(states), "colors": _distinct_colors(states),
                "click": click_state(sc, t)} for t, states in res.info.traits]
@@ -455,7 +480,6 @@ def simulate(settings: Settings) -> Dict[str, Any]:
         "positions": _rounded(pos.reshape(-1), 4),
         "edges": np.asarray(edges, dtype=np.int64).reshape(-1).tolist(),
         "curves": curves,
-        "meanfield_note": mf_note,
         "interventions": ivs,
         "marks": marks,
         "clicks": [c.__dict__ for c in settings.clicks],

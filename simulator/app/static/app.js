@@ -95,10 +95,46 @@ async function compute(keepFrame) {
     S.frame = 0;
   }
   setBusy(false);
+  fetchMeanfield(id);
   status(S.pastNote || `${data.scenario.agents.toLocaleString("en")} agents, ${data.times.length} report times; ` +
          `computed in ${data.timings.total_s.toFixed(2)} s`);
   render();
   return true;
+}
+
+// The mean-field curves come after the run is on screen (they may take seconds).
+async function fetchMeanfield(id) {
+  S.meanfieldNote = "Mean field: computing";
+  S.meanfieldReady = false;
+  $("curve-note").textContent = curveNote();
+  let mf;
+  try {
+    mf = await (await post("/api/meanfield", S.settings)).json();
+  } catch (e) {
+    mf = { curves: null, note: `No mean-field curve: ${e.message}` };
+  }
+  if (id !== S.requests || !S.data) return;  // a newer run is on screen
+  S.meanfieldNote = mf.note;
+  const d = S.data;
+  if (mf.curves) {
+    for (const t of d.traits) for (const s of t.states) {
+      const v = mf.curves[t.name] && mf.curves[t.name][s];
+      if (v) d.curves[t.name][s].meanfield = d.times.map((tt) => interp(mf.times, v, tt));
+    }
+  }
+  S.meanfieldReady = true;
+  $("curve-note").textContent = curveNote();
+  buildCurves();
+  render();
+}
+
+function interp(xs, ys, x) {
+  if (x <= xs[0]) return ys[0];
+  let i = 1;
+  while (i < xs.length - 1 && xs[i] < x) i++;
+  if (x >= xs[i]) return ys[i];
+  const f = (x - xs[i - 1]) / (xs[i] - xs[i - 1]);
+  return ys[i - 1] + f * (ys[i] - ys[i - 1]);
 }
 
 // ---------------------------------------------------------------- loading a run
@@ -152,7 +188,7 @@ function curveNote() {
   const d = S.data;
   const unit = scaled() ? `people (1 agent = ${human(d.scenario.people_per_agent)} people)` : "agents";
   return `Thick line: this run (seed ${d.seed}). Band: 90 % of 20 runs with the same settings. ` +
-         `${d.meanfield_note}. Numbers are ${unit}.`;
+         `${S.meanfieldNote || ""}. Numbers are ${unit}.`;
 }
 
 // ---------------------------------------------------------------- the network
@@ -295,7 +331,7 @@ function buildCurves() {
     if (label !== labels.join(" · ")) label += "…";
     g.strokeText(label, 0, 0); g.fillText(label, 0, 0); g.restore();
   }
-  drawKey(g, t, W, d.curves[t.name][t.states[0]].meanfield !== null);
+  drawKey(g, t, W, t.states.some((s) => cur[s].meanfield));
   S.curveCanvas = c;
 }
 
