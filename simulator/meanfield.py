@@ -728,7 +728,9 @@ def solve_meanfield(scenario: Scenario, *, times: Optional[Sequence[float]] = No
     else:
         classes = degree_classes(sc, network) if method == "degree" else homogeneous_classes(sc, network)
         joint = _integrate(sc, js, classes, t_out, degree=method == "degree")
-    return _tidy(sc, js, t_out, joint)
+    df = _tidy(sc, js, t_out, joint)
+    df.attrs["method"] = method  # for legends (a CSV keeps only the columns)
+    return df
 
 
 def _integrate(sc: Scenario, js: _JointStates, classes: DegreeClasses, t_out: np.ndarray,
