@@ -13,7 +13,8 @@ from scipy.optimize import brentq
 
 import rumorsim as rs
 from rumorsim.errors import MeanFieldError
-from rumorsim.meanfield import degree_classes, solve_meanfield
+from rumorsim.degreeclasses import degree_classes
+from rumorsim.meanfield import solve_meanfield
 from rumorsim.network import build_network
 from rumorsim.scenario import parse_scenario
 
@@ -360,7 +361,7 @@ def test_degree_classes_are_capped_and_keep_each_layers_mean_degree():
     """Two heavy-tailed layers make thousands of joint degrees; the classes are binned to at
     most MAX_CLASSES and, being averages over their members, keep every layer's mean degree
     (and so the homogeneous limit) exactly."""
-    from rumorsim.meanfield import MAX_CLASSES
+    from rumorsim.degreeclasses import MAX_CLASSES
 
     text = sir_text(agents=10000, beta=0.1, layer="{generator: configuration, degrees: "
                     "{kind: powerlaw, exponent: 1.8, min_degree: 2, max_degree: 1000}}")
