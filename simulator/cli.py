@@ -296,9 +296,10 @@ def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Opt
     """Solve SCENARIO's mean-field equations: meanfield.csv and a figure.
 
     \b
-    The equations are derived from the scenario's own rules (spontaneous and induced
-    transitions, seeds, interventions; Gleeson's approximation for a threshold rule) and
-    integrated in the scenario's time unit. Columns: time, trait, state, fraction, people.
+    The equations are derived from the scenario's own rules (spontaneous, induced and
+    threshold transitions, signals, seeds, interventions, the daily rhythm) and integrated
+    in the scenario's time unit: the limit of many agents and small steps. Columns of
+    meanfield.csv: time, trait, state, fraction, people.
     """
     from .api import find_scenario, load
     from .formatting import format_number
@@ -367,7 +368,7 @@ def schema(out: Optional[Path]) -> None:
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
 @click.option("--trait", "-t", default=None, help="Trait that colours the agents (default: the first).")
 @click.option("--layer", default=None, help="Network layer drawn (default: the one the trait spreads on).")
-@click.option("--fps", type=click.IntRange(1, 60), default=8, show_default=True)
+@click.option("--fps", type=click.IntRange(1, 60), default=8, show_default=True, help="Frames per second.")
 @click.option("--frames", "max_frames", type=click.IntRange(2, 1000), default=90, show_default=True,
               help="At most this many frames (the report times, thinned evenly).")
 @click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
