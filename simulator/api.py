@@ -195,7 +195,8 @@ def run(
 
         bar = tqdm(total=reps, desc=f"{sc.name[:40]}", unit="rep", leave=False, file=sys.stderr)
     try:
-        raw = run_replicates(model, reps, seed, workers=workers, progress=bar.update if bar else None)
+        raw = run_replicates(model, reps, seed, workers=workers, progress=bar.update if bar else None,
+                             profile=timings)  # (adds jit_seconds, edge_visits)
     finally:
         if bar is not None:
             bar.close()

@@ -194,6 +194,7 @@ def _print_summary(res: Any) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty run directory.")
 @click.option("--no-figures", is_flag=True, help="Skip PNG/SVG figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--profile", is_flag=True, help="Print where the time went (build the network, compile the model, load the numba kernel, run it, write outputs, draw figures) and the kernel's rate in edge visits per second.")
 @click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
               type=click.Choice(["homogeneous", "degree"]),
               help="Also solve the mean-field equations (homogeneous, or degree-based: "
@@ -201,25 +202,62 @@ def _print_summary(res: Any) -> None:
 @friendly
 def run(scenario: str, replicates: Optional[int], seed: Optional[int], workers: Optional[int],
         overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
-        quiet: bool, meanfield: Optional[str]) -> None:
+        quiet: bool, profile: bool, meanfield: Optional[str]) -> None:
     """Run SCENARIO (a file or a shipped name) and write a run directory.
 
     A scenario that would not fit in memory is refused before anything is built.
     """
-    from .api import find_scenario, load, meanfield_of, run as run_scenario, write_run
+    import time
 
+    from .api import find_scenario, load, meanfield_of, run as run_scenario, write_run
+    from .rundir import draw_figures
+
+    t0 = time.perf_counter()
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
+    load_s = time.perf_counter() - t0
     res = run_scenario(sc, replicates=replicates, seed=seed, workers=workers,
                        progress=not quiet and sys.stderr.isatty(), command=_command_line())
     if meanfield:
         res.meanfield = meanfield_of(res, method=meanfield)
     out = out if out is not None else _default_run_dir(path.stem)
-    written = write_run(res, out, overwrite=overwrite, figures=not no_figures)
+    t0 = time.perf_counter()
+    # (with --profile the figures are drawn after the rest, to time them apart)
+    written = write_run(res, out, overwrite=overwrite, figures=not no_figures and not profile)
+    outputs_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if profile and not no_figures:
+        draw_figures(res, Path(written) / "figures")
+    figures_s = time.perf_counter() - t0
     if not quiet:
         _print_summary(res)
     click.echo(f"\nwrote {written}")
+    if profile:
+        _print_profile(res, load_s, outputs_s, figures_s if not no_figures else None)
+
+
+def _print_profile(res: Any, load_s: float, outputs_s: float, figures_s: Optional[float]) -> None:
+    """``run --profile``: seconds per phase, and the kernel's rate in edge visits."""
+    from .formatting import format_number
+
+    tm = res.provenance["timings"]
+    kernel = tm.get("run_seconds", 0.0)
+    rows = [("load scenario", load_s), ("build network", tm.get("network_seconds", 0.0)),
+            ("compile model", tm.get("compile_seconds", 0.0)),
+            ("load kernel", tm.get("jit_seconds", 0.0)), ("kernel", kernel),
+            ("outputs", outputs_s)] + ([("figures", figures_s)] if figures_s is not None else [])
+    total = sum(s for _, s in rows)
+    click.echo("\nprofile (wall seconds)")
+    for name, s in rows:
+        click.echo(f"  {name:<20} {s:9.3f}  {100 * s / total if total else 0:5.1f} %")
+    click.echo(f"  {'total':<20} {total:9.3f}")
+    visits = tm.get("edge_visits", 0)
+    threads = max(1, min(int(res.provenance.get("workers", 1)), res.n_replicates))
+    if kernel > 0:
+        click.echo(f"  kernel: {res.n_replicates} replicates on {threads} threads, "
+                   f"{visits:,} edge visits = {format_number(visits / kernel)} per second "
+                   f"({format_number(visits / kernel / threads)} per thread)")
 
 
 @cli.command()
@@ -296,9 +334,10 @@ def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Opt
     """Solve SCENARIO's mean-field equations: meanfield.csv and a figure.
 
     \b
-    The equations are derived from the scenario's own rules (spontaneous and induced
-    transitions, seeds, interventions; Gleeson's approximation for a threshold rule) and
-    integrated in the scenario's time unit. Columns: time, trait, state, fraction, people.
+    The equations are derived from the scenario's own rules (spontaneous, induced and
+    threshold transitions, signals, seeds, interventions, the daily rhythm) and integrated
+    in the scenario's time unit: the limit of many agents and small steps. Columns of
+    meanfield.csv: time, trait, state, fraction, people.
     """
     from .api import find_scenario, load
     from .formatting import format_number
@@ -367,7 +406,7 @@ def schema(out: Optional[Path]) -> None:
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
 @click.option("--trait", "-t", default=None, help="Trait that colours the agents (default: the first).")
 @click.option("--layer", default=None, help="Network layer drawn (default: the one the trait spreads on).")
-@click.option("--fps", type=click.IntRange(1, 60), default=8, show_default=True)
+@click.option("--fps", type=click.IntRange(1, 60), default=8, show_default=True, help="Frames per second.")
 @click.option("--frames", "max_frames", type=click.IntRange(2, 1000), default=90, show_default=True,
               help="At most this many frames (the report times, thinned evenly).")
 @click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,

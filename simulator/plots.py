@@ -542,7 +542,8 @@ def _meanfield_lines(ax: Axes, tax: _TimeAxis, mf: pd.DataFrame, trait: str,
         if len(rows):
             y = rows.people if scaled else rows.fraction * scenario.population.agents
             ax.plot(tax.x(rows.time.to_numpy()), y.to_numpy(), color=color, zorder=3, **MEANFIELD_STYLE)
-    return [Line2D([], [], color="0.2", label="mean field", **MEANFIELD_STYLE)]
+    method = {"homogeneous": " (homogeneous)", "degree": " (degree-based)"}.get(mf.attrs.get("method"), "")
+    return [Line2D([], [], color="0.2", label="mean field" + method, **MEANFIELD_STYLE)]
 
 
 @_styled

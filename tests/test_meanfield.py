@@ -13,7 +13,8 @@ from scipy.optimize import brentq
 
 import rumorsim as rs
 from rumorsim.errors import MeanFieldError
-from rumorsim.meanfield import degree_classes, solve_meanfield
+from rumorsim.degreeclasses import degree_classes
+from rumorsim.meanfield import solve_meanfield
 from rumorsim.network import build_network
 from rumorsim.scenario import parse_scenario
 
@@ -360,7 +361,7 @@ def test_degree_classes_are_capped_and_keep_each_layers_mean_degree():
     """Two heavy-tailed layers make thousands of joint degrees; the classes are binned to at
     most MAX_CLASSES and, being averages over their members, keep every layer's mean degree
     (and so the homogeneous limit) exactly."""
-    from rumorsim.meanfield import MAX_CLASSES
+    from rumorsim.degreeclasses import MAX_CLASSES
 
     text = sir_text(agents=10000, beta=0.1, layer="{generator: configuration, degrees: "
                     "{kind: powerlaw, exponent: 1.8, min_degree: 2, max_degree: 1000}}")
@@ -376,3 +377,52 @@ def test_degree_classes_are_capped_and_keep_each_layers_mean_degree():
     assert cl.prob.sum() == pytest.approx(1.0)
     for j, ly in enumerate(net.layers):
         assert cl.prob @ cl.d_in[:, j] == pytest.approx(ly.in_strength.mean(), rel=1e-12)
+
+
+def test_daily_activity_scales_rates_hour_by_hour():
+    """A decay at rate 0.1 per hour that follows a profile of 0 (night, 00-12 h) and 2
+    (12-24 h) leaves exp(-0.1 x 2 x 12) = exp(-2.4) after one day from midnight, and nothing
+    decays during the night."""
+    text = """
+name: daily rhythm
+time: {dt: 0.05, until: 24, unit: hour, start: 2016-01-10T00:00:00+08:00,
+       daily_activity: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]}
+population: {agents: 100}
+network: {layers: {everyone: {generator: complete}}}
+traits:
+  mood: [fresh, tired]
+transitions:
+  - {name: tire, from: {mood: fresh}, to: {mood: tired}, rate: 0.1}
+"""
+    df = solve_meanfield(parse_scenario(text), times=[0.0, 12.0, 24.0])
+    fresh = series(df, "mood", "fresh")
+    assert fresh.loc[12.0] == pytest.approx(1.0, abs=1e-9)
+    assert fresh.loc[24.0] == pytest.approx(np.exp(-2.4), abs=1e-7)
+
+
+def test_top_degree_seeds_go_to_the_hubs_on_the_degree_method():
+    """Seeding the 1 % best-connected agents (top_degree) fills the top degree classes.
+
+    New infections start at beta x N^-1 sum_seeded (k - 1) / <k> x sum_unseeded k / N
+    (the force of infection along edges, times the susceptibles' edges), so against
+    random seeds (a 1 % share of every class) the first rate of infection is in the
+    ratio [sum_top (k - 1) x sum_rest k] / [0.01 sum_all (k - 1) x 0.99 sum_all k]. It is
+    checked on the infections of the first 0.01 time units, where the rate changes by
+    less than 1 % (growth rate beta <k^2>/<k> ~ 10 per unit: 0.01 x 10 x 1 % seeds).
+    """
+    n = 5000
+    text = sir_text(agents=n, layer="{generator: barabasi_albert, m: 2}", beta=0.3, until=1,
+                    seeds="fraction: 0.01")
+    rand = parse_scenario(text)
+    hubs = parse_scenario(text.replace("fraction: 0.01}", "fraction: 0.01, strategy: top_degree}"))
+    net = build_network(rand.network, n, np.random.SeedSequence(2))
+    k = np.sort(net.layers[0].degree().astype(float))[::-1]
+    top, rest = k[: n // 100], k[n // 100:]
+    expected = (np.sum(top - 1) * rest.sum()) / (0.01 * np.sum(k - 1) * 0.99 * k.sum())
+
+    def new_infections(sc):
+        s = series(solve_meanfield(sc, method="degree", network=net, times=[0.0, 0.01]), "health", "S")
+        return s.loc[0.0] - s.loc[0.01]
+
+    assert expected > 3  # hubs matter on a Barabasi-Albert graph
+    assert new_infections(hubs) / new_infections(rand) == pytest.approx(expected, rel=0.02)
