@@ -9,6 +9,7 @@ re-running it (and without loading numba or the kernel)::
     fired.csv            replicate,time,event,count,people
     transitions.csv      replicate,event,kind,fired
     outcomes.csv         replicate,outcome,value
+    meanfield.csv        time,trait,state,fraction,people         (run --meanfield)
     summary.json         Results.summary(): per replicate and ensemble
     provenance.json      version, seed, command, timings, network statistics
     model_info.json      states, events, signals, report times (ModelInfo)
@@ -91,6 +92,8 @@ def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     # small cascades stop after ~35 of 1,001 report times); read_run expands them.
     tables = {**res.compact_tables(), "transitions": res.transitions,
               "outcomes": res.outcome_values()}
+    if res.meanfield is not None:  # rumorsim run --meanfield
+        tables["meanfield"] = res.meanfield
     for name, df in tables.items():
         write_table(df, d / name)
     write_json(d / "summary.json", res.summary())
@@ -183,7 +186,12 @@ def read_run(run_dir: PathLike) -> Results:
         raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
     network_stats = provenance.pop("network_stats", {}) or {}
     raw = expand_raw(RawRun(**kw), len(info.report_times))  # flat again up to `until`
-    return Results(scenario, info, raw, network_stats, provenance)
+    res = Results(scenario, info, raw, network_stats, provenance)
+    if (d / "meanfield.csv").is_file():  # written by --meanfield: the figures overlay it
+        import pandas as pd
+
+        res.meanfield = pd.read_csv(d / "meanfield.csv")
+    return res
 
 
 # ---------------------------------------------------------------- model_info.json
