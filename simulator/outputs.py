@@ -11,6 +11,7 @@ one that holds Rumorsim output is replaced (never, say, a home directory given a
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import uuid
@@ -25,7 +26,7 @@ from .errors import OutputError
 PathLike = Union[str, os.PathLike]
 
 #: Files whose presence marks a directory as Rumorsim output (safe to replace with --overwrite).
-OUTPUT_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json")
+OUTPUT_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json", "meanfield.csv")
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -41,6 +42,12 @@ def json_number(x: Any) -> Any:
 
 def jsonable(obj: Any) -> Any:
     """Recursively turn numpy scalars/arrays, paths and datetimes into JSON types."""
+    t = type(obj)
+    # plain values first: a summary holds thousands, and is passed through here twice
+    if t is str or t is int or obj is None:
+        return obj
+    if t is float:
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

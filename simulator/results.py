@@ -42,8 +42,9 @@ ENSEMBLE_STATISTICS: Dict[str, str] = {
     "p95": "numpy.percentile(values, 95) over replicates (method='linear')",
     "interval": "p5..p95: central 90 % of replicates",
 }
-#: Bumped when the layout of a run directory changes incompatibly.
-RUN_FORMAT = "rumorsim-run/1"
+#: Bumped when the layout of a run directory changes incompatibly. /2: per-report tables
+#: and raw.npz stop at the last change (rumorsim.rundir); /1 directories still read.
+RUN_FORMAT = "rumorsim-run/2"
 
 PathLike = Union[str, os.PathLike]
 _ByName = Dict[str, Dict[str, np.ndarray]]  # name -> statistic -> values per replicate
@@ -81,6 +82,68 @@ class RawRun:
 
 
 # ------------------------------------------------------------------ small helpers
+
+
+def last_change(raw: RawRun) -> np.ndarray:
+    """Per replicate, the last report index at which anything changed, shape (R,) int64.
+
+    "Anything" is a count, a cumulative firing or a signal value (NaN equal to NaN);
+    from that index on every report repeats the same row. A replicate that never
+    changes gives 0; one still changing at the end gives ``n_reports - 1``.
+
+    Examples
+    --------
+    >>> c = np.array([[[1], [2], [2], [2]], [[5], [5], [5], [6]]], dtype=np.int32)
+    >>> e = np.zeros((2, 4, 0)); sig = np.zeros((2, 4, 0))
+    >>> last_change(RawRun(c, e, sig, *[np.zeros((2, 0))] * 3, np.zeros(2), np.zeros(2), 0.0))
+    array([1, 3])
+    """
+    R, T = raw.counts.shape[:2]
+    changed = np.zeros((R, max(T - 1, 0)), dtype=bool)  # row t+1 differs from row t
+    for a in (raw.counts, raw.fired, raw.signals):
+        a = np.asarray(a)
+        if a.size == 0 or T < 2:
+            continue
+        now, before = a[:, 1:], a[:, :-1]
+        same = now == before
+        if a.dtype.kind == "f":  # a signal that stays NaN has not changed
+            same |= np.isnan(now) & np.isnan(before)
+        changed |= ~same.reshape(R, T - 1, -1).all(axis=2)
+    if changed.shape[1] == 0:
+        return np.zeros(R, dtype=np.int64)
+    any_change = changed.any(axis=1)
+    # (last t with row t+1 != row t) + 1, counted from the end
+    last = changed.shape[1] - np.argmax(changed[:, ::-1], axis=1)
+    return np.where(any_change, last, 0).astype(np.int64)
+
+
+def truncate_raw(raw: RawRun) -> RawRun:
+    """``raw`` with its report rows cut after the last change of any replicate.
+
+    Exact: :func:`expand_raw` gives the arrays back bit for bit, because every later
+    row repeats the last kept one. Many small cascades stop after a few dozen steps of
+    a thousand report times; this is what lets a run directory stay small.
+    """
+    keep = int(last_change(raw).max(initial=0)) + 1
+    return RawRun(**{**_raw_dict(raw), "counts": raw.counts[:, :keep],
+                     "fired": raw.fired[:, :keep], "signals": raw.signals[:, :keep]})
+
+
+def expand_raw(raw: RawRun, n_reports: int) -> RawRun:
+    """The inverse of :func:`truncate_raw`: repeat the last report row up to ``n_reports``."""
+    def pad(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a)
+        missing = n_reports - a.shape[1]
+        if missing <= 0 or a.shape[1] == 0:
+            return a
+        return np.concatenate([a, np.repeat(a[:, -1:], missing, axis=1)], axis=1)
+
+    return RawRun(**{**_raw_dict(raw), "counts": pad(raw.counts), "fired": pad(raw.fired),
+                     "signals": pad(raw.signals)})
+
+
+def _raw_dict(raw: RawRun) -> Dict[str, Any]:
+    return {k: getattr(raw, k) for k in RawRun.__dataclass_fields__}
 
 
 def ensemble_band(values: np.ndarray, axis: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,6 +209,9 @@ class Results:
         self.raw = raw
         self.network_stats: Dict[str, Any] = dict(network_stats or {})
         self.provenance: Dict[str, Any] = dict(provenance or {})
+        #: The mean-field curves (``rumorsim.meanfield``), when asked for: written as
+        #: meanfield.csv and drawn dashed over the bands.
+        self.meanfield: Optional[pd.DataFrame] = None
         self._check_shapes()
 
     def _check_shapes(self) -> None:
@@ -280,18 +346,30 @@ class Results:
     # ------------------------------------------------------- tidy frames
 
     def _long(self, arrays: List[np.ndarray], keys: Dict[str, List[Any]],
-              value: str, people: bool) -> pd.DataFrame:
-        """Stack per-key (R, T) arrays into replicate,time,<keys>,value[,people]."""
+              value: str, people: bool, compact: bool = False) -> pd.DataFrame:
+        """Stack per-key (R, T) arrays into replicate,time,<keys>,value[,people].
+
+        ``compact`` keeps, per replicate, only the report times up to its last change
+        (:meth:`last_change`): the rows a run directory's tables hold.
+        """
         R, T = self.n_replicates, len(self.times)
         n = len(arrays)
         stacked = np.stack(arrays, axis=2) if n else np.zeros((R, T, 0))  # (R, T, n)
+        if compact:
+            keep = np.arange(T)[None, :] <= self.last_change[:, None]
+            rep, t = np.nonzero(keep)  # row-major: replicate, then time, as the full frame
+            values = stacked[rep, t].reshape(-1)
+        else:
+            rep, t = np.repeat(np.arange(R), T), np.tile(np.arange(T), R)
+            values = stacked.reshape(-1)
+        m = len(rep)
         cols: Dict[str, Any] = {
-            "replicate": np.repeat(np.arange(R, dtype=np.int64), T * n),
-            "time": np.tile(np.repeat(self.times, n), R),
+            "replicate": np.repeat(rep.astype(np.int64), n),
+            "time": np.repeat(self.times[t], n),
         }
         for key, vals in keys.items():
-            cols[key] = np.tile(np.asarray(vals, dtype=object), R * T)
-        cols[value] = stacked.reshape(-1)
+            cols[key] = np.tile(np.asarray(vals, dtype=object), m)
+        cols[value] = values
         if people:
             cols["people"] = cols[value] * self.people_per_agent
         df = pd.DataFrame(cols)
@@ -300,28 +378,54 @@ class Results:
         return df
 
     @cached_property
-    def timeseries(self) -> pd.DataFrame:
-        """``replicate,time,trait,state,count,people``: agents per trait state (marginals)."""
+    def last_change(self) -> np.ndarray:
+        """Per replicate, the last report index at which anything changed, (R,) int64;
+        later reports repeat that one (see :func:`last_change`)."""
+        return last_change(self.raw)
+
+    def _timeseries(self, compact: bool = False) -> pd.DataFrame:
         marg = self._marginals()
         return self._long(
             [m for _, _, m in marg],
             {"trait": [t for t, _, _ in marg], "state": [s for _, s, _ in marg]},
-            "count", people=True,
+            "count", people=True, compact=compact,
         )
+
+    def _signals(self, compact: bool = False) -> pd.DataFrame:
+        names = list(self.info.signal_names)
+        return self._long([self.signal_array(s) for s in names], {"signal": names},
+                          "value", people=False, compact=compact)
+
+    def _fired(self, compact: bool = False) -> pd.DataFrame:
+        names = list(self.info.event_names)
+        arrays = [self.raw.fired[:, :, i].astype(np.int64) for i in range(len(names))]
+        return self._long(arrays, {"event": names}, "count", people=True, compact=compact)
+
+    def compact_tables(self) -> Dict[str, pd.DataFrame]:
+        """The per-report tables as a run directory stores them: ``timeseries``,
+        ``fired`` (and ``signals`` when the scenario has any), each replicate's rows
+        stopping at its last change (:attr:`last_change`); its values hold from there
+        to ``until``. The full tables are :attr:`timeseries`, :attr:`fired`, :attr:`signals`.
+        """
+        out = {"timeseries": self._timeseries(True), "fired": self._fired(True)}
+        if len(self.info.signal_names):
+            out["signals"] = self._signals(True)
+        return out
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """``replicate,time,trait,state,count,people``: agents per trait state (marginals)."""
+        return self._timeseries()
 
     @cached_property
     def signals(self) -> pd.DataFrame:
         """``replicate,time,signal,value``: signal values at report times."""
-        names = list(self.info.signal_names)
-        return self._long([self.signal_array(s) for s in names], {"signal": names},
-                          "value", people=False)
+        return self._signals()
 
     @cached_property
     def fired(self) -> pd.DataFrame:
         """``replicate,time,event,count,people``: cumulative firings per event."""
-        names = list(self.info.event_names)
-        arrays = [self.raw.fired[:, :, i].astype(np.int64) for i in range(len(names))]
-        return self._long(arrays, {"event": names}, "count", people=True)
+        return self._fired()
 
     @cached_property
     def transitions(self) -> pd.DataFrame:

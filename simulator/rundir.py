@@ -9,11 +9,20 @@ re-running it (and without loading numba or the kernel)::
     fired.csv            replicate,time,event,count,people
     transitions.csv      replicate,event,kind,fired
     outcomes.csv         replicate,outcome,value
+    meanfield.csv        time,trait,state,fraction,people         (run --meanfield)
     summary.json         Results.summary(): per replicate and ensemble
     provenance.json      version, seed, command, timings, network statistics
     model_info.json      states, events, signals, report times (ModelInfo)
     raw.npz              the engine's arrays (RawRun), what read_run rebuilds Results from
     figures/             traits, dashboard, signals (PNG + SVG)
+
+**Compact time series.** A replicate's rows in ``timeseries``, ``fired`` and ``signals``
+stop at its last change (any count, firing or signal value): from that report time to
+``until`` nothing moves, so the last row holds. ``raw.npz`` likewise keeps report rows
+up to the last change of any replicate. :func:`read_run` expands both back, exactly: its
+tables, outcomes, summary and figures run flat to ``until`` as the run that wrote them.
+To expand a table read with pandas alone, forward-fill each replicate's last row over the
+report times in ``model_info.json``.
 
 The directory is written all at once (:func:`rumorsim.outputs.write_directory_atomically`):
 an interrupted write leaves nothing half-written, and an existing run is replaced only
@@ -30,7 +39,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 import numpy as np
 import yaml
@@ -38,8 +47,11 @@ import yaml
 from .errors import OutputError
 from .modelinfo import InterventionMarker, ModelInfo
 from .outputs import PathLike, json_number, write_directory_atomically, write_json
-from .results import RUN_FORMAT, RawRun, Results
+from .results import RUN_FORMAT, RawRun, Results, expand_raw, truncate_raw
 from .scenario import Scenario, scenario_yaml
+
+if TYPE_CHECKING:  # pandas only for the annotation; Results brings it in anyway
+    import pandas as pd
 
 #: The files a directory needs to be read back as a run.
 REQUIRED_FILES = ("scenario.yaml", "model_info.json", "raw.npz")
@@ -76,32 +88,45 @@ def write_run(results: Results, run_dir: PathLike, *, overwrite: bool = False,
 
 def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     (d / "scenario.yaml").write_text(scenario_yaml(res.scenario), encoding="utf-8")
-    tables = {
-        "timeseries": res.timeseries,
-        "transitions": res.transitions,
-        "fired": res.fired,
-        "outcomes": res.outcome_values(),
-    }
-    if len(res.info.signal_names):
-        tables["signals"] = res.signals
+    # Per-report tables hold each replicate's rows up to its last change only (many
+    # small cascades stop after ~35 of 1,001 report times); read_run expands them.
+    tables = {**res.compact_tables(), "transitions": res.transitions,
+              "outcomes": res.outcome_values()}
+    if res.meanfield is not None:  # rumorsim run --meanfield
+        tables["meanfield"] = res.meanfield
     for name, df in tables.items():
-        df.to_csv(d / f"{name}.csv", index=False)
-    try:
-        import pyarrow  # noqa: F401  (Parquet twins only when pyarrow is there)
-    except ImportError:
-        pass
-    else:
-        for name, df in tables.items():
-            df.to_parquet(d / f"{name}.parquet", index=False)
+        write_table(df, d / name)
     write_json(d / "summary.json", res.summary())
     write_json(d / "provenance.json", {**res.provenance, "network_stats": res.network_stats})
     write_json(d / "model_info.json", info_to_json(res.info))
-    arrays = {f.name: np.asarray(getattr(res.raw, f.name)) for f in fields(RawRun)}
+    compact = truncate_raw(res.raw)  # rows after every replicate's last change dropped
+    arrays = {f.name: np.asarray(getattr(compact, f.name)) for f in fields(RawRun)}
     if arrays["replicate_seeds"].dtype.kind == "O":
         arrays["replicate_seeds"] = arrays["replicate_seeds"].astype(str)
     np.savez_compressed(d / "raw.npz", **arrays)
     if figures:
         draw_figures(res, d / "figures", atomic=False)
+
+
+def write_table(df: pd.DataFrame, stem: Path) -> List[Path]:
+    """Write ``df`` as ``<stem>.csv`` and, with pyarrow, ``<stem>.parquet``; returns the paths.
+
+    With pyarrow the frame is converted to an Arrow table once and both files are written
+    from it, columnar and in C++ (pandas' ``to_csv`` formats row by row, several times
+    slower); without it, pandas writes the CSV. Arrow's CSV quotes strings and writes
+    whole floats without ``.0`` (``1`` for 1.0); the Parquet twin keeps the exact dtypes.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+    except ImportError:
+        df.to_csv(stem.with_suffix(".csv"), index=False)
+        return [stem.with_suffix(".csv")]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pa_csv.write_csv(table, stem.with_suffix(".csv"))
+    pq.write_table(table, stem.with_suffix(".parquet"))
+    return [stem.with_suffix(".csv"), stem.with_suffix(".parquet")]
 
 
 def draw_figures(results: Results, fig_dir: PathLike, *, atomic: bool = True) -> List[Path]:
@@ -160,7 +185,13 @@ def read_run(run_dir: PathLike) -> Results:
     except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
         raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
     network_stats = provenance.pop("network_stats", {}) or {}
-    return Results(scenario, info, RawRun(**kw), network_stats, provenance)
+    raw = expand_raw(RawRun(**kw), len(info.report_times))  # flat again up to `until`
+    res = Results(scenario, info, raw, network_stats, provenance)
+    if (d / "meanfield.csv").is_file():  # written by --meanfield: the figures overlay it
+        import pandas as pd
+
+        res.meanfield = pd.read_csv(d / "meanfield.csv")
+    return res
 
 
 # ---------------------------------------------------------------- model_info.json

@@ -974,6 +974,8 @@ Overrides = Union[Mapping[str, Any], Sequence[str], str, None]
 
 def yaml_value(value: Any) -> str:
     """A value as the one-line YAML text an override carries (``2e-4``, ``[1, 2]``, ``{a: 1}``)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # a numpy scalar (from np.linspace, say) as the plain number
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 30)
     return text.strip().removesuffix("...").strip()
 

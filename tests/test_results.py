@@ -508,8 +508,10 @@ def test_load_round_trips_frames_exactly(tmp_path: Path, wechat: Results) -> Non
 def test_csv_and_parquet_hold_the_same_tables(tmp_path: Path, wechat: Results) -> None:
     pytest.importorskip("pyarrow")
     run = write_run(wechat, tmp_path / "run", figures=False)
+    # per-report tables are stored compactly (see test_compact); here as in memory
+    tables = {**wechat.compact_tables(), "transitions": wechat.transitions}
     for name in ("timeseries", "signals", "fired", "transitions"):
-        frame = getattr(wechat, name)
+        frame = tables[name]
         csv = pd.read_csv(run / f"{name}.csv")
         pd.testing.assert_frame_equal(csv, frame, check_dtype=False, check_exact=True)
         pq = pd.read_parquet(run / f"{name}.parquet")
