@@ -38,6 +38,11 @@ _PUBLIC: Dict[str, str] = {
     "compare": "api",
     "make_plan": "whatif",
     "load_whatifs": "whatif",
+    # sweeps
+    "load_sweep": "sweepfile",
+    "run_sweep": "sweep",
+    "run_points": "sweep",
+    "read_sweep": "sweepdir",
     "Comparison": "whatif",
     # theory
     "solve_meanfield": "meanfield",

@@ -134,7 +134,7 @@ def scenarios_cmd() -> None:
         desc = s["description"] or s["title"]
         if len(desc) > 90:
             desc = desc[:87].rsplit(" ", 1)[0] + "..."
-        tag = " [what-if]" if s["kind"] == "what-if" else ""
+        tag = f" [{s['kind']}]" if s["kind"] != "scenario" else ""
         click.echo(f"{s['name']:<{width}}  {s['title']}{tag}\n{'':<{width}}  {desc}")
 
 
@@ -150,6 +150,16 @@ def validate(scenario: str, overrides: Sequence[str]) -> None:
     from .whatif import is_whatif_file
 
     path = find_scenario(scenario)
+    from .sweepfile import is_sweep_file
+
+    if is_sweep_file(path):
+        from .design import point_count
+        from .sweepfile import load_sweep
+
+        spec = load_sweep(path, overrides)
+        click.echo(f"ok: {path} ({spec.design} sweep over `{spec.base.name}`: {len(spec.parameters)} "
+                   f"parameters, {point_count(spec)} points x {spec.replicates} replicates)")
+        return
     if is_whatif_file(path):
         from .whatif import load_whatifs
 
@@ -368,10 +378,16 @@ def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Opt
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="HTML file (default: RUN_DIR/report.html).")
 @friendly
 def report(run_dir: Path, out: Optional[Path]) -> None:
-    """Write one self-contained HTML report of a run or comparison directory."""
+    """Write one self-contained HTML report of a run, comparison or sweep directory."""
     from .report import write_report
+    from .sweepdir import is_sweep_dir
 
     _require_run_dir(run_dir)
+    if is_sweep_dir(run_dir):
+        from .sweepreport import write_sweep_report
+
+        click.echo(f"wrote {write_sweep_report(run_dir, out=out)}")
+        return
     click.echo(f"wrote {write_report(run_dir, out=out)}")
 
 
@@ -379,6 +395,84 @@ def _require_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise OutputError("no such run directory", file=str(run_dir),
                           suggestion="Give a folder written by `rumorsim run` or `rumorsim compare`")
+
+
+# ------------------------------------------------------------------ sweeps (researchers)
+
+
+@cli.command()
+@click.argument("sweep_file")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Sweep directory (default: runs/<sweep file name>). Rerunning into it resumes.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default 1: this process, each point's replicates on all cores). "
+                   "Never changes the numbers.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the points on a Dask cluster, e.g. tcp://10.0.0.5:8786 (pip install \"rumorsim[sweep]\").")
+@set_option
+@click.option("--overwrite", is_flag=True, help="Replace a directory that holds a different sweep.")
+@click.option("--no-figures", is_flag=True, help="Skip the figures.")
+@friendly
+def sweep(sweep_file: str, out: Optional[Path], workers: Optional[int], scheduler: Optional[str],
+          overrides: Sequence[str], overwrite: bool, no_figures: bool) -> None:
+    """Run a parameter sweep (grid, lhs, sobol, morris) written point by point; resumable.
+
+    \b
+    Example:
+      rumorsim sweep scenarios/company_dilemma_sweep.yaml -o runs/company
+      rumorsim sensitivity runs/wechat_sensitivity
+    Kill it at any time and run the same command again: finished points are reused.
+    """
+    from .api import find_scenario
+    from .design import point_count
+    from .sweep import run_sweep
+    from .sweepfile import load_sweep
+
+    path = find_scenario(sweep_file)
+    spec = load_sweep(path, overrides)
+    out = out if out is not None else Path("runs") / path.stem
+    n = point_count(spec)
+    click.echo(f"{spec.name}: {spec.design} design, {n} points x {spec.replicates} replicates "
+               f"= {n * spec.replicates} runs of `{spec.base.name}` -> {out}", err=True)
+    res = run_sweep(spec, out, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                    command=_command_line(), figures=not no_figures,
+                    log=lambda s: click.echo(s, err=True))
+    click.echo(f"{res.computed} points computed, {res.reused} reused, in {res.seconds:.1f} s")
+    if (out / "sensitivity.csv").is_file():
+        _print_sensitivity(out)
+    click.echo(f"wrote {out}")
+    if res.failures:
+        first = min(res.failures)
+        _fail(f"{len(res.failures)} of {res.points} points failed (points "
+              f"{', '.join(map(str, sorted(res.failures)[:10]))}{' ...' if len(res.failures) > 10 else ''}); "
+              f"point {first}: {res.failures[first]} The others are in {out}/results.parquet; "
+              f"the messages are in {out}/failures.csv. Run the same command again to retry the failed points.", 1)
+
+
+def _print_sensitivity(out: Path) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(out / "sensitivity.csv")
+    var = pd.read_csv(out / "variance.csv") if (out / "variance.csv").is_file() else None
+    cols = ["S1", "S1_conf", "ST", "ST_conf"] if "ST" in table else ["mu_star", "mu_star_conf", "sigma"]
+    for o, t in table.groupby("outcome", sort=False):
+        click.echo(f"\n{o}" + (f"  (replicate noise: {float(var.set_index('outcome').loc[o, 'replicate_share']):.0%} "
+                               "of the variance)" if var is not None and o in set(var["outcome"]) else ""))
+        for _, r in t.iterrows():
+            click.echo(f"  {r['parameter'][:50]:<50} " + "  ".join(f"{c} {r[c]:>8.3g}" for c in cols))
+
+
+@cli.command()
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.option("--no-figures", is_flag=True, help="Skip the figure.")
+@friendly
+def sensitivity(sweep_dir: Path, no_figures: bool) -> None:
+    """Sobol or Morris indices of a finished sweep (SALib, on the replicate means)."""
+    from .sensitivity import write_sensitivity
+
+    for p in write_sensitivity(sweep_dir, figures=not no_figures):
+        click.echo(f"wrote {p}")
+    _print_sensitivity(sweep_dir)
 
 
 @cli.command()
