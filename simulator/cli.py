@@ -543,6 +543,24 @@ def animate_cmd(scenario: str, out: Path, overrides: Sequence[str], seed: Option
     click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
 
 
+@cli.command("app")
+@click.argument("scenario", required=False)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 lets other machines in the room connect).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@friendly
+def app_cmd(scenario: Optional[str], port: int, host: str, open_browser: bool) -> None:
+    """Classroom web app: a live network, play/step/reset, sliders, the band and the theory.
+
+    SCENARIO (optional) is shown first: a file or a shipped name; the page's picker
+    offers the classroom and classic scenarios. Needs: pip install "rumorsim[app]".
+    """
+    from .app import serve
+
+    serve(scenario, host=host, port=port, open_browser=open_browser)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="rumorsim")
