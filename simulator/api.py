@@ -69,7 +69,7 @@ def list_scenarios() -> List[Dict[str, str]]:
                 continue
             if not isinstance(data, dict):
                 continue
-            kind = "what-if" if "variants" in data else "scenario"
+            kind = "what-if" if "variants" in data else "fit" if "observe" in data else "scenario"
             desc = " ".join(str(data.get("description", "")).split())
             found[name] = {"name": name, "path": str(p), "title": str(data.get("name", name)),
                            "description": desc, "kind": kind}

@@ -101,12 +101,15 @@ class CascadeModel:
         self.observed = observed
         self.names: List[str] = list(spec.parameters)
         self.priors = [spec.parameters[n] for n in self.names]
-        fixed = [f"time.report_every={base.time.dt!r}"]
-        if observed.start is not None:
-            fixed.append(f"time.start={observed.start.isoformat()}")
-        self.base = _override(base, fixed)
+        clock = [f"time.start={observed.start.isoformat()}"] if observed.start is not None else []
+        #: the base scenario on the series' clock: what the fitted scenario.yaml is made of
+        self.resolved_base = _override(base, clock)
+        # simulations report every step, so any observation time can be read off
+        self.base = _override(self.resolved_base, [f"time.report_every={base.time.dt!r}"])
+        # the network the scenario's own seed builds: `rumorsim run` on the fitted
+        # scenario rehearses on the very graph the fit used
         self.network = build_network(self.base.network, self.base.population.agents,
-                                     np.random.SeedSequence(spec.seed),
+                                     np.random.SeedSequence(self.base.run.seed),
                                      base_dir=self.base.base_dir, source=self.base.source)
         self._dump = self.base.model_dump(mode="python", by_alias=True, exclude_none=True)
 
@@ -115,11 +118,18 @@ class CascadeModel:
         """Parameter values for a point of the unit cube."""
         return {n: float(p.from_unit(u)) for n, p, u in zip(self.names, self.priors, unit)}
 
-    def scenario(self, values: Dict[str, float], until: Optional[float] = None) -> Scenario:
-        """The base scenario with ``values`` (and, if given, ``time.until`` in data units)."""
+    def scenario(self, values: Dict[str, float], until: Optional[float] = None, *,
+                 resolved: bool = False) -> Scenario:
+        """The base scenario with ``values`` (and, if given, ``time.until`` in data units).
+
+        ``resolved``: the scenario as a user runs it (its own reporting grid), not the
+        one the fit simulates (a report every step).
+        """
         assignments = [f"{k}={float(v)!r}" for k, v in values.items()]
         if until is not None:
             assignments.append(f"time.until={self._horizon(until)!r}")
+        if resolved:
+            return _override(self.resolved_base, assignments)
         return _override(self.base, assignments, dump=self._dump)
 
     def _horizon(self, until_data: float) -> float:
@@ -530,7 +540,7 @@ def run_fit(
 
     predictive = _predictive_table(observed, grid, trajectories)
     med = {n: float(weighted_quantile(values[:, i], w, [0.5])[0]) for i, n in enumerate(model.names)}
-    fitted = model.scenario(med, until=horizon)
+    fitted = model.scenario(med, until=horizon, resolved=True)
     summary = _summary(spec, observed, model, values, w, predictive, trajectories, horizon,
                        generations, n_sims_abc,
                        {"build_seconds": t_built - t_start, "abc_seconds": t_abc - t_built,

@@ -124,6 +124,7 @@ class ObserveSpec(_Frozen):
 
     state: Optional[StateCondition] = None
     fired: Optional[List[str]] = None
+    label: Optional[str] = Field(None, description="What the count is, for the figure.")
 
     @model_validator(mode="after")
     def _one(self) -> "ObserveSpec":
@@ -281,6 +282,16 @@ def load_fit(
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read the file: {exc}", file=str(p)) from None
+    try:
+        return _load(p, text, data=data, cascade=cascade, until=until)
+    except ScenarioError as exc:
+        if exc.file and exc.file.startswith("--set --"):  # an option, not a --set
+            exc.file = exc.file[len("--set "):]
+        raise
+
+
+def _load(p: Path, text: str, *, data: Optional[PathLike], cascade: Optional[str],
+          until: Optional[float]) -> Tuple[FitSpec, Scenario, Observed]:
     tree = _compose(text, str(p))
     node = tree.data.get("data")
     if isinstance(node, dict):
@@ -367,7 +378,9 @@ def _check_observe(spec: FitSpec, base: Scenario, tree: _Tree) -> None:
                                  suggestion=did_you_mean(name, names))
 
 
-def _read_table(path: Path, columns: List[str], field: Tuple[str, ...], tree: _Tree) -> Any:
+def _read_table(path: Path, columns: Dict[str, Tuple[str, ...]], field: Tuple[str, ...],
+                tree: _Tree) -> Any:
+    """Read ``columns`` (name -> the fit-file field naming it) of a CSV file."""
     import pandas as pd
 
     if not path.is_file():
@@ -377,12 +390,13 @@ def _read_table(path: Path, columns: List[str], field: Tuple[str, ...], tree: _T
         head = pd.read_csv(path, nrows=0)
     except Exception as exc:  # pandas raises many kinds for a file that is not a CSV
         raise tree.error(field, f"cannot read `{path}` as CSV: {exc}") from None
-    for col in columns:
+    for col, where in columns.items():
         if col not in head.columns:
-            raise tree.error(field, f"the data file has no column `{col}`",
+            raise tree.error(where, f"the data file has no column `{col}`",
                              expected=f"one of {', '.join(map(str, head.columns))}",
                              suggestion=did_you_mean(col, list(map(str, head.columns))))
-    return pd.read_csv(path, usecols=columns, dtype={columns[0]: str})
+    names = list(columns)
+    return pd.read_csv(path, usecols=names, dtype={names[0]: str})
 
 
 def _read_observed(spec: FitSpec, base: Scenario, tree: _Tree) -> Observed:
@@ -400,7 +414,8 @@ def _read_observed(spec: FitSpec, base: Scenario, tree: _Tree) -> Observed:
                          f"`{base.time.unit}`",
                          expected="a unit of time (second, minute, hour, day) in both, or the same unit",
                          suggestion="Set data.time_unit")
-    table = _read_table(path, [d.id_column, d.time, d.value], ("data", "path"), tree)
+    table = _read_table(path, {d.id_column: ("data", "id_column"), d.time: ("data", "time"),
+                               d.value: ("data", "value")}, ("data", "path"), tree)
     ids = table[d.id_column].astype(str)
     available = ids.unique()
     if d.cascade is None:
@@ -444,7 +459,8 @@ def _read_clock(spec: FitSpec, chosen: str, tree: _Tree) -> datetime:
     c = spec.data.clock
     assert c is not None
     path = Path(c.path) if Path(c.path).is_absolute() else spec.base_dir / c.path
-    table = _read_table(path, [c.id_column, c.column], ("data", "clock", "path"), tree)
+    table = _read_table(path, {c.id_column: ("data", "clock", "id_column"),
+                               c.column: ("data", "clock", "column")}, ("data", "clock", "path"), tree)
     rows = table[table[c.id_column].astype(str) == chosen]
     if len(rows) != 1:
         raise tree.error(("data", "clock", "path"),

@@ -55,8 +55,13 @@ def plot_fit(fit: "FitResult") -> Figure:
     ax.yaxis.set_major_formatter(_human())
     ax.set_xlabel(f"time since the post ({obs.unit})")
     what = fit.spec.observe
-    ylabel = "people" if what.state is None else "people (" + ", ".join(
-        f"{tr}: {v if isinstance(v, str) else ' | '.join(v)}" for tr, v in what.state.items()) + ")"
+    if what.label:
+        ylabel = f"{what.label} (people)"
+    elif what.state is not None:
+        ylabel = "people in " + ", ".join(
+            f"{tr}: {v if isinstance(v, str) else ' | '.join(v)}" for tr, v in what.state.items())
+    else:
+        ylabel = "people who " + " | ".join(what.fired or [])
     ax.set_ylabel(textwrap.fill(ylabel, 40))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8.5)
     f = fit.summary["forecast"]
