@@ -60,8 +60,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: Share of the posterior predictive inside the band: 90 %, from the 5th to the 95th percentile.
 BAND = (5.0, 95.0)
-#: Simulations per batch (each batch has its own seed; see the module docstring).
+#: Most simulations per batch (each batch has its own seed; see the module docstring).
 BATCH = 16
+
+
+def batch_size(particles: int) -> int:
+    """Simulations per batch: small for small populations (less work thrown away when a
+    generation completes mid-flight), fixed by the fit file alone (never by the workers)."""
+    return int(min(BATCH, max(2, particles // 10)))
 # Spawn keys of the fit's SeedSequence: one branch for the ABC batches, one for the forecast.
 _ABC_BRANCH, _PREDICTIVE_BRANCH = 1, 2
 
@@ -325,7 +331,7 @@ def _batch_seeds(seed: int, *key: int) -> Iterator[np.ndarray]:
         b += 1
 
 
-def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int) -> Any:
+def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int, batch: int) -> Any:
     """A pyABC sampler that runs fixed-size seeded batches in order (worker-count independent)
     and never exceeds the fit's simulation budget."""
 
@@ -341,9 +347,9 @@ def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int) -> Any:
             self.calls += 1
             evaluated = 0
             done = False
-            for batch in runner.map(_SeededRepeat(simulate_one, BATCH),
+            for out in runner.map(_SeededRepeat(simulate_one, batch),
                                     _batch_seeds(seed, _ABC_BRANCH, self.calls)):
-                for particle in batch:
+                for particle in out:
                     if self.used >= budget or evaluated >= max_eval:
                         done = True
                         break
@@ -499,7 +505,7 @@ def run_fit(
 
     prior = pyabc.Distribution(**{k: pyabc.RV("uniform", 0.0, 1.0) for k in keys})
     runner = Runner(workers, scheduler)
-    sampler = _make_sampler(pyabc, runner, spec.seed, spec.simulations)
+    sampler = _make_sampler(pyabc, runner, spec.seed, spec.simulations, batch_size(spec.particles))
     db_dir = tempfile.mkdtemp(prefix="rumorsim-fit-")
     saved = np.random.get_state()
     try:

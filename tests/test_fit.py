@@ -240,10 +240,10 @@ def test_posterior_intervals_cover_the_truth_about_90_percent(tmp_path):
     text = TINY_FIT.replace(str(DATA / "cumulative_24h.csv.gz"), str(tmp_path / "synthetic.csv"))
     text = text.replace("  clock: {", "  #clock: {").replace("until: 60", "until: 120")
     text = text.replace("simulations: 120", "simulations: 150").replace("predictive: 20", "predictive: 40")
+    text = text.replace(f"cascade: {CASCADE}", "cascade: c0")
     fit_path.write_text(text, encoding="utf-8")
     # the truth's generator: the fit's own model, its parameters drawn from the prior
-    first = pd.DataFrame({"cascade_id": ["c0", "c0"], "minutes": [0.0, 240.0],
-                          "cumulative_count": [1, 1]})
+    first = pd.DataFrame({"cascade_id": "c0", "minutes": grid, "cumulative_count": 1})
     first.to_csv(tmp_path / "synthetic.csv", index=False)
     spec, base, obs = load_fit(fit_path)
     model = CascadeModel(base, spec, obs)
