@@ -12,7 +12,8 @@ compare with two baselines that need no model:
 Scores: the median over cascades of |log(forecast / observed)| (natural log; 0.69 is a
 factor of 2) and the share of cascades whose observed 24-hour count falls inside the
 90 % interval. Cascades are chosen by what is known at 2 hours only (at least 20 posts
-+ reposts by then), then drawn at random (random.Random(7)).
++ reposts by then), then drawn at random (random.Random(2026)), leaving out the 6
+cascades the model was tuned on while it was built (``DEVELOPMENT``).
 
     python benchmarks/fit_forecast.py                       # 30 cascades, ~30-60 min on 2 cores
     python benchmarks/fit_forecast.py --cascades 4 --simulations 600   # a smoke run
@@ -50,8 +51,15 @@ def curves() -> pd.DataFrame:
     return long.pivot(index="cascade_id", columns="minutes", values="cumulative_count")
 
 
-def choose(wide: pd.DataFrame, n: int, seed: int = 7) -> list:
-    eligible = sorted(wide.index[wide[FIT_UNTIL] >= MIN_COUNT_AT_FIT])
+#: The cascades the model's fixed choices (feed reading and freshness rates, the follower
+#: graph) were tuned on, by hand, while building it: never used to score it.
+DEVELOPMENT = ("1469_yCJuVvRUG_2606630821", "1750_zwwju4Lh5_1750284695",
+               "1912_z4zWCF7Dm_2132709307", "2409_zefSzt3N4_2367071910",
+               "3882_ylqNlFtEy_1638781994", "4495_ykRwAihDW_1667480033")
+
+
+def choose(wide: pd.DataFrame, n: int, seed: int = 2026) -> list:
+    eligible = sorted(set(wide.index[wide[FIT_UNTIL] >= MIN_COUNT_AT_FIT]) - set(DEVELOPMENT))
     return sorted(random.Random(seed).sample(eligible, min(n, len(eligible))))
 
 
@@ -136,7 +144,8 @@ def report(table: pd.DataFrame, args, seconds: float) -> str:
         "# Forecast skill of `rumorsim fit` on Weibo cascades",
         "",
         f"{len(table)} CED cascades ({(table['label'] == 'rumor').sum()} rumor, "
-        f"{(table['label'] != 'rumor').sum()} non-rumor; at least {MIN_COUNT_AT_FIT} by 2 h), "
+        f"{(table['label'] != 'rumor').sum()} non-rumor; at least {MIN_COUNT_AT_FIT} by 2 h; "
+        "none of the 6 the model was tuned on), "
         f"each fitted on its first 2 hours (ABC-SMC, {args.simulations} simulations) and "
         "forecast to 24 hours. Error = |log(forecast / observed 24-hour count)|.",
         "",

@@ -26,10 +26,10 @@ pytest.importorskip("pyabc")
 DATA = SCENARIOS / "data" / "weibo"
 CASCADE = "1432_z6StvwUhf_2382483922"
 
-#: A fit small enough for a test: a smaller graph, a short horizon, a tiny budget.
+#: A fit small enough for a test: a short horizon, a tiny budget.
 TINY_FIT = f"""\
 scenario: {SCENARIOS / 'repost_cascade.yaml'}
-set: [population.agents=4000, network.layers.follows.degrees.max_degree=600]
+set: [run.seed=3]
 data:
   path: {DATA / 'cumulative_24h.csv.gz'}
   cascade: {CASCADE}
@@ -225,7 +225,7 @@ def test_posterior_intervals_cover_the_truth_about_90_percent(tmp_path):
     The same for the posterior predictive: the synthetic cascade's count at 4 hours
     (never seen by the fit) falls inside the 90 % forecast band about 90 % of the time.
 
-    Small on purpose (4,000 agents, a 4-hour horizon, 150 simulations per fit): the
+    Small on purpose (a 4-hour horizon, 150 simulations per fit): the
     check is about the coverage of the intervals, not their width.
     """
     from scipy import stats
