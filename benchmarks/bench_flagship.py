@@ -64,7 +64,7 @@ def estimate_at(rs: Any, sc: Any, agents: int, mean_degree: Optional[float]) -> 
                 overrides.append(f"network.layers.{name}.m={max(1, int(round(mean_degree / 2)))}")
             elif layer.mean_degree is not None:
                 overrides.append(f"network.layers.{name}.mean_degree={mean_degree}")
-    big = rs.with_overrides(sc, overrides)
+    big = rs.override(sc, overrides)
     return rs.estimate_memory(big, replicates=1, workers=1)
 
 
@@ -90,7 +90,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     with st("import rumorsim"):
         import rumorsim as rs
         from rumorsim.engine import run_replicates
-        from rumorsim.memory import available_memory_bytes, format_bytes
+        from rumorsim.formatting import format_bytes
+        from rumorsim.memory import available_memory_bytes
         from rumorsim.results import Results
     overrides = [f"population.agents={args.agents}"] + list(args.set)
     with st("load + validate scenario"):
@@ -101,7 +102,7 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"(network {format_bytes(est['network'])}, build peak {format_bytes(est['network_build_peak'])}, "
           f"per replicate {format_bytes(est['per_replicate'])})")
     with st("numba warm-up (2,000 agents: compile or cache load)"):
-        small = rs.with_overrides(sc, ["population.agents=2000"])
+        small = rs.override(sc, ["population.agents=2000"])
         _, wm, _ = rs.build(small, seed=args.seed, check=False)
         run_replicates(wm, 1, seed=args.seed, workers=1)
     with st("build network (native) + compile model"):

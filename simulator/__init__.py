@@ -1,8 +1,10 @@
 """Rumorsim: a simulator of viral spread and rumors on social networks.
 
 >>> import rumorsim as rs
->>> sc = rs.load("classic/sir", overrides=["population.agents=2000"])   # doctest: +SKIP
+>>> sc = rs.load("classic/sir", overrides={"population.agents": 2000})  # doctest: +SKIP
 >>> res = rs.run(sc, replicates=10, seed=1)                             # doctest: +SKIP
+>>> rs.write_run(res, "runs/sir")                                       # doctest: +SKIP
+>>> rs.read_run("runs/sir").outcome_table()                             # doctest: +SKIP
 
 The public API lives at the top of the package. Its names are imported on first use
 (PEP 562), so that reading, plotting or reporting a finished run never loads numba or the
@@ -22,10 +24,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 _PUBLIC: Dict[str, str] = {
     # scenarios
     "load": "api",
-    "override": "api",
-    "find_scenario": "api",
-    "list_scenarios": "api",
-    "scenario_yaml": "api",
+    "override": "scenario",
+    "find_scenario": "catalog",
+    "list_scenarios": "catalog",
+    "scenario_yaml": "scenario",
     "Scenario": "scenario",
     # running
     "run": "api",
@@ -37,9 +39,15 @@ _PUBLIC: Dict[str, str] = {
     "run_fit": "fit",
     "fit_file": "fit",
     "FitResult": "fit",
-    # results
-    "Results": "results",
+    # what-ifs
+    "compare": "api",
+    "make_plan": "whatif",
+    "load_whatifs": "whatif",
     "Comparison": "whatif",
+    # results and run directories (numba-free: reading a run never loads the kernel)
+    "Results": "results",
+    "read_run": "rundir",
+    "write_run": "rundir",
     # errors
     "RumorsimError": "errors",
     "ScenarioError": "errors",

@@ -1,14 +1,22 @@
-"""The Python API: load a scenario, override it, run replicates, get Results.
+"""The Python API: load a scenario, override it, run replicates, compare variants, read runs.
 
 This is the one place that strings the stages together
-(scenario -> network -> model -> engine -> results); the CLI and notebooks call it.
+(scenario -> network -> model -> engine -> results); the CLI and notebooks call it. It
+also owns the memory guard: :func:`run` and :func:`build` refuse a scenario that would
+not fit before anything is allocated.
+
+Overrides take one form everywhere (:func:`override`, ``load(overrides=)``,
+``run(overrides=)``, ``compare(overrides=)``): a mapping ``{dotted.path: value}`` or
+``"dotted.path=value"`` strings as ``--set`` gives them. ``seed=`` is an int or a
+``numpy.random.SeedSequence``.
 
 Examples
 --------
->>> import rumorsim.api as rs
->>> sc = rs.load("scenarios/classic/sir.yaml", overrides=["population.agents=2000"])
+>>> import rumorsim as rs
+>>> sc = rs.load("classic/sir", overrides={"population.agents": 2000})
 >>> res = rs.run(sc, replicates=10, seed=1)
 >>> res.timeseries.head()                                        # doctest: +SKIP
+>>> rs.write_run(res, "runs/sir")                               # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,121 +25,39 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from . import __version__
+from .catalog import find_scenario, list_scenarios, scenario_dirs  # noqa: F401  (public)
 from .engine import default_workers, record_agent_states, run_replicates
 from .errors import ScenarioError, did_you_mean
 from .memory import check_memory, estimate_run_bytes
 from .model import CompiledModel, compile_model
 from .network import Network, build_layer, build_network, layer_from_networkx, layer_seed
 from .results import Results
-from .scenario import Scenario, load_scenario, parse_scenario
+from .rundir import read_run, write_run  # noqa: F401  (public)
+from .scenario import Overrides, Scenario, load_scenario, override, scenario_yaml  # noqa: F401
+from .seeds import SeedLike, as_seed_sequence, check_seed, seed_from_record, seed_record
+from .whatif import (Comparison, WhatIfPlan, load_whatifs, make_plan,  # noqa: F401
+                     network_key, resolve_replicates_and_seed)
 
 ScenarioLike = Union[Scenario, str, Path]
 
-#: Where shipped scenarios live: the source tree's scenarios/ or the installed copy.
-_HERE = Path(__file__).resolve().parent
 
+def load(path: Union[str, Path], overrides: Overrides = None) -> Scenario:
+    """Load and validate a scenario file (or a shipped one by name), with overrides.
 
-def scenario_dirs() -> List[Path]:
-    """Folders searched for shipped scenarios (the working tree's first)."""
-    dirs = [Path.cwd() / "scenarios", _HERE.parent / "scenarios", _HERE / "scenarios"]
-    try:  # installed wheel: rumorsim.scenarios is a data package
-        import importlib.resources as ir
-
-        dirs.append(Path(str(ir.files("rumorsim.scenarios"))))
-    except (ModuleNotFoundError, TypeError):
-        pass
-    seen, out = set(), []
-    for d in dirs:
-        if d.is_dir() and d.resolve() not in seen:
-            seen.add(d.resolve())
-            out.append(d)
-    return out
-
-
-def list_scenarios() -> List[Dict[str, str]]:
-    """Shipped scenarios: ``name`` (what ``find_scenario`` accepts), ``path``, ``title``, ``description``."""
-    import yaml
-
-    found: Dict[str, Dict[str, str]] = {}
-    for d in scenario_dirs():
-        for p in sorted(d.rglob("*.yaml")):
-            name = p.relative_to(d).with_suffix("").as_posix()
-            if name in found or "data/" in name:
-                continue
-            try:
-                data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError:
-                continue
-            if not isinstance(data, dict):
-                continue
-            kind = "what-if" if "variants" in data else "fit" if "observe" in data else "scenario"
-            desc = " ".join(str(data.get("description", "")).split())
-            found[name] = {"name": name, "path": str(p), "title": str(data.get("name", name)),
-                           "description": desc, "kind": kind}
-    return list(found.values())
-
-
-def find_scenario(name_or_path: Union[str, Path]) -> Path:
-    """A path as given if it exists, else a shipped scenario by name (``classic/sir``)."""
-    p = Path(name_or_path)
-    if p.exists():
-        return p
-    key = str(name_or_path).removesuffix(".yaml").removeprefix("scenarios/")
-    for s in list_scenarios():
-        if s["name"] == key or s["name"].split("/")[-1] == key:
-            return Path(s["path"])
-    names = [s["name"] for s in list_scenarios()]
-    raise ScenarioError(
-        "no such scenario file or shipped scenario", file=str(name_or_path),
-        suggestion=did_you_mean(key, names) or "`rumorsim scenarios` lists the shipped ones",
-    )
-
-
-def load(path: Union[str, Path], overrides: Sequence[str] = ()) -> Scenario:
-    """Load and validate a scenario file (or a shipped one by name), with ``--set``-style overrides."""
-    return load_scenario(find_scenario(path), list(overrides))
-
-
-def override(scenario: Scenario, **assignments: object) -> Scenario:
-    """A copy of ``scenario`` with dotted-path overrides, re-validated.
-
-    Keyword names use ``__`` for dots: ``override(sc, population__agents=5000,
-    transitions__telling__rate=2e-4)``.
+    ``overrides``: ``{dotted.path: value}`` or ``"dotted.path=value"`` strings
+    (see :func:`rumorsim.scenario.override`).
     """
-    return with_overrides(scenario, [f"{k.replace('__', '.')}={_yaml_value(v)}" for k, v in assignments.items()])
+    return load_scenario(find_scenario(path), overrides)
 
 
-def _yaml_value(v: object) -> str:
-    import yaml
-
-    return yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
-
-
-def with_overrides(scenario: Scenario, overrides: Sequence[str]) -> Scenario:
-    """A copy of ``scenario`` with ``dotted.path=value`` overrides applied and re-validated."""
-    if not overrides:
-        return scenario
-    text = scenario_yaml(scenario)
-    sc = parse_scenario(text, scenario.source or "<scenario>", list(overrides))
-    return sc.model_copy(update={"source": scenario.source})
-
-
-def scenario_yaml(scenario: Scenario) -> str:
-    """The resolved scenario as YAML (what a run directory records)."""
-    import yaml
-
-    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-def _resolve(scenario: ScenarioLike, overrides: Sequence[str]) -> Scenario:
+def _resolve(scenario: ScenarioLike, overrides: Overrides) -> Scenario:
     if isinstance(scenario, Scenario):
-        return with_overrides(scenario, overrides)
+        return override(scenario, overrides)
     return load(scenario, overrides)
 
 
@@ -151,12 +77,22 @@ def estimate_memory(scenario: Scenario, *, replicates: int, workers: int) -> Dic
     )
 
 
-def network_from_graphs(scenario: Scenario, graphs: Dict[str, "object"], *, seed: Optional[int] = None) -> Network:
+def check_fits(scenario: Scenario, *, replicates: int, workers: int) -> None:
+    """Refuse (MemoryBudgetError) a run that would not fit in memory, before allocating.
+
+    The one place the memory guard is applied: :func:`run` and :func:`build` call it.
+    """
+    check_memory(estimate_memory(scenario, replicates=replicates, workers=workers),
+                 what=f"scenario `{scenario.name}`")
+
+
+def network_from_graphs(scenario: Scenario, graphs: Dict[str, "object"], *,
+                        seed: Optional[SeedLike] = None) -> Network:
     """A Network whose named layers come from networkx graphs; the others are built from the scenario.
 
     Every graph must have ``population.agents`` nodes (relabelled 0..n-1 in sorted order).
     """
-    seed = scenario.run.seed if seed is None else seed
+    root = as_seed_sequence(scenario.run.seed if seed is None else seed)
     unknown = [name for name in graphs if name not in scenario.network.layers]
     if unknown:
         raise ScenarioError(
@@ -167,7 +103,7 @@ def network_from_graphs(scenario: Scenario, graphs: Dict[str, "object"], *, seed
     n = scenario.population.agents
     layers = []
     for i, (name, spec) in enumerate(scenario.network.layers.items()):
-        child = layer_seed(seed, i)  # the same layer build_network would make
+        child = layer_seed(root, i)  # the same layer build_network would make
         if name in graphs:
             layer = layer_from_networkx(name, graphs[name])
             if layer.n_agents != n:
@@ -181,19 +117,21 @@ def network_from_graphs(scenario: Scenario, graphs: Dict[str, "object"], *, seed
     return Network(n_agents=n, layers=tuple(layers))
 
 
-def build(scenario: Scenario, *, seed: Optional[int] = None, network: Optional[Network] = None,
+def build(scenario: Scenario, *, seed: Optional[SeedLike] = None, network: Optional[Network] = None,
           check: bool = True, replicates: int = 1, workers: int = 1) -> Tuple[Network, CompiledModel, Dict[str, float]]:
-    """Build the network (unless given) and compile the model; return them and timings."""
+    """Build the network (unless given) and compile the model; return them and timings.
+
+    ``check``: refuse first (MemoryBudgetError) if ``replicates`` replicates on
+    ``workers`` threads would not fit in memory.
+    """
     timings: Dict[str, float] = {}
-    seed = scenario.run.seed if seed is None else seed
+    root = as_seed_sequence(scenario.run.seed if seed is None else seed)
     if check:
-        check_memory(estimate_memory(scenario, replicates=replicates, workers=workers),
-                     what=f"scenario `{scenario.name}`")
+        check_fits(scenario, replicates=replicates, workers=workers)
     t0 = time.perf_counter()
     if network is None:
-        network = build_network(scenario.network, scenario.population.agents,
-                                np.random.SeedSequence(seed), base_dir=scenario.base_dir,
-                                source=scenario.source, check_memory=False)
+        network = build_network(scenario.network, scenario.population.agents, root,
+                                base_dir=scenario.base_dir, source=scenario.source)
     elif network.n_agents != scenario.population.agents:
         raise ScenarioError(
             f"the network given has {network.n_agents} agents but the scenario has "
@@ -211,9 +149,9 @@ def run(
     scenario: ScenarioLike,
     *,
     replicates: Optional[int] = None,
-    seed: Optional[int] = None,
+    seed: Optional[SeedLike] = None,
     workers: Optional[int] = None,
-    overrides: Sequence[str] = (),
+    overrides: Overrides = None,
     network: Optional[Network] = None,
     graphs: Optional[Dict[str, "object"]] = None,
     progress: bool = False,
@@ -224,22 +162,33 @@ def run(
     Parameters
     ----------
     scenario : a Scenario, a file path, or a shipped scenario's name.
-    replicates, seed : default to the scenario's ``run`` section.
+    replicates : default: the scenario's ``run.replicates``.
+    seed : an int or a ``numpy.random.SeedSequence`` (default: the scenario's ``run.seed``);
+        replicate ``i`` uses child ``i`` of it.
     workers : threads for replicates (default: all cores); never changes the numbers.
-    overrides : ``dotted.path=value`` strings, as ``--set`` takes.
+    overrides : ``{dotted.path: value}`` or ``"dotted.path=value"`` strings, as ``--set`` takes.
     network : a prebuilt Network.
     graphs : networkx graphs for some layers by name (the others are built as usual).
     progress : show a progress bar.
+    command : what provenance records as the command (default: ``sys.argv``).
+
+    Raises
+    ------
+    ScenarioError, NetworkError
+        Bad scenario or overrides, a graph that does not fit the scenario.
+    MemoryBudgetError
+        The run would not fit in memory (refused before anything is built).
     """
     sc = _resolve(scenario, overrides)
     reps = sc.run.replicates if replicates is None else int(replicates)
-    seed = sc.run.seed if seed is None else int(seed)
+    seed = check_seed(sc.run.seed if seed is None else seed)
     workers = default_workers() if workers is None else int(workers)
     if reps < 1:
         raise ScenarioError("need at least one replicate", field="run.replicates", found=reps)
+    check_fits(sc, replicates=reps, workers=workers)
     if graphs:
         network = network_from_graphs(sc, graphs, seed=seed)
-    net, model, timings = build(sc, seed=seed, network=network, replicates=reps, workers=workers)
+    net, model, timings = build(sc, seed=seed, network=network, check=False)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -259,15 +208,94 @@ def run(
     return res
 
 
+def compare(
+    whatifs: Union[WhatIfPlan, str, Path],
+    *,
+    replicates: Optional[int] = None,
+    seed: Optional[SeedLike] = None,
+    workers: Optional[int] = None,
+    overrides: Overrides = None,
+    progress: bool = False,
+    command: Optional[str] = None,
+) -> Comparison:
+    """Run every variant of a what-if plan with common random numbers and compare them.
+
+    Parameters
+    ----------
+    whatifs : a what-if file (or a shipped one by name), or a plan from
+        :func:`rumorsim.whatif.make_plan`.
+    replicates : per variant (default: the plan's, else the baseline's ``run.replicates``).
+    seed : shared by every variant, an int or a SeedSequence (default: the plan's, else
+        the baseline's ``run.seed``): replicate ``i`` of every variant uses child ``i``.
+    workers : threads per run (default: all cores); never changes the numbers.
+    overrides : applied to the baseline and every variant (a what-if file only; give a
+        plan's as ``make_plan(..., overrides=)``).
+    progress : show a progress bar over variants.
+
+    Examples
+    --------
+    >>> cmp = rs.compare("wechat_whatifs", replicates=10,
+    ...                  overrides={"population.agents": 5000})       # doctest: +SKIP
+    >>> print(cmp.markdown())                                        # doctest: +SKIP
+    """
+    if isinstance(whatifs, WhatIfPlan):
+        if _has_overrides(overrides):
+            raise ScenarioError(
+                "overrides cannot be applied to a plan that is already made", field="overrides",
+                suggestion="Pass them to make_plan(..., overrides=...) or load_whatifs(path, overrides)")
+        plan = whatifs
+    else:
+        plan = load_whatifs(find_scenario(whatifs), overrides)
+    reps, seed = resolve_replicates_and_seed(plan, replicates, seed)
+    seed = check_seed(seed)
+    workers = default_workers() if workers is None else int(workers)
+    if command is None:
+        from_cli = bool(sys.argv) and Path(sys.argv[0]).name == "rumorsim"
+        command = (" ".join(["rumorsim"] + sys.argv[1:]) if from_cli
+                   else f"rumorsim.compare({plan.source or plan.name!r})")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(plan.variants), desc="what-ifs", unit="variant", file=sys.stderr)
+    # Variants that leave the network alone share one built network (same seed -> the
+    # same graph anyway); building it once saves most of the set-up time.
+    networks: Dict[str, Network] = {}
+    results: Dict[str, Results] = {}
+    t0 = time.perf_counter()
+    try:
+        for v in plan.variants:
+            if bar is not None:
+                bar.set_postfix_str(v.name)
+            key = network_key(v.scenario)
+            res = run(v.scenario, replicates=reps, seed=seed, workers=workers,
+                      network=networks.get(key), command=command)
+            networks.setdefault(key, res.network)
+            res.provenance["variant"] = v.name
+            res.provenance["variant_overrides"] = list(v.overrides)
+            results[v.name] = res
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Comparison(plan, results, reps, seed, time.perf_counter() - t0)
+
+
+def _has_overrides(overrides: Overrides) -> bool:
+    """Whether ``overrides`` asks for any change."""
+    return overrides is not None and len(overrides) > 0
+
+
 def agent_history(results: Results, replicate: int = 0) -> np.ndarray:
     """Per-agent joint states at every report time for one replicate of a finished run."""
     model = getattr(results, "model", None)
     if model is None:
         raise ScenarioError("agent histories need a run made in this session (not one loaded from disk)")
-    return record_agent_states(model, results.provenance["seed"], replicate)
+    return record_agent_states(model, seed_from_record(results.provenance["seed"]), replicate)
 
 
-def provenance(sc: Scenario, *, seed: int, replicates: int, workers: int,
+def provenance(sc: Scenario, *, seed: SeedLike, replicates: int, workers: int,
                timings: Dict[str, float], command: Optional[str], model: CompiledModel) -> Dict[str, object]:
     """What a run directory records about how the numbers were made."""
     import numba
@@ -276,7 +304,7 @@ def provenance(sc: Scenario, *, seed: int, replicates: int, workers: int,
         "rumorsim_version": __version__,
         "scenario": sc.name,
         "scenario_file": sc.source,
-        "seed": seed,
+        "seed": seed_record(seed),
         "replicates": replicates,
         "workers": workers,
         "command": command if command is not None else " ".join(sys.argv),

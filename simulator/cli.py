@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -89,15 +88,17 @@ def _default_run_dir(stem: str) -> Path:
 
 
 def _check_out_dir(out: Optional[Path], overwrite: bool) -> None:
-    """Refuse a non-empty output directory before any work is done."""
-    if out is not None and out.exists() and not overwrite:
-        if not out.is_dir() or any(out.iterdir()):
-            raise OutputError(
-                "the output directory exists and is not empty; nothing was overwritten",
-                file=str(out), suggestion="Pass --overwrite to replace it, or choose another -o",
-            )
+    """Refuse an output directory that would be refused at the end, before any work is done."""
+    if out is not None:
+        from .outputs import check_output_dir
+
+        check_output_dir(out, overwrite)
 
 
+replicates_option = click.option(
+    "--replicates", "--reps", "-r", "replicates", type=click.IntRange(min=1), default=None,
+    help="Replicates (default: the scenario's run.replicates); --reps is short for it.",
+)
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario value, e.g. --set population.agents=5000 "
@@ -115,7 +116,7 @@ def cli(debug: bool) -> None:
     Start with:
       rumorsim scenarios                                   # what ships
       rumorsim run wechat_leak_2016                        # the flagship crisis
-      rumorsim run scenarios/classic/sir.yaml --reps 50 --seed 7 -o runs/sir
+      rumorsim run scenarios/classic/sir.yaml --replicates 50 --seed 7 -o runs/sir
     """
 
 
@@ -143,8 +144,9 @@ def scenarios_cmd() -> None:
 @friendly
 def validate(scenario: str, overrides: Sequence[str]) -> None:
     """Check a scenario file without running it."""
-    from .api import find_scenario, load
-
+    # (catalog and scenario, not the API: validating never loads numba)
+    from .catalog import find_scenario
+    from .scenario import load_scenario as load
     from .whatif import is_whatif_file
 
     path = find_scenario(scenario)
@@ -169,6 +171,8 @@ def validate(scenario: str, overrides: Sequence[str]) -> None:
 
 
 def _print_summary(res: Any) -> None:
+    from .formatting import format_number
+
     table = res.outcome_table() if hasattr(res, "outcome_table") else None
     if table is None or len(table) == 0:
         return
@@ -176,22 +180,13 @@ def _print_summary(res: Any) -> None:
                "(median and 90 % interval across replicates)")
     for _, row in table.iterrows():
         unit = f" {row['unit']}" if row["unit"] else ""
-        click.echo(f"  {str(row['label'])[:52]:<52} {_num(row['median'])}{unit}"
-                   f"  [{_num(row['low'])} – {_num(row['high'])}]")
-
-
-def _num(x: float) -> str:
-    """Readable number: 1.23 M, 45.6 k, 0.731."""
-    ax = abs(x)
-    for size, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if ax >= size:
-            return f"{x / size:.3g}{suffix}"
-    return f"{x:.3g}"
+        click.echo(f"  {str(row['label'])[:52]:<52} {format_number(row['median'])}{unit}"
+                   f"  [{format_number(row['low'])} – {format_number(row['high'])}]")
 
 
 @cli.command()
 @click.argument("scenario")
-@click.option("--reps", "-r", type=click.IntRange(min=1), default=None, help="Replicates (default: the scenario's run.replicates).")
+@replicates_option
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Threads (default: all cores). Never changes the numbers.")
 @set_option
@@ -200,19 +195,22 @@ def _num(x: float) -> str:
 @click.option("--no-figures", is_flag=True, help="Skip PNG/SVG figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @friendly
-def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
+def run(scenario: str, replicates: Optional[int], seed: Optional[int], workers: Optional[int],
         overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
         quiet: bool) -> None:
-    """Run SCENARIO (a file or a shipped name) and write a run directory."""
-    from .api import find_scenario, load, run as run_scenario
+    """Run SCENARIO (a file or a shipped name) and write a run directory.
+
+    A scenario that would not fit in memory is refused before anything is built.
+    """
+    from .api import find_scenario, load, run as run_scenario, write_run
 
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
-    res = run_scenario(sc, replicates=reps, seed=seed, workers=workers,
+    res = run_scenario(sc, replicates=replicates, seed=seed, workers=workers,
                        progress=not quiet and sys.stderr.isatty(), command=_command_line())
     out = out if out is not None else _default_run_dir(path.stem)
-    written = res.write(out, overwrite=overwrite, figures=not no_figures)
+    written = write_run(res, out, overwrite=overwrite, figures=not no_figures)
     if not quiet:
         _print_summary(res)
     click.echo(f"\nwrote {written}")
@@ -220,7 +218,8 @@ def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Option
 
 @cli.command()
 @click.argument("whatifs")
-@click.option("--reps", "-r", type=click.IntRange(min=1), default=None, help="Replicates per variant.")
+@click.option("--replicates", "--reps", "-r", "replicates", type=click.IntRange(min=1), default=None,
+              help="Replicates per variant; --reps is short for it.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Seed shared by all variants (common random numbers).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None)
 @set_option
@@ -228,18 +227,17 @@ def run(scenario: str, reps: Optional[int], seed: Optional[int], workers: Option
 @click.option("--overwrite", is_flag=True)
 @click.option("--quiet", "-q", is_flag=True)
 @friendly
-def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Optional[int],
+def compare(whatifs: str, replicates: Optional[int], seed: Optional[int], workers: Optional[int],
             overrides: Sequence[str], out: Optional[Path], overwrite: bool, quiet: bool) -> None:
     """Run the variants of a what-if file with common random numbers and compare them."""
-    from .api import find_scenario
-    from .whatif import load_whatifs, run_whatifs
+    from .api import compare as compare_variants, find_scenario, load_whatifs
 
     path = find_scenario(whatifs)
     _check_out_dir(out, overwrite)
     plan = load_whatifs(path, overrides)
     out = out if out is not None else _default_run_dir(path.stem)
-    comparison = run_whatifs(plan, replicates=reps, seed=seed, workers=workers,
-                             progress=not quiet and sys.stderr.isatty())
+    comparison = compare_variants(plan, replicates=replicates, seed=seed, workers=workers,
+                                  progress=not quiet and sys.stderr.isatty())
     written = comparison.write(out, overwrite=overwrite)
     if not quiet:
         click.echo(comparison.markdown())
@@ -250,8 +248,8 @@ def compare(whatifs: str, reps: Optional[int], seed: Optional[int], workers: Opt
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @friendly
 def plot(run_dir: Path) -> None:
-    """Redraw the figures of a finished run directory."""
-    from .results import redraw_figures
+    """Redraw the figures of a finished run directory (numba is never loaded)."""
+    from .rundir import redraw_figures
 
     _require_run_dir(run_dir)
     for p in redraw_figures(run_dir):
@@ -287,9 +285,9 @@ def schema(out: Optional[Path]) -> None:
     if out is None:
         click.echo(text)
     else:
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, out)  # atomic: a reader never sees half a schema
+        from .outputs import write_text_atomic
+
+        write_text_atomic(out, text + "\n")  # a reader never sees half a schema
         click.echo(f"wrote {out}")
 
 
@@ -321,9 +319,10 @@ def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optio
       rumorsim fit fit_weibo -o runs/fit_weibo
       rumorsim fit fit_weibo --cascade 3777_Ai8O8xZQl_2996975491 --until 60
     """
-    from .api import find_scenario
+    from .catalog import find_scenario
     from .fit import run_fit
     from .fitfile import load_fit
+    from .formatting import format_number as _num
 
     path = find_scenario(fit_file)
     _check_out_dir(out, overwrite)

@@ -30,14 +30,17 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def replicate_seeds(seed: int, replicates: int, first: int = 0) -> Sequence[np.random.SeedSequence]:
-    """Child seed sequences ``first .. first+replicates-1`` of ``seed``.
+def replicate_seeds(seed: "int | np.random.SeedSequence", replicates: int,
+                    first: int = 0) -> Sequence[np.random.SeedSequence]:
+    """Child seed sequences ``first .. first+replicates-1`` of ``seed`` (an int or a
+    SeedSequence; an int ``s`` is ``SeedSequence(s)``).
 
     Replicate i always gets child i, whatever the batch it is run in, so a resumed or
     split run reproduces the same numbers.
     """
-    root = np.random.SeedSequence(seed)
-    return [np.random.SeedSequence(root.entropy, spawn_key=(first + i,)) for i in range(replicates)]
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return [np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (first + i,))
+            for i in range(replicates)]
 
 
 def run_replicates(

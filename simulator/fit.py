@@ -400,14 +400,13 @@ class FitResult:
     def write(self, out: PathLike, *, overwrite: bool = False, figures: bool = True) -> Path:
         """Write the fit directory atomically: posterior.csv, predictive.csv, summary.json,
         scenario.yaml, fit.png/.svg."""
-        from .api import scenario_yaml
-        from .results import write_directory_atomically
+        from .outputs import write_directory_atomically, write_json
+        from .scenario import scenario_yaml
 
         def fill(d: Path) -> None:
             self.posterior.to_csv(d / "posterior.csv", index=False)
             self.predictive.to_csv(d / "predictive.csv", index=False)
-            (d / "summary.json").write_text(json.dumps(_jsonable(self.summary), indent=2) + "\n",
-                                            encoding="utf-8")
+            write_json(d / "summary.json", self.summary)
             header = (f"# {self.scenario.name}, fitted to series {self.observed.cascade} by "
                       f"`rumorsim fit` (posterior median; see summary.json)\n")
             (d / "scenario.yaml").write_text(header + scenario_yaml(self.scenario), encoding="utf-8")
@@ -427,18 +426,6 @@ class FitResult:
     def __repr__(self) -> str:
         med = ", ".join(f"{k}={v['median']:.3g}" for k, v in self.summary["parameters"].items())
         return f"<FitResult {self.observed.cascade}: {med}>"
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return None if not math.isfinite(float(x)) else float(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: Sequence[float]) -> np.ndarray:
@@ -546,7 +533,7 @@ def run_fit(
 
     predictive = _predictive_table(observed, grid, trajectories)
     med = {n: float(weighted_quantile(values[:, i], w, [0.5])[0]) for i, n in enumerate(model.names)}
-    fitted = model.scenario(med, until=horizon, resolved=True)
+    fitted = _portable(model.scenario(med, until=horizon, resolved=True))
     summary = _summary(spec, observed, model, values, w, predictive, trajectories, horizon,
                        generations, n_sims_abc,
                        {"build_seconds": t_built - t_start, "abc_seconds": t_abc - t_built,
@@ -557,6 +544,16 @@ def run_fit(
     return FitResult(spec=spec, observed=observed, posterior=posterior, predictive=predictive,
                      trajectories=trajectories, summary=summary, scenario=fitted,
                      generations=generations)
+
+
+def _portable(sc: Scenario) -> Scenario:
+    """The scenario with its edge-list paths made absolute, so the fitted scenario.yaml
+    runs from the fit directory (which has no copy of the data)."""
+    from .edgelist import resolve_path
+
+    moves = [f"network.layers.{name}.path={resolve_path(ly.path, sc.base_dir).resolve()}"
+             for name, ly in sc.network.layers.items() if ly.generator == "edgelist"]
+    return _override(sc, moves) if moves else sc
 
 
 def _forecast_grid(observed: Observed, horizon: float) -> np.ndarray:

@@ -315,7 +315,8 @@ def _load(p: Path, text: str, *, data: Optional[PathLike], cascade: Optional[str
 
 
 def _base_scenario(spec: FitSpec, tree: _Tree) -> Scenario:
-    from .api import find_scenario, load
+    from .catalog import find_scenario
+    from .scenario import load_scenario
 
     ref = Path(spec.scenario)
     local = ref if ref.is_absolute() else spec.base_dir / ref
@@ -329,7 +330,7 @@ def _base_scenario(spec: FitSpec, tree: _Tree) -> Scenario:
                              expected="a shipped scenario's name (`rumorsim scenarios`) or a "
                              "path relative to the fit file") from None
     try:
-        return load(target, list(spec.set))
+        return load_scenario(target, list(spec.set))
     except ScenarioError as exc:
         if exc.file and str(exc.file).startswith("--set"):
             raise tree.error(("set",), f"an override of the base scenario fails: {exc.message}",
@@ -340,12 +341,12 @@ def _base_scenario(spec: FitSpec, tree: _Tree) -> Scenario:
 
 def _check_parameters(spec: FitSpec, base: Scenario, tree: _Tree) -> None:
     """Every parameter path must exist and accept both ends of its prior."""
-    from .api import with_overrides
+    from .scenario import override
 
     for name, prior in spec.parameters.items():
         for value in (prior.low, prior.high):
             try:
-                with_overrides(base, [f"{name}={value!r}"])
+                override(base, [f"{name}={value!r}"])
             except ScenarioError as exc:
                 raise tree.error(
                     ("parameters", name),

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 import os
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
+from .edgelist import estimate_lines, resolve_path
 from .errors import MemoryBudgetError
+from .formatting import format_bytes
+from .network import use_native
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scenario import LayerSpec
@@ -49,7 +51,6 @@ _AGENT_CALENDAR = 16
 #: fired-edge record (edge, transition, window, probability: 24 bytes); counted always
 #: (the estimate comes before compiling decides which counters are pushed)
 _AGENT_PUSH = 4 + 1 + 3
-_AUTO_NATIVE_ABOVE = 50_000  # same rule as rumorsim.network.AUTO_NATIVE_ABOVE
 
 
 def _record_bytes(n_counters: int, n_threshold: int) -> int:
@@ -108,18 +109,6 @@ def available_memory_bytes() -> int:
     return int(avail)
 
 
-def format_bytes(n: float) -> str:
-    """Human-readable size, e.g. ``format_bytes(3.5e9) == '3.5 GB'`` (decimal units)."""
-    n = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if abs(n) < 1000 or unit == "PB":
-            if unit == "B":
-                return f"{int(n)} B"
-            return f"{n:.3g} {unit}"
-        n /= 1000.0
-    return f"{n:.3g} PB"  # pragma: no cover
-
-
 # ---------------------------------------------------------------------- network
 
 
@@ -173,38 +162,6 @@ def _expected_arcs(spec: "LayerSpec", n: int) -> float:
     return 0.0
 
 
-def _edgelist_lines(path: Path) -> Optional[float]:
-    """Estimated number of lines in a (possibly gzipped) edge list, from its size.
-
-    The first 256 kB (compressed) are decompressed to learn the compression ratio
-    and the mean line length; the file is never read in full.
-    """
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(256 * 1024)
-    except OSError:
-        return None
-    if size == 0:
-        return 0.0
-    if head[:2] == b"\x1f\x8b":
-        d = zlib.decompressobj(wbits=31)
-        try:
-            text = d.decompress(head, 64 * 2**20)
-        except zlib.error:
-            return None
-        used = len(head) - len(d.unconsumed_tail) - len(d.unused_data)
-        ratio = len(text) / max(used, 1)
-        total_text = size * ratio
-    else:
-        text = head
-        total_text = float(size)
-    lines = text.count(b"\n")
-    if lines == 0:
-        return 1.0
-    return total_text * lines / len(text)
-
-
 def _sweep_bytes(entries: float, ib: int, weighted: bool) -> float:
     """Scatter buffer of the blocked counting sort (see generators.csr_from_edges)."""
     cap = min(entries, max(2**25, entries / 8))
@@ -226,9 +183,7 @@ def estimate_layer_breakdown(
     if g == "complete":
         return {"final": node_arrays, "peak": node_arrays, "entries": 0, "builder": "implicit"}
     if g == "edgelist":
-        from .network import _resolve  # the same path rule as the builder
-
-        lines = _edgelist_lines(_resolve(spec.path, base_dir)) if spec.path else None
+        lines = estimate_lines(resolve_path(spec.path, base_dir)) if spec.path else None
         edges = lines or 0.0
         entries = edges * (1 if spec.directed else 2)
         wbytes = 8 * entries if spec.weighted or spec.weight != 1.0 else 0
@@ -245,7 +200,7 @@ def estimate_layer_breakdown(
     wbytes = 8 * entries if spec.weight != 1.0 else 0
     comm = 4 * n if g == "stochastic_block" else 0
     final = node_arrays + ib * entries + wbytes + comm
-    native = n > _AUTO_NATIVE_ABOVE if spec.native == "auto" else bool(spec.native)
+    native = use_native(spec, n)
     edges = entries if spec.directed else entries / 2.0
     if not native:
         graph = NX_BYTES_PER_NODE * n + NX_BYTES_PER_EDGE * edges

@@ -13,6 +13,10 @@ in a page does not change its contents, so the thread and the loop never race on
 the loop only finds its pages already there. Where the call is missing (other
 systems, older kernels) or there is no spare core, nothing happens and the loop
 faults its own pages as before. Results never depend on it.
+
+Opt-out: set the environment variable ``RUMORSIM_PAGE_WARMER=0`` (or ``false``, ``no``,
+``off``) and no thread is started (e.g. on a machine shared with other jobs, where
+the spare core is not really spare). It is read each time a warmer is made.
 """
 
 from __future__ import annotations
@@ -55,6 +59,15 @@ def spare_cores() -> int:
         return len(os.sched_getaffinity(0)) - 1
     except AttributeError:  # not on Linux
         return (os.cpu_count() or 1) - 1
+
+
+#: Environment variable that turns the warmer off when set to 0 / false / no / off.
+ENV_SWITCH = "RUMORSIM_PAGE_WARMER"
+
+
+def enabled() -> bool:
+    """Whether the warmer may run (``RUMORSIM_PAGE_WARMER`` is not 0/false/no/off)."""
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def populate(array: np.ndarray, start: int, stop: int) -> bool:
@@ -116,7 +129,7 @@ class PageWarmer:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         big = any(a.nbytes >= MIN_BYTES for a in self.arrays)
-        self.active = big and spare_cores() >= 1 and populate_supported()
+        self.active = enabled() and big and spare_cores() >= 1 and populate_supported()
 
     def __enter__(self) -> "PageWarmer":
         if self.active:

@@ -51,12 +51,13 @@ from matplotlib.ticker import FixedLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import OutputError, ScenarioError
+from .formatting import format_number, format_value, is_share_unit, scale_for
+from .outputs import replacing
 from .results import ensemble_band
-
 from .scenario import Scenario, SeriesSpec
 
 if TYPE_CHECKING:  # only for annotations
-    from .model import InterventionMarker, ModelInfo
+    from .modelinfo import InterventionMarker, ModelInfo
     from .results import Results
 
 #: Largest graph :func:`plot_network_snapshot` and :func:`animate_network` will draw.
@@ -155,50 +156,10 @@ def _distinct_colors(names: Sequence[str]) -> List[str]:
     return out
 
 
-def format_number(x: float, pos: Optional[int] = None) -> str:
-    """A short human number for ticks and tables: ``12.5 M``, ``350 k``, ``0.25``.
-
-    Examples
-    --------
-    >>> format_number(12_500_000), format_number(350_000), format_number(42)
-    ('12.5 M', '350 k', '42')
-    """
-    if x is None or not np.isfinite(x):
-        return "–"
-    a = abs(x)
-    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e4, " k")):
-        if a >= div * 0.9995:
-            div = 1e3 if div == 1e4 else div  # thousands from 10,000 up: "12.5 k"
-            return f"{x / div:.3g}{suffix}"
-    if a == 0:
-        return "0"
-    if a >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
-
-
-def format_value(x: Optional[float], unit: str, *, time_unit: Optional[str] = None) -> str:
-    """A value with its unit for tables: people as ``12.5 M``, shares as ``66.2 %``,
-    times as ``14.5 hour``.
-
-    Examples
-    --------
-    >>> format_value(0.662, "share of loads"), format_value(14.5, "hour", time_unit="hour")
-    ('66.2 %', '14.5 hour')
-    """
-    if x is None or not np.isfinite(x):
-        return "–"
-    if is_share_unit(unit) and -1.0 <= x <= 1.0:
-        return f"{100 * x:.3g} %"
-    if time_unit is not None and unit == time_unit:
-        return f"{x:.3g} {unit}"
-    return format_number(x)
-
-
 class HumanFormatter(matplotlib.ticker.Formatter):
     """Tick labels in one scale per axis: ``0, 100 M, 200 M`` or ``0, 250, 500, 1,000``.
 
-    The suffix (k, M, B) is chosen from the largest tick, and the decimals from the tick
+    The suffix (k, M, bn: :func:`rumorsim.formatting.scale_for`) is chosen from the largest tick, and the decimals from the tick
     spacing, so the labels of one axis never mix ``800`` with ``1 k``.
     """
 
@@ -211,11 +172,7 @@ class HumanFormatter(matplotlib.ticker.Formatter):
     def __call__(self, x: float, pos: Optional[int] = None) -> str:
         locs = self._ticks or [x]
         top = max(abs(v) for v in locs)
-        div, suffix = 1.0, ""
-        for d, sfx in ((1e9, " B"), (1e6, " M"), (1e4, " k")):
-            if top >= d:
-                div, suffix = (d if d != 1e4 else 1e3), sfx
-                break
+        div, suffix = scale_for(top)
         if x == 0:
             return "0"
         scaled = [v / div for v in locs]
@@ -590,14 +547,6 @@ def _condition_label(cond: Mapping[str, Any]) -> str:
     for trait, v in cond.items():
         parts.append(" or ".join([v] if isinstance(v, str) else list(v)))
     return " & ".join(parts)
-
-
-_SHARE_WORDS = ("share", "fraction", "proportion", "probability", "0-1", "0–1")
-
-
-def is_share_unit(unit: Optional[str]) -> bool:
-    """Units that name a 0–1 quantity (shown as a percentage)."""
-    return any(w in (unit or "").lower() for w in _SHARE_WORDS)
 
 
 def _is_share(unit: str, values: Sequence[np.ndarray]) -> bool:
@@ -1112,13 +1061,8 @@ def animate_network(layer: Any, agent_state_history: np.ndarray, info: "ModelInf
     frame(0)
     anim = FuncAnimation(fig, frame, frames=len(hist), blit=False)
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.gif")
-    try:
+    with replacing(path, suffix=".gif") as tmp:  # the writer picks the format by extension
         anim.save(tmp, writer=PillowWriter(fps=fps))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -1151,14 +1095,11 @@ def save_figure(fig: Figure, base: Union[str, os.PathLike], *, formats: Sequence
     with matplotlib.rc_context({"svg.hashsalt": "rumorsim"}):
         for fmt in formats:
             target = base.with_name(f"{base.name}.{fmt}")
-            dest = target.with_name(f".{target.name}.tmp") if atomic else target
             meta = {"Date": None} if fmt == "svg" else {"Software": "rumorsim"} if fmt == "png" else None
-            try:
-                fig.savefig(dest, format=fmt, dpi=dpi, metadata=meta)
-                if atomic:
-                    os.replace(dest, target)
-            finally:
-                if atomic and dest.exists():
-                    dest.unlink()
+            if atomic:
+                with replacing(target, suffix=f".{fmt}") as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
+            else:
+                fig.savefig(target, format=fmt, dpi=dpi, metadata=meta)
             out.append(target)
     return out

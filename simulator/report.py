@@ -2,7 +2,7 @@
 
 The report is a single file (figures embedded as base64 PNG, inline CSS, no scripts,
 no external links), so it can be mailed or dropped on a shared drive as is. It reads
-only the run directory, through :meth:`Results.load`, and shows: what was simulated
+only the run directory, through :func:`rumorsim.rundir.read_run`, and shows: what was simulated
 and under which assumptions, the headline outcomes (median and 90 % interval over
 replicates, real people), the what-if table when the directory holds a ``compare.csv``,
 the figures, the signals, and the provenance. Every piece of text from the scenario
@@ -25,8 +25,11 @@ import pandas as pd
 
 from . import __version__
 from .errors import OutputError
-from .plots import format_number, format_value, is_share_unit, standard_figures
+from .formatting import format_change, format_number, format_value
+from .outputs import write_text_atomic
+from .plots import standard_figures
 from .results import Results
+from .rundir import read_run
 
 PathLike = Union[str, os.PathLike]
 
@@ -66,7 +69,7 @@ def write_report(run_dir: PathLike, *, out: Optional[PathLike] = None) -> Path:
 
     Parameters
     ----------
-    run_dir : a run directory written by :meth:`Results.write`.
+    run_dir : a run directory written by :func:`rumorsim.rundir.write_run`.
     out : where to write the report (default: ``run_dir/report.html``).
 
     Raises
@@ -75,20 +78,15 @@ def write_report(run_dir: PathLike, *, out: Optional[PathLike] = None) -> Path:
         The run directory cannot be read or the report cannot be written.
     """
     run_dir = Path(run_dir)
-    results = Results.load(run_dir)
+    results = read_run(run_dir)
     text = render_report(results, run_dir)
     target = Path(out) if out is not None else run_dir / "report.html"
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        write_text_atomic(target, text)
     except OSError as e:
         raise OutputError(f"cannot write the report `{target}`: {e.strerror or e}",
                           file=str(target), suggestion="Choose another path with --out") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target
 
 
@@ -191,14 +189,6 @@ def _value(res: Results, x: Optional[float], unit: str) -> str:
     return format_value(x, unit, time_unit=res.scenario.time.unit)
 
 
-def _change(d: float, unit: str) -> str:
-    """A signed difference: '+2.2 M', '-1.3 pp' (percentage points for shares)."""
-    sign = "+" if d > 0 else ""
-    if is_share_unit(unit):
-        return f"{sign}{100 * d:.3g} pp"
-    return f"{sign}{format_number(d)}"
-
-
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], num_cols: Sequence[int] = (),
            row_classes: Optional[Sequence[str]] = None) -> str:
     """An HTML table; cells must already be escaped."""
@@ -250,8 +240,8 @@ def _compare_html(path: Path, time_unit: str) -> str:
             diff = "baseline"
             if not base and "diff_median" in g.columns and pd.notna(r.diff_median):
                 cls = "up" if r.diff_median > 0 else "down" if r.diff_median < 0 else ""
-                diff = (f'<span class="{cls}">{_e(_change(r.diff_median, unit))}</span>'
-                        f" ({_e(_change(r.diff_low, unit))} to {_e(_change(r.diff_high, unit))})")
+                diff = (f'<span class="{cls}">{_e(format_change(r.diff_median, unit, time_unit=time_unit))}</span>'
+                        f" ({_e(format_change(r.diff_low, unit, time_unit=time_unit))} to {_e(format_change(r.diff_high, unit, time_unit=time_unit))})")
             rows.append([_e(label) + (f' <span class="note">({_e(unit)})</span>' if unit else ""),
                          _e(r.variant), _e(val(r.median)),
                          _e(f"{val(r.low)} – {val(r.high)}"), diff])

@@ -7,9 +7,11 @@ The engine hands over a :class:`RawRun` (plain arrays, one row per replicate);
   once and cached, in agents *and* in real people (``people = count × people_per_agent``);
 - headline outcomes per replicate (:meth:`Results.outcome_values`) and their ensemble
   median with the 5–95 % band (:meth:`Results.outcome_table`);
-- a JSON-serialisable :meth:`Results.summary`;
-- a run directory written atomically (:meth:`Results.write`) and read back without
-  re-running (:meth:`Results.load`).
+- a JSON-serialisable :meth:`Results.summary`.
+
+Writing a run directory and reading it back is :mod:`rumorsim.rundir`'s job
+(``write_run``, ``read_run``); figures are :mod:`rumorsim.plots`'. This module holds
+data and the tables derived from it, and imports neither (nor numba).
 
 The ensemble statistics everywhere are ``numpy.percentile`` with the default
 (``"linear"``) method over replicates: the median and the 5th and 95th percentiles,
@@ -18,21 +20,17 @@ i.e. a central 90 % interval of the replicates (not a confidence interval of the
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Callable, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from .errors import OutputError, ScenarioError, did_you_mean
-from .model import InterventionMarker, ModelInfo
+from .errors import ScenarioError, did_you_mean
+from .modelinfo import ModelInfo
+from .outputs import json_number as _num, jsonable as _jsonable
 from .scenario import OutcomeSpec, Scenario
 
 #: Percentiles (of replicates) for the ensemble band: low, centre, high.
@@ -47,11 +45,8 @@ ENSEMBLE_STATISTICS: Dict[str, str] = {
 #: Bumped when the layout of a run directory changes incompatibly.
 RUN_FORMAT = "rumorsim-run/1"
 
-_TABLES = ("timeseries", "signals", "fired", "transitions")
-# Files whose presence marks a directory as one of ours (safe to replace with --overwrite).
-_RUN_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json")
-
 PathLike = Union[str, os.PathLike]
+_ByName = Dict[str, Dict[str, np.ndarray]]  # name -> statistic -> values per replicate
 Condition = Mapping[str, Union[str, Sequence[str]]]
 
 
@@ -116,33 +111,6 @@ def _stats(values: np.ndarray) -> Dict[str, Optional[float]]:
     return {"median": _num(med), "p5": _num(lo), "p95": _num(hi)}
 
 
-def _num(x: Any) -> Any:
-    """A JSON-safe Python number (NaN/inf become None)."""
-    if isinstance(x, (np.integer, int)) and not isinstance(x, bool):
-        return int(x)
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
-def _jsonable(obj: Any) -> Any:
-    """Recursively turn numpy scalars/arrays, paths and datetimes into JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, float, np.integer, np.floating)):
-        return _num(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return str(obj)
-
-
 # ------------------------------------------------------------------------ Results
 
 
@@ -161,8 +129,8 @@ class Results:
     --------
     >>> res = Results(scenario, info, raw)                        # doctest: +SKIP
     >>> res.timeseries.query("state == 'believer'").head()        # doctest: +SKIP
-    >>> res.write("runs/wechat")                                  # doctest: +SKIP
-    >>> Results.load("runs/wechat").outcome_table()               # doctest: +SKIP
+    >>> rs.write_run(res, "runs/wechat")                          # doctest: +SKIP
+    >>> rs.read_run("runs/wechat").outcome_table()                # doctest: +SKIP
     """
 
     def __init__(
@@ -475,6 +443,74 @@ class Results:
 
     # --------------------------------------------------------------- summary
 
+    # The summary's phases share per-replicate arrays, {trait: {state: {statistic: (R,)}}}
+    # and {signal: {statistic: (R,)}}: each replicate's value and the ensemble's
+    # percentiles are read off the same arrays.
+
+    def _trait_statistics(self) -> Dict[str, _ByName]:
+        """Final counts, peaks and peak times of every trait state, per replicate."""
+        traits: Dict[str, Dict[str, Dict[str, np.ndarray]]] = {}
+        for trait, state, a in self._marginals():
+            traits.setdefault(trait, {})[state] = {
+                "final_agents": a[:, -1].astype(float),
+                "final_people": a[:, -1] * self.people_per_agent,
+                "peak_agents": a.max(axis=1).astype(float),
+                "peak_people": a.max(axis=1) * self.people_per_agent,
+                "peak_time": self.times[np.argmax(a, axis=1)],
+            }
+        return traits
+
+    def _signal_statistics(self) -> _ByName:
+        """Peak, peak time and time above the alert level of every signal, per replicate."""
+        sigs: Dict[str, Dict[str, np.ndarray]] = {}
+        for k, name in enumerate(self.info.signal_names):
+            has_alert = np.isfinite(self.info.signal_alert_above[k])
+            sigs[name] = {
+                "peak": self.raw.signal_peak[:, k].astype(float),
+                "peak_time": self.raw.signal_peak_time[:, k].astype(float),
+                "time_above_alert": (self.raw.signal_time_above[:, k].astype(float)
+                                     if has_alert else np.full(self.n_replicates, np.nan)),
+            }
+        return sigs
+
+    def _replicate_summary(self, i: int, traits: Dict[str, _ByName],
+                           sigs: _ByName) -> Dict[str, Any]:
+        """Replicate ``i``'s entry of ``summary()["replicates"]``."""
+        seeds = np.asarray(self.raw.replicate_seeds)
+        return {
+            "replicate": i,
+            "seed": _jsonable(seeds[i]) if len(seeds) else None,
+            "steps_run": int(self.raw.steps_run[i]),
+            "traits": {t: {s: {k: _num(v[i]) for k, v in d.items()} for s, d in st.items()}
+                       for t, st in traits.items()},
+            "signals": {n: {k: _num(v[i]) for k, v in d.items()} for n, d in sigs.items()},
+            "outcomes": {n: _num(v[i]) for n, v in self._outcomes.items()},
+        }
+
+    def _ensemble_summary(self, traits: Dict[str, _ByName],
+                          sigs: _ByName) -> Dict[str, Any]:
+        """``summary()["ensemble"]``: median, p5 and p95 over replicates, with labels and units."""
+        specs = self.outcome_specs()
+        info = self.info
+        return {
+            "traits": {t: {s: {k: _stats(v) for k, v in d.items()} for s, d in st.items()}
+                       for t, st in traits.items()},
+            "signals": {
+                n: {
+                    "label": info.signal_labels[k],
+                    "unit": info.signal_units[k],
+                    "alert_above": _num(info.signal_alert_above[k]),
+                    **{key: _stats(v) for key, v in sigs[n].items()},
+                }
+                for k, n in enumerate(info.signal_names)
+            },
+            "outcomes": {
+                n: {"label": specs[n].label or n, "kind": specs[n].kind,
+                    "unit": self.outcome_unit(specs[n]), **_stats(v)}
+                for n, v in self._outcomes.items()
+            },
+        }
+
     def summary(self) -> Dict[str, Any]:
         """A JSON-serialisable digest of the run.
 
@@ -483,63 +519,12 @@ class Results:
         peak / peak time / time above the alert level, and the outcomes.
         """
         sc = self.scenario
-        R = self.n_replicates
-        marg = self._marginals()
-        traits: Dict[str, Dict[str, Dict[str, np.ndarray]]] = {}
-        for trait, state, a in marg:
-            traits.setdefault(trait, {})[state] = {
-                "final_agents": a[:, -1].astype(float),
-                "final_people": a[:, -1] * self.people_per_agent,
-                "peak_agents": a.max(axis=1).astype(float),
-                "peak_people": a.max(axis=1) * self.people_per_agent,
-                "peak_time": self.times[np.argmax(a, axis=1)],
-            }
-        sigs: Dict[str, Dict[str, np.ndarray]] = {}
-        for k, name in enumerate(self.info.signal_names):
-            has_alert = np.isfinite(self.info.signal_alert_above[k])
-            sigs[name] = {
-                "peak": self.raw.signal_peak[:, k].astype(float),
-                "peak_time": self.raw.signal_peak_time[:, k].astype(float),
-                "time_above_alert": (self.raw.signal_time_above[:, k].astype(float)
-                                     if has_alert else np.full(R, np.nan)),
-            }
-        outcomes = self._outcomes
-        specs = self.outcome_specs()
-
-        def per_rep(i: int) -> Dict[str, Any]:
-            seed = np.asarray(self.raw.replicate_seeds)[i] if len(self.raw.replicate_seeds) else None
-            return {
-                "replicate": i,
-                "seed": _jsonable(seed),
-                "steps_run": int(self.raw.steps_run[i]),
-                "traits": {t: {s: {k: _num(v[i]) for k, v in d.items()}
-                               for s, d in st.items()} for t, st in traits.items()},
-                "signals": {n: {k: _num(v[i]) for k, v in d.items()} for n, d in sigs.items()},
-                "outcomes": {n: _num(v[i]) for n, v in outcomes.items()},
-            }
-
-        ensemble = {
-            "traits": {t: {s: {k: _stats(v) for k, v in d.items()} for s, d in st.items()}
-                       for t, st in traits.items()},
-            "signals": {
-                n: {
-                    "label": self.info.signal_labels[k],
-                    "unit": self.info.signal_units[k],
-                    "alert_above": _num(self.info.signal_alert_above[k]),
-                    **{key: _stats(v) for key, v in sigs[n].items()},
-                }
-                for k, n in enumerate(self.info.signal_names)
-            },
-            "outcomes": {
-                n: {"label": specs[n].label or n, "kind": specs[n].kind,
-                    "unit": self.outcome_unit(specs[n]), **_stats(v)}
-                for n, v in outcomes.items()
-            },
-        }
+        traits = self._trait_statistics()
+        sigs = self._signal_statistics()
         return _jsonable({
             "format": RUN_FORMAT,
             "scenario": sc.name,
-            "n_replicates": R,
+            "n_replicates": self.n_replicates,
             "n_agents": self.n_agents,
             "scale": {
                 "agents": self.n_agents,
@@ -550,238 +535,11 @@ class Results:
                      "start": sc.time.start.isoformat() if sc.time.start else None},
             "ensemble_statistics": ENSEMBLE_STATISTICS,
             "wall_seconds": float(self.raw.wall_seconds),
-            "ensemble": ensemble,
-            "replicates": [per_rep(i) for i in range(R)],
+            "ensemble": self._ensemble_summary(traits, sigs),
+            "replicates": [self._replicate_summary(i, traits, sigs)
+                           for i in range(self.n_replicates)],
         })
-
-    # -------------------------------------------------------------- writing
-
-    def write(self, run_dir: PathLike, *, overwrite: bool = False, figures: bool = True) -> Path:
-        """Write the run directory atomically and return its path.
-
-        Everything is written into a hidden temporary sibling directory which is then
-        renamed into place, so an interrupted write never leaves a half-written run.
-
-        Parameters
-        ----------
-        run_dir : where the run goes; must not exist or be empty unless ``overwrite``.
-        overwrite : replace an existing run directory (one holding Rumorsim outputs).
-        figures : also render ``figures/`` (PNG + SVG); sweeps may turn this off.
-
-        Raises
-        ------
-        OutputError
-            The directory exists and is not empty (and ``overwrite`` is false), is a
-            file, does not look like a run directory, or cannot be written.
-        """
-        run_dir = Path(run_dir)
-        write_directory_atomically(run_dir, lambda tmp: self._write_into(tmp, figures=figures),
-                                   overwrite=overwrite, what="run directory")
-        return run_dir
-
-    def _write_into(self, d: Path, *, figures: bool) -> None:
-        scenario_data = self.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-        (d / "scenario.yaml").write_text(
-            yaml.safe_dump(scenario_data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        tables = {
-            "timeseries": self.timeseries,
-            "transitions": self.transitions,
-            "fired": self.fired,
-            "outcomes": self.outcome_values(),
-        }
-        if len(self.info.signal_names):
-            tables["signals"] = self.signals
-        for name, df in tables.items():
-            df.to_csv(d / f"{name}.csv", index=False)
-        try:
-            import pyarrow  # noqa: F401  (Parquet twins only when pyarrow is there)
-        except ImportError:
-            pass
-        else:
-            for name, df in tables.items():
-                df.to_parquet(d / f"{name}.parquet", index=False)
-        _write_json(d / "summary.json", self.summary())
-        _write_json(d / "provenance.json", {**self.provenance, "network_stats": self.network_stats})
-        _write_json(d / "model_info.json", _info_to_json(self.info))
-        arrays = {f.name: np.asarray(getattr(self.raw, f.name)) for f in fields(RawRun)}
-        if arrays["replicate_seeds"].dtype.kind == "O":
-            arrays["replicate_seeds"] = arrays["replicate_seeds"].astype(str)
-        np.savez_compressed(d / "raw.npz", **arrays)
-        if figures:
-            self._draw_figures(d / "figures", atomic=False)
-
-    def _draw_figures(self, fig_dir: Path, *, atomic: bool) -> List[Path]:
-        from . import plots  # plots depend on results, not the other way round at import
-
-        fig_dir.mkdir(parents=True, exist_ok=True)
-        written: List[Path] = []
-        for name, fig in plots.standard_figures(self):
-            written += plots.save_figure(fig, fig_dir / name, atomic=atomic)
-        return written
-
-    def redraw_figures(self, run_dir: PathLike) -> List[Path]:
-        """Render ``figures/`` of ``run_dir`` again (each file replaced atomically).
-
-        Returns the paths written.
-        """
-        return self._draw_figures(Path(run_dir) / "figures", atomic=True)
-
-    # -------------------------------------------------------------- loading
-
-    @classmethod
-    def load(cls, run_dir: PathLike) -> "Results":
-        """Rebuild a :class:`Results` from a run directory written by :meth:`write`.
-
-        Raises
-        ------
-        OutputError
-            A needed file is missing or unreadable.
-        """
-        d = Path(run_dir)
-        if not d.is_dir():
-            raise OutputError(f"`{d}` is not a directory", file=str(d),
-                              expected="a run directory written by `rumorsim run`")
-        for f in ("scenario.yaml", "model_info.json", "raw.npz"):
-            if not (d / f).is_file():
-                raise OutputError(
-                    f"`{d}` is not a complete run directory: `{f}` is missing", file=str(d),
-                    expected="a run directory written by `rumorsim run` "
-                    "(scenario.yaml, model_info.json, raw.npz)",
-                )
-        try:
-            scenario = Scenario.model_validate(
-                yaml.safe_load((d / "scenario.yaml").read_text(encoding="utf-8")))
-            info = _info_from_json(json.loads((d / "model_info.json").read_text(encoding="utf-8")))
-            with np.load(d / "raw.npz", allow_pickle=False) as z:
-                kw = {f.name: z[f.name] for f in fields(RawRun)}
-            kw["wall_seconds"] = float(kw["wall_seconds"])
-            prov_path = d / "provenance.json"
-            provenance = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
-        except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
-            raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
-        network_stats = provenance.pop("network_stats", {}) or {}
-        return cls(scenario, info, RawRun(**kw), network_stats, provenance)
 
     def __repr__(self) -> str:
         return (f"<Results {self.scenario.name!r}: {self.n_replicates} replicates, "
                 f"{len(self.times)} report times, {self.n_agents:,} agents>")
-
-
-def write_directory_atomically(target: Path, fill: "Callable[[Path], None]", *,
-                               overwrite: bool = False, what: str = "output directory") -> Path:
-    """Write a directory all at once: ``fill`` writes into a temporary sibling, which is
-    then renamed into place, so an interrupted write leaves nothing half-written.
-
-    Refuses an existing non-empty directory unless ``overwrite`` (and only replaces one
-    that holds Rumorsim output). Raises OutputError for every file-system problem.
-    """
-    target = Path(target)
-    _check_target(target, overwrite)
-    parent = target.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create the directory `{parent}`: {e.strerror or e}",
-                          file=str(parent), suggestion="Choose another -o") from e
-    tmp = parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.mkdir()
-        fill(tmp)
-        _swap_into_place(tmp, target)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise OutputError(f"cannot write the {what} `{target}`: {e.strerror or e}",
-                              file=str(target), suggestion="Check the disk space and "
-                              "permissions, or choose another -o") from e
-        raise
-    return target
-
-
-def redraw_figures(run_dir: PathLike) -> List[Path]:
-    """Load the run in ``run_dir`` and render its ``figures/`` again."""
-    return Results.load(run_dir).redraw_figures(run_dir)
-
-
-# ------------------------------------------------------------ directory I/O
-
-
-def _check_target(run_dir: Path, overwrite: bool) -> None:
-    if run_dir.exists() and not run_dir.is_dir():
-        raise OutputError(f"`{run_dir}` exists and is a file, not a directory",
-                          file=str(run_dir), suggestion="Choose another output directory with -o")
-    if not run_dir.is_dir() or not any(run_dir.iterdir()):
-        return
-    if not overwrite:
-        raise OutputError(
-            f"the output directory `{run_dir}` already exists and is not empty; "
-            "nothing was written", file=str(run_dir),
-            suggestion="Pass --overwrite to replace it, or choose another directory with -o",
-        )
-    # --overwrite replaces the whole directory: only do that to one of our own runs,
-    # never to, say, a home directory given as `-o ~` by mistake.
-    here = Path.cwd().resolve()
-    target = run_dir.resolve()
-    if target == here or target in here.parents or not any(
-            (run_dir / m).exists() for m in _RUN_MARKERS):
-        raise OutputError(
-            f"`{run_dir}` is not empty and does not look like a Rumorsim run directory "
-            "(or contains the current directory); refusing to replace it", file=str(run_dir),
-            suggestion="Choose a new or empty directory with -o",
-        )
-
-
-def _swap_into_place(tmp: Path, run_dir: Path) -> None:
-    """Rename ``tmp`` to ``run_dir``; an existing (empty or old) run_dir is moved aside first."""
-    if not run_dir.exists():
-        os.replace(tmp, run_dir)
-        return
-    old = run_dir.absolute().parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:8]}"
-    os.replace(run_dir, old)
-    try:
-        os.replace(tmp, run_dir)
-    except BaseException:
-        os.replace(old, run_dir)  # put the previous run back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
-                    + "\n", encoding="utf-8")
-
-
-def _info_to_json(info: ModelInfo) -> Dict[str, Any]:
-    return {
-        "format": RUN_FORMAT,
-        "traits": [[t, list(s)] for t, s in info.traits],
-        "joint_states": np.asarray(info.joint_states).tolist(),
-        "event_names": list(info.event_names),
-        "event_kinds": list(info.event_kinds),
-        "signal_names": list(info.signal_names),
-        "signal_labels": list(info.signal_labels),
-        "signal_units": list(info.signal_units),
-        "signal_alert_above": [_num(x) for x in np.asarray(info.signal_alert_above, float)],
-        "interventions": [
-            {"name": m.name, "label": m.label, "kind": m.kind, "at": m.at, "until": m.until}
-            for m in info.interventions
-        ],
-        # repr of a Python float round-trips exactly through JSON
-        "report_times": [float(t) for t in np.asarray(info.report_times, float)],
-    }
-
-
-def _info_from_json(d: Dict[str, Any]) -> ModelInfo:
-    return ModelInfo(
-        traits=tuple((t, tuple(s)) for t, s in d["traits"]),
-        joint_states=np.asarray(d["joint_states"], dtype=np.int64).reshape(-1, len(d["traits"])),
-        event_names=tuple(d["event_names"]),
-        event_kinds=tuple(d["event_kinds"]),
-        signal_names=tuple(d["signal_names"]),
-        signal_labels=tuple(d["signal_labels"]),
-        signal_units=tuple(d["signal_units"]),
-        signal_alert_above=np.array(
-            [np.nan if x is None else x for x in d["signal_alert_above"]], dtype=float),
-        interventions=tuple(InterventionMarker(**m) for m in d["interventions"]),
-        report_times=np.asarray(d["report_times"], dtype=float),
-    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 from pydantic import (
@@ -899,9 +899,11 @@ def _pydantic_error(exc: ValidationError, tree: _Tree) -> ScenarioError:
 
 
 def parse_scenario(
-    text: str, source: str = "<scenario>", overrides: Tuple[str, ...] | List[str] = ()
+    text: str, source: str = "<scenario>", overrides: "Overrides" = None
 ) -> Scenario:
     """Parse, override and validate a scenario given as YAML text.
+
+    ``overrides``: see :func:`override_assignments`.
 
     Raises
     ------
@@ -909,7 +911,7 @@ def parse_scenario(
         With the file, line and field of the first problem found.
     """
     tree = _compose(text, source)
-    for assignment in overrides:
+    for assignment in override_assignments(overrides):
         apply_override(tree, assignment)
     _check_keys(Scenario, tree.data, (), tree)
     try:
@@ -921,8 +923,8 @@ def parse_scenario(
     return scenario
 
 
-def load_scenario(path: "str | Path", overrides: Tuple[str, ...] | List[str] = ()) -> Scenario:
-    """Load a scenario file, apply ``dotted.path=value`` overrides, validate it.
+def load_scenario(path: "str | Path", overrides: "Overrides" = None) -> Scenario:
+    """Load a scenario file, apply overrides (:func:`override_assignments`), validate it.
 
     Examples
     --------
@@ -945,37 +947,125 @@ def load_scenario(path: "str | Path", overrides: Tuple[str, ...] | List[str] = (
     return parse_scenario(text, str(p), overrides)
 
 
+# ================================================================== overrides
+
+#: Overrides as the API takes them: ``{dotted.path: value}``, or ``"dotted.path=value"``
+#: strings as ``--set`` gives them (a sequence, or one string), or None.
+Overrides = Union[Mapping[str, Any], Sequence[str], str, None]
+
+
+def yaml_value(value: Any) -> str:
+    """A value as the one-line YAML text an override carries (``2e-4``, ``[1, 2]``, ``{a: 1}``)."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 30)
+    return text.strip().removesuffix("...").strip()
+
+
+def override_assignments(changes: Overrides) -> List[str]:
+    """Overrides in any accepted form as ``dotted.path=value`` strings, in order.
+
+    Examples
+    --------
+    >>> override_assignments({"population.agents": 5000, "transitions.telling.rate": 2e-4})
+    ['population.agents=5000', 'transitions.telling.rate=0.0002']
+    >>> override_assignments(["population.agents=5000"])
+    ['population.agents=5000']
+    """
+    if changes is None:
+        return []
+    if isinstance(changes, str):
+        return [changes]
+    if isinstance(changes, Mapping):
+        out = []
+        for key, value in changes.items():
+            if not isinstance(key, str) or not key.strip():
+                raise ScenarioError("an override's path must be a dotted name", file="overrides",
+                                    found=key, expected="e.g. population.agents")
+            out.append(f"{key.strip()}={yaml_value(value)}")
+        return out
+    out = []
+    for item in changes:
+        if not isinstance(item, str):
+            raise ScenarioError(
+                "overrides must be a mapping {dotted.path: value} or `dotted.path=value` strings",
+                file="overrides", found=item,
+                suggestion="For example {'population.agents': 5000} or ['population.agents=5000']",
+            )
+        out.append(item)
+    return out
+
+
+def override(scenario: Scenario, changes: Overrides) -> Scenario:
+    """A copy of ``scenario`` with overrides applied and validated again.
+
+    Parameters
+    ----------
+    scenario : a loaded scenario (not changed: scenarios are frozen).
+    changes : ``{dotted.path: value}`` or ``"dotted.path=value"`` strings (what ``--set``
+        takes). List items with a ``name`` are addressed by it:
+        ``transitions.telling.rate``.
+
+    Raises
+    ------
+    ScenarioError
+        A path that does not exist or a value that does not validate, naming the override.
+
+    Examples
+    --------
+    >>> small = override(load_scenario("scenarios/classic/sir.yaml"), {"population.agents": 300})
+    >>> small.population.agents
+    300
+    """
+    assignments = override_assignments(changes)
+    if not assignments:
+        return scenario
+    sc = parse_scenario(scenario_yaml(scenario), scenario.source or "<scenario>", assignments)
+    return sc.model_copy(update={"source": scenario.source})
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML (what a run directory records)."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
 # ============================================================ cross references
 
 
 def check_references(sc: Scenario, tree: Optional[_Tree] = None) -> None:
-    """Check every name a scenario uses (states, layers, transitions, signals) exists."""
-    tree = tree or _Tree({}, {}, sc.source or "<scenario>")
-    traits = sc.traits
-    layers = sc.network.layers
-    t_names = [t.name for t in sc.transitions]
-    n = sc.population.agents
-    until = sc.time.until
+    """Check every name a scenario uses (states, layers, transitions, signals) exists.
 
-    for name, layer in layers.items():
-        if layer.generator == "edgelist":
-            p = Path(layer.path)
-            p = p if p.is_absolute() else sc.base_dir / p
-            if not p.exists():
-                raise tree.error(
-                    ("network", "layers", name, "path"), f"the edge-list file `{layer.path}` does not exist",
-                    expected=f"a path relative to the scenario's folder ({sc.base_dir})",
-                    found=str(p),
-                )
+    One pass per section, in file order, so the first error reported is the first one
+    a reader meets: edge-list files, traits, transitions, seeds, signals,
+    interventions, outcomes, dashboard.
+    """
+    check = _References(sc, tree or _Tree({}, {}, sc.source or "<scenario>"))
+    check.edge_list_files()
+    check.traits()
+    check.transitions()
+    check.seeds()
+    check.signals()
+    check.interventions()
+    check.outcomes()
+    check.dashboard()
 
-    for trait, states in traits.items():
-        if not states:
-            raise tree.error(("traits", trait), f"trait `{trait}` has no states", expected="a list of state names")
-        dup = {s for s in states if states.count(s) > 1}
-        if dup:
-            raise tree.error(("traits", trait), f"trait `{trait}` lists the state `{dup.pop()}` twice")
 
-    def states_ok(cond: Dict[str, Any], path: Path_, assignment: bool = False) -> None:
+class _References:
+    """The cross-reference checks of one scenario: small checks of one name
+    (``states_ok``, ``layer_ok`` ...) and one method per section that uses them."""
+
+    def __init__(self, sc: Scenario, tree: _Tree) -> None:
+        self.sc = sc
+        self.tree = tree
+        self.trait_states = sc.traits
+        self.layers = sc.network.layers
+        self.t_names = [t.name for t in sc.transitions]
+        self.n = sc.population.agents
+        self.until = sc.time.until
+
+    # ---------------------------------------------------------- one name
+
+    def states_ok(self, cond: Dict[str, Any], path: Path_, assignment: bool = False) -> None:
+        traits, tree = self.trait_states, self.tree
         if not isinstance(cond, dict) or not cond:
             raise tree.error(path, "needs at least one `trait: state` pair")
         for trait, wanted in cond.items():
@@ -995,127 +1085,170 @@ def check_references(sc: Scenario, tree: Optional[_Tree] = None) -> None:
                         suggestion=did_you_mean(v, traits[trait]),
                     )
 
-    def layer_ok(name: Optional[str], path: Path_) -> None:
-        if name is not None and name not in layers:
-            raise tree.error(
-                path, f"there is no layer `{name}`", expected=f"one of {', '.join(layers)}",
-                suggestion=did_you_mean(name, layers),
+    def layer_ok(self, name: Optional[str], path: Path_) -> None:
+        if name is not None and name not in self.layers:
+            raise self.tree.error(
+                path, f"there is no layer `{name}`", expected=f"one of {', '.join(self.layers)}",
+                suggestion=did_you_mean(name, self.layers),
             )
 
-    def signal_ok(name: str, path: Path_, before: Optional[List[str]] = None) -> None:
-        pool = list(sc.signals) if before is None else before
+    def signal_ok(self, name: str, path: Path_, before: Optional[List[str]] = None) -> None:
+        signals = self.sc.signals
+        pool = list(signals) if before is None else before
         if name not in pool:
-            extra = " defined above this one" if before is not None and name in sc.signals else ""
-            raise tree.error(
+            extra = " defined above this one" if before is not None and name in signals else ""
+            raise self.tree.error(
                 path, f"there is no signal `{name}`{extra}",
                 expected=f"one of {', '.join(pool)}" if pool else "a signal defined under `signals`",
                 suggestion=did_you_mean(name, pool),
             )
 
-    def transition_ok(name: str, path: Path_) -> None:
-        if name not in t_names:
-            raise tree.error(
-                path, f"there is no transition `{name}`", expected=f"one of {', '.join(t_names)}",
-                suggestion=did_you_mean(name, t_names),
+    def transition_ok(self, name: str, path: Path_) -> None:
+        if name not in self.t_names:
+            raise self.tree.error(
+                path, f"there is no transition `{name}`", expected=f"one of {', '.join(self.t_names)}",
+                suggestion=did_you_mean(name, self.t_names),
             )
 
-    def time_ok(t: Optional[float], path: Path_) -> None:
-        if t is not None and not 0 <= t <= until:
-            raise tree.error(path, f"time {t:g} is outside the run", expected=f"a time in [0, {until:g}] ({sc.time.unit})")
+    def time_ok(self, t: Optional[float], path: Path_) -> None:
+        if t is not None and not 0 <= t <= self.until:
+            raise self.tree.error(path, f"time {t:g} is outside the run",
+                                  expected=f"a time in [0, {self.until:g}] ({self.sc.time.unit})")
 
-    def seed_ok(s: SeedSpec, path: Path_, assign_key: str = "state") -> None:
-        states_ok(s.state, path + (assign_key,), assignment=True)
+    def seed_ok(self, s: SeedSpec, path: Path_, assign_key: str = "state") -> None:
+        n = self.n
+        self.states_ok(s.state, path + (assign_key,), assignment=True)
         if s.among is not None:
-            states_ok(s.among, path + ("among",))
-        layer_ok(s.layer, path + ("layer",))
+            self.states_ok(s.among, path + ("among",))
+        self.layer_ok(s.layer, path + ("layer",))
         if s.count is not None and s.count > n:
-            raise tree.error(path + ("count",), f"cannot seed {s.count} agents out of {n}", expected=f"at most {n}")
+            raise self.tree.error(path + ("count",), f"cannot seed {s.count} agents out of {n}",
+                                  expected=f"at most {n}")
         # On edge-list networks ids are the file's node ids (checked when the network is built).
-        if s.ids is not None and not any(ly.generator == "edgelist" for ly in layers.values()):
+        if s.ids is not None and not any(ly.generator == "edgelist" for ly in self.layers.values()):
             bad = [i for i in s.ids if not 0 <= i < n]
             if bad:
-                raise tree.error(path + ("ids",), f"agent id {bad[0]} does not exist", expected=f"ids in 0..{n - 1}")
-        time_ok(s.at, path + ("at",))
+                raise self.tree.error(path + ("ids",), f"agent id {bad[0]} does not exist",
+                                      expected=f"ids in 0..{n - 1}")
+        self.time_ok(s.at, path + ("at",))
 
-    seen: Dict[str, int] = {}
-    for i, t in enumerate(sc.transitions):
-        path = ("transitions", i)
-        if t.name in seen:
-            raise tree.error(path + ("name",), f"two transitions are named `{t.name}`", suggestion="Names must be unique: --set and what-ifs address transitions by name")
-        seen[t.name] = i
-        states_ok(t.from_, path + ("from",))
-        for k, o in enumerate(t.outcomes):
-            opath = path + (("to", k, "state") if isinstance(t.to, list) else ("to",))
-            states_ok(o.state, opath, assignment=True)
-            if isinstance(o.p, SignalRef):
-                signal_ok(o.p.signal, path + ("to", k, "p", "signal"))
-        for key, rule in (("induced_by", t.induced_by), ("threshold", t.threshold)):
-            if rule is not None:
-                layer_ok(rule.layer, path + (key, "layer"))
-                states_ok(rule.state, path + (key, "state"))
-        for k, m in enumerate(t.modulated_by):
-            signal_ok(m.signal, path + ("modulated_by", k, "signal"))
-        if t.daily_activity and sc.time.daily_activity is not None and sc.time.start is None:
-            raise tree.error(("time", "start"), "daily_activity needs a clock start time", expected="e.g. start: 2016-01-10T21:00+08:00")
+    # ---------------------------------------------------------- sections
 
-    for i, s in enumerate(sc.seed):
-        seed_ok(s, ("seed", i))
+    def edge_list_files(self) -> None:
+        """Edge-list files exist where the builder will look (:func:`rumorsim.edgelist.resolve_path`)."""
+        from .edgelist import resolve_path  # (numba-free: the parser is imported only to parse)
 
-    defined: List[str] = []
-    for name, sig in sc.signals.items():
-        path = ("signals", name)
-        if sig.state is not None:
-            states_ok(sig.state, path + ("state",))
-        for k, tn in enumerate(sig.transitions or []):
-            transition_ok(tn, path + ("transitions", k))
-        for key in ("demand", "capacity", "numerator", "denominator", "of"):
-            ref = getattr(sig, key)
-            if ref is not None:
-                signal_ok(ref, path + (key,), before=defined)
-        defined.append(name)
+        for name, layer in self.layers.items():
+            if layer.generator == "edgelist":
+                p = resolve_path(layer.path, self.sc.base_dir)
+                if not p.exists():
+                    raise self.tree.error(
+                        ("network", "layers", name, "path"),
+                        f"the edge-list file `{layer.path}` does not exist",
+                        expected=f"a path relative to the scenario's folder ({self.sc.base_dir})",
+                        found=str(p),
+                    )
 
-    for name, iv in sc.interventions.items():
-        path = ("interventions", name)
-        time_ok(iv.at, path + ("at",))
-        time_ok(iv.until, path + ("until",))
-        if iv.kind in ("scale", "set"):
-            if iv.transition is not None:
-                transition_ok(iv.transition, path + ("transition",))
+    def traits(self) -> None:
+        for trait, states in self.trait_states.items():
+            if not states:
+                raise self.tree.error(("traits", trait), f"trait `{trait}` has no states",
+                                      expected="a list of state names")
+            dup = {s for s in states if states.count(s) > 1}
+            if dup:
+                raise self.tree.error(("traits", trait), f"trait `{trait}` lists the state `{dup.pop()}` twice")
+
+    def transitions(self) -> None:
+        sc, tree = self.sc, self.tree
+        seen: Dict[str, int] = {}
+        for i, t in enumerate(sc.transitions):
+            path = ("transitions", i)
+            if t.name in seen:
+                raise tree.error(path + ("name",), f"two transitions are named `{t.name}`",
+                                 suggestion="Names must be unique: --set and what-ifs address transitions by name")
+            seen[t.name] = i
+            self.states_ok(t.from_, path + ("from",))
+            for k, o in enumerate(t.outcomes):
+                opath = path + (("to", k, "state") if isinstance(t.to, list) else ("to",))
+                self.states_ok(o.state, opath, assignment=True)
+                if isinstance(o.p, SignalRef):
+                    self.signal_ok(o.p.signal, path + ("to", k, "p", "signal"))
+            for key, rule in (("induced_by", t.induced_by), ("threshold", t.threshold)):
+                if rule is not None:
+                    self.layer_ok(rule.layer, path + (key, "layer"))
+                    self.states_ok(rule.state, path + (key, "state"))
+            for k, m in enumerate(t.modulated_by):
+                self.signal_ok(m.signal, path + ("modulated_by", k, "signal"))
+            if t.daily_activity and sc.time.daily_activity is not None and sc.time.start is None:
+                raise tree.error(("time", "start"), "daily_activity needs a clock start time",
+                                 expected="e.g. start: 2016-01-10T21:00+08:00")
+
+    def seeds(self) -> None:
+        for i, s in enumerate(self.sc.seed):
+            self.seed_ok(s, ("seed", i))
+
+    def signals(self) -> None:
+        # a signal may only use signals defined above it (they are computed in order)
+        defined: List[str] = []
+        for name, sig in self.sc.signals.items():
+            path = ("signals", name)
+            if sig.state is not None:
+                self.states_ok(sig.state, path + ("state",))
+            for k, tn in enumerate(sig.transitions or []):
+                self.transition_ok(tn, path + ("transitions", k))
+            for key in ("demand", "capacity", "numerator", "denominator", "of"):
+                ref = getattr(sig, key)
+                if ref is not None:
+                    self.signal_ok(ref, path + (key,), before=defined)
+            defined.append(name)
+
+    def interventions(self) -> None:
+        sc, tree = self.sc, self.tree
+        for name, iv in sc.interventions.items():
+            path = ("interventions", name)
+            self.time_ok(iv.at, path + ("at",))
+            self.time_ok(iv.until, path + ("until",))
+            if iv.kind in ("scale", "set"):
+                if iv.transition is not None:
+                    self.transition_ok(iv.transition, path + ("transition",))
+                else:
+                    self.signal_ok(iv.signal, path + ("signal",))
+                    if sc.signals[iv.signal].kind != "value":
+                        raise tree.error(path + ("signal",), f"signal `{iv.signal}` is computed "
+                                         f"({sc.signals[iv.signal].kind}); only `value` signals can be set or scaled")
+            elif iv.kind == "broadcast":
+                self.layer_ok(iv.layer, path + ("layer",))
+                if iv.state is not None:
+                    self.states_ok(iv.state, path + ("state",))
+                for k, e in enumerate(iv.effects or []):
+                    self.states_ok(e.from_, path + ("effects", k, "from"))
+                    self.states_ok(e.to, path + ("effects", k, "to"), assignment=True)
             else:
-                signal_ok(iv.signal, path + ("signal",))
-                if sc.signals[iv.signal].kind != "value":
-                    raise tree.error(path + ("signal",), f"signal `{iv.signal}` is computed ({sc.signals[iv.signal].kind}); only `value` signals can be set or scaled")
-        elif iv.kind == "broadcast":
-            layer_ok(iv.layer, path + ("layer",))
-            if iv.state is not None:
-                states_ok(iv.state, path + ("state",))
-            for k, e in enumerate(iv.effects or []):
-                states_ok(e.from_, path + ("effects", k, "from"))
-                states_ok(e.to, path + ("effects", k, "to"), assignment=True)
-        else:
-            seed_ok(iv.as_seed(name), path)
+                self.seed_ok(iv.as_seed(name), path)
 
-    for name, o in sc.outcomes.items():
-        path = ("outcomes", name)
-        for key in ("peak", "final", "time_of_peak"):
-            if getattr(o, key) is not None:
-                states_ok(getattr(o, key), path + (key,))
-        for k, tn in enumerate(o.ever or []):
-            transition_ok(tn, path + ("ever", k))
-        for key in ("signal_peak", "time_above"):
-            if getattr(o, key) is not None:
-                signal_ok(getattr(o, key), path + (key,))
+    def outcomes(self) -> None:
+        for name, o in self.sc.outcomes.items():
+            path = ("outcomes", name)
+            for key in ("peak", "final", "time_of_peak"):
+                if getattr(o, key) is not None:
+                    self.states_ok(getattr(o, key), path + (key,))
+            for k, tn in enumerate(o.ever or []):
+                self.transition_ok(tn, path + ("ever", k))
+            for key in ("signal_peak", "time_above"):
+                if getattr(o, key) is not None:
+                    self.signal_ok(getattr(o, key), path + (key,))
 
-    for i, panel in enumerate(sc.dashboard or []):
-        for k, s in enumerate(panel.series):
-            path = ("dashboard", i, "series", k)
-            if s.state is not None:
-                states_ok(s.state, path + ("state",))
-            if s.signal is not None:
-                signal_ok(s.signal, path + ("signal",))
-            for j, tn in enumerate(s.fired or []):
-                if tn not in t_names and tn not in sc.interventions:
-                    transition_ok(tn, path + ("fired", j))
+    def dashboard(self) -> None:
+        for i, panel in enumerate(self.sc.dashboard or []):
+            for k, s in enumerate(panel.series):
+                path = ("dashboard", i, "series", k)
+                if s.state is not None:
+                    self.states_ok(s.state, path + ("state",))
+                if s.signal is not None:
+                    self.signal_ok(s.signal, path + ("signal",))
+                for j, tn in enumerate(s.fired or []):
+                    if tn not in self.t_names and tn not in self.sc.interventions:
+                        self.transition_ok(tn, path + ("fired", j))
 
 
 def scenario_json_schema() -> Dict[str, Any]:

@@ -18,7 +18,7 @@ the dotted paths that ``--set`` takes to new values::
         interventions.take_link_down: {kind: scale, transition: open_link, at: 1, factor: 0}
 
 Every variant is the baseline with its overrides applied by the scenario loader's own
-override code (:func:`rumorsim.api.with_overrides`), so a path that does not exist or
+override code (:func:`rumorsim.scenario.override`, what ``rs.override`` is), so a path that does not exist or
 a value that does not validate is an error naming the what-if file, the line of the
 variant, the variant and the path - before anything runs.
 
@@ -31,6 +31,9 @@ is much narrower than the overlap of two independent intervals suggests.
 
 The reference of the paired differences is the first variant with an empty map (the
 baseline itself); if the file has none, one named ``baseline`` is put first.
+
+This module plans and compares; running the variants is :func:`rumorsim.api.compare`'s
+job (``rs.compare``), so that this module never imports the API back.
 """
 
 from __future__ import annotations
@@ -39,8 +42,6 @@ import json
 import os
 import re
 import shutil
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -48,9 +49,15 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import pandas as pd
 
+from .catalog import find_scenario
 from .errors import ScenarioError, did_you_mean
+from .formatting import format_change, format_value
+from .outputs import write_directory_atomically, write_json
 from .results import BAND_PERCENTILES, Results, ensemble_band
-from .scenario import Scenario
+from .rundir import draw_figures, write_run
+from .scenario import (Overrides, Scenario, load_scenario, override, override_assignments,
+                       yaml_value)
+from .seeds import SeedLike, describe_seed, seed_record
 
 PathLike = Union[str, os.PathLike]
 
@@ -132,7 +139,7 @@ class WhatIfPlan:
     baseline: Scenario
     variants: Tuple[Variant, ...]
     replicates: Optional[int] = None
-    seed: Optional[int] = None
+    seed: Optional[SeedLike] = None
     outcomes: Tuple[str, ...] = ()
     common: Tuple[str, ...] = ()
     overlay: Tuple[str, ...] = ()
@@ -175,14 +182,6 @@ def is_whatif_file(path: Union[str, Path]) -> bool:
     return isinstance(data, dict) and "variants" in data and "baseline" in data
 
 
-def _yaml_value(value: Any) -> str:
-    """A value as the YAML text an override carries (flow style, one line)."""
-    import yaml
-
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 30)
-    return text.strip().removesuffix("...").strip()
-
-
 def _changes(node: Any, where: str, err: Any) -> Tuple[Tuple[str, Any], ...]:
     """``(path, value)`` pairs of a variant (or ``common``) map."""
     if node is None:
@@ -199,14 +198,14 @@ def _changes(node: Any, where: str, err: Any) -> Tuple[Tuple[str, Any], ...]:
     return tuple(out)
 
 
-def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
+def load_whatifs(path: PathLike, overrides: Overrides = None) -> WhatIfPlan:
     """Load and validate a what-if file.
 
     Parameters
     ----------
     path : the what-if YAML file.
-    overrides : ``dotted.path=value`` strings (``--set``) applied to the baseline and
-        every variant, after the file's ``common`` changes and before each variant's own.
+    overrides : ``{dotted.path: value}`` or ``dotted.path=value`` strings (``--set``),
+        applied to the baseline and every variant, after the file's ``common`` changes and before each variant's own.
 
     Returns
     -------
@@ -225,7 +224,6 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
     >>> plan.reference.name
     'baseline'
     """
-    from . import api
     from .scenario import _compose
 
     p = Path(path)
@@ -285,18 +283,19 @@ def load_whatifs(path: PathLike, overrides: Sequence[str] = ()) -> WhatIfPlan:
     base_path = (p.parent / base_ref).resolve()
     if not base_path.is_file():
         try:
-            base_path = api.find_scenario(base_ref)
+            base_path = find_scenario(base_ref)
         except ScenarioError:
             raise err(f"the baseline scenario `{base_ref}` does not exist", field="baseline",
                       expected=f"a scenario file relative to {p.parent}",
                       suggestion="Check the path; it is read relative to the what-if file") from None
     try:
-        raw_base = api.load(base_path)
+        raw_base = load_scenario(base_path)
     except ScenarioError as exc:
         exc.message = f"the baseline of {p} is not valid: {exc.message}"
         raise
     return _assemble(
-        raw_base, Path(base_path), data.get("common"), variants_node, outcomes, tuple(overrides),
+        raw_base, Path(base_path), data.get("common"), variants_node, outcomes,
+        tuple(override_assignments(overrides)),
         err, name=data.get("name"), description=data.get("description"), source=str(p),
         replicates=data.get("replicates"), seed=data.get("seed"), overlay=overlay,
         line_of=lambda name: tree.line(("variants", name)),
@@ -310,10 +309,10 @@ def make_plan(
     name: Optional[str] = None,
     description: str = "",
     replicates: Optional[int] = None,
-    seed: Optional[int] = None,
+    seed: Optional[SeedLike] = None,
     outcomes: Sequence[str] = (),
     common: Optional[Mapping[str, Any]] = None,
-    overrides: Sequence[str] = (),
+    overrides: Overrides = None,
     overlay: Sequence[str] = (),
 ) -> WhatIfPlan:
     """A what-if plan built in Python (a notebook) instead of read from a file.
@@ -323,7 +322,8 @@ def make_plan(
     baseline : a Scenario, a scenario file or a shipped scenario's name.
     variants : ``{variant name: {dotted.path: value}}``; ``{}`` is the baseline itself.
     name, description, replicates, seed, outcomes, common, overlay : as in a what-if file.
-    overrides : ``dotted.path=value`` strings applied to the baseline and every variant.
+    overrides : ``{dotted.path: value}`` or ``dotted.path=value`` strings, applied to the
+        baseline and every variant.
 
     Examples
     --------
@@ -333,22 +333,20 @@ def make_plan(
     >>> [v.name for v in plan.variants]
     ['baseline', 'debunk_at_1h']
     """
-    from . import api
-
     def err(message: str, *, field: Optional[str] = None, **kw: Any) -> ScenarioError:
         return ScenarioError(message, file="what-if plan", field=field, **kw)
 
     if isinstance(baseline, Scenario):
         base, base_path = baseline, Path(baseline.source or "<scenario>")
     else:
-        base_path = api.find_scenario(baseline)
-        base = api.load(base_path)
+        base_path = find_scenario(baseline)
+        base = load_scenario(base_path)
     if not isinstance(variants, Mapping) or not variants:
         raise err("`variants` must be a non-empty map: variant name -> map of changes",
                   field="variants")
     return _assemble(base, base_path, dict(common) if common else None,
                      {str(k): (dict(v) if v else {}) for k, v in variants.items()},
-                     list(outcomes), tuple(overrides), err, name=name,
+                     list(outcomes), tuple(override_assignments(overrides)), err, name=name,
                      description=description, source=None, replicates=replicates, seed=seed,
                      overlay=list(overlay))
 
@@ -359,11 +357,11 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_node: Dict[str, Any],
               outcomes: List[str], overrides: Tuple[str, ...], err: Any, *, name: Any,
               description: Any, source: Optional[str], replicates: Optional[int],
-              seed: Optional[int], overlay: Sequence[str] = (),
+              seed: Optional[SeedLike], overlay: Sequence[str] = (),
               line_of: Any = lambda name: None) -> WhatIfPlan:
     """Validate the variants against the baseline and build the plan (file or Python)."""
     common = _changes(common_node, "common", err)
-    common_overrides = tuple(f"{k}={_yaml_value(v)}" for k, v in common) + tuple(overrides)
+    common_overrides = tuple(f"{k}={yaml_value(v)}" for k, v in common) + tuple(overrides)
     baseline = _with_changes(raw_base, common_overrides, err, "common")
 
     variants: List[Variant] = []
@@ -375,7 +373,7 @@ def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_no
                       expected="letters, digits, `_`, `-`, `.`, starting with a letter or digit",
                       suggestion="For example debunk_at_1h")
         changes = _changes(node, f"variants.{vname}", err)
-        ovs = tuple(f"{k}={_yaml_value(v)}" for k, v in changes)
+        ovs = tuple(f"{k}={yaml_value(v)}" for k, v in changes)
         sc = _with_changes(baseline, ovs, err, f"variants.{vname}", changes)
         variants.append(Variant(vname, changes, ovs, sc, line_of(vname)))
     ref = next((k for k, v in enumerate(variants) if v.is_baseline), None)
@@ -416,12 +414,10 @@ def _assemble(raw_base: Scenario, base_path: Path, common_node: Any, variants_no
 def _with_changes(base: Scenario, overrides: Sequence[str], err: Any, where: str,
                   changes: Sequence[Tuple[str, Any]] = ()) -> Scenario:
     """``base`` with overrides applied; a failure becomes an error about ``where``."""
-    from .api import with_overrides
-
     if not overrides:
         return base
     try:
-        return with_overrides(base, list(overrides))
+        return override(base, list(overrides))
     except ScenarioError as exc:
         # Which change failed: the one the loader names (``--set <assignment>``), else
         # the one whose path starts the failing field.
@@ -440,94 +436,27 @@ def _with_changes(base: Scenario, overrides: Sequence[str], err: Any, where: str
 # ---------------------------------------------------------------------- running
 
 
-def run_whatifs(plan: WhatIfPlan, replicates: Optional[int] = None, seed: Optional[int] = None,
-                workers: Optional[int] = None, progress: bool = False) -> "Comparison":
-    """Run every variant of ``plan`` with common random numbers.
+def network_key(scenario: Scenario) -> str:
+    """Variants with equal keys build the same network (same seed): a runner builds it
+    once and passes it to the others."""
+    return json.dumps([scenario.network.model_dump(mode="json"), scenario.population.agents,
+                       str(scenario.base_dir)], sort_keys=True)
 
-    Parameters
-    ----------
-    plan : from :func:`load_whatifs`.
-    replicates : per variant (default: the plan's, else the baseline's run.replicates).
-    seed : shared by every variant (default: the plan's, else the baseline's run.seed).
-    workers : threads per run (default: all cores); never changes the numbers.
-    progress : show a progress bar over variants.
 
-    Returns
-    -------
-    Comparison
-    """
-    from . import api
-    from .engine import default_workers
-
+def resolve_replicates_and_seed(plan: WhatIfPlan, replicates: Optional[int],
+                                seed: Optional[SeedLike]) -> Tuple[int, SeedLike]:
+    """Replicates per variant and the shared seed: the arguments, else the plan's, else
+    the baseline's ``run`` section."""
     reps = int(replicates if replicates is not None else
                plan.replicates if plan.replicates is not None else plan.baseline.run.replicates)
-    seed = int(seed if seed is not None else
-               plan.seed if plan.seed is not None else plan.baseline.run.seed)
     if reps < 1:
         raise ScenarioError("need at least one replicate per variant", field="replicates", found=reps)
-    workers = default_workers() if workers is None else int(workers)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(plan.variants), desc="what-ifs", unit="variant", file=sys.stderr)
-    # Variants that leave the network alone share one built network (same seed -> the
-    # same graph anyway); building it once saves most of the set-up time.
-    networks: Dict[str, Any] = {}
-    results: Dict[str, Results] = {}
-    from_cli = bool(sys.argv) and Path(sys.argv[0]).name == "rumorsim"
-    command = (" ".join(["rumorsim"] + sys.argv[1:]) if from_cli
-               else f"rumorsim.whatif.run_whatifs({plan.source or plan.name!r})")
-    t0 = time.perf_counter()
-    try:
-        for v in plan.variants:
-            sc = v.scenario
-            key = json.dumps([sc.network.model_dump(mode="json"), sc.population.agents,
-                              str(sc.base_dir)], sort_keys=True)
-            if bar is not None:
-                bar.set_postfix_str(v.name)
-            res = api.run(sc, replicates=reps, seed=seed, workers=workers,
-                          network=networks.get(key), command=command)
-            networks.setdefault(key, res.network)
-            res.provenance["variant"] = v.name
-            res.provenance["variant_overrides"] = list(v.overrides)
-            results[v.name] = res
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return Comparison(plan, results, reps, seed, time.perf_counter() - t0)
+    if seed is None:
+        seed = plan.seed if plan.seed is not None else plan.baseline.run.seed
+    return reps, seed
 
 
 # ------------------------------------------------------------------- comparison
-
-
-def _fmt_value(x: float, unit: str, time_unit: str) -> str:
-    """A value as a PR team reads it: 3.2 M (people), 5.5 h, 88 %."""
-    from .plots import format_number
-
-    if x is None or not np.isfinite(x):
-        return "–"
-    if unit == time_unit:
-        suffix = " h" if time_unit.lower() in ("hour", "hours", "h") else f" {unit}"
-        return f"{x:.3g}{suffix}" if abs(x) >= 0.01 else f"0{suffix}"
-    if unit == "share":
-        return f"{100 * x:.0f} %"
-    return format_number(x)
-
-
-def _fmt_diff(x: float, unit: str, time_unit: str) -> str:
-    """A signed change: +1.2 M, −0.5 h, +3 pts (percentage points); 0 when it rounds to 0."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    if unit == "share":
-        text = f"{round(100 * abs(x))} pts"
-    else:
-        text = _fmt_value(abs(x), unit, time_unit)
-    if text.split(" ")[0].strip("0.") == "":
-        return "0"
-    return ("+" if x > 0 else "−") + text
 
 
 @dataclass
@@ -545,7 +474,7 @@ class Comparison:
     plan: WhatIfPlan
     results: Dict[str, Results]
     replicates: int
-    seed: int
+    seed: SeedLike
     wall_seconds: float = 0.0
     _table: Optional[pd.DataFrame] = field(default=None, repr=False)
 
@@ -618,13 +547,20 @@ class Comparison:
         tab = self.table()
         base = self.results[self.reference]
         tu = base.scenario.time.unit
+
+        def value(x: float, unit: str) -> str:
+            return format_value(x, unit, time_unit=tu)
+
+        def change_of(x: float, unit: str) -> str:
+            return format_change(x, unit, time_unit=tu)
+
         lo_p, _, hi_p = BAND_PERCENTILES
         lines = [
             f"## {self.plan.name}",
             "",
             f"Baseline: {base.scenario.name}. {self.replicates} replicates per variant, seed "
-            f"{self.seed}, common random numbers; "
-            + (f"{base.n_agents:,} agents standing for {_fmt_value(base.scenario.population.represents or base.n_agents, 'people', tu)} people. "
+            f"{describe_seed(self.seed)}, common random numbers; "
+            + (f"{base.n_agents:,} agents standing for {value(base.scenario.population.represents or base.n_agents, 'people')} people. "
                if base.scaled else f"{base.n_agents:,} agents. ")
             + f"Median and 90 % interval ({lo_p:g}th–{hi_p:g}th percentile of replicates); "
             "the change is paired: each replicate against the baseline replicate with the "
@@ -641,11 +577,11 @@ class Comparison:
                 if r.variant == self.reference:
                     change = "—"
                 else:
-                    change = (f"{_fmt_diff(r.diff_median, r.unit, tu)} "
-                              f"({_fmt_diff(r.diff_low, r.unit, tu)} to {_fmt_diff(r.diff_high, r.unit, tu)})")
+                    change = (f"{change_of(r.diff_median, r.unit)} "
+                              f"({change_of(r.diff_low, r.unit)} to {change_of(r.diff_high, r.unit)})")
                 lines.append(
-                    f"| {label if first else ''} | {r.variant} | {_fmt_value(r.median, r.unit, tu)} | "
-                    f"{_fmt_value(r.low, r.unit, tu)} – {_fmt_value(r.high, r.unit, tu)} | {change} |")
+                    f"| {label if first else ''} | {r.variant} | {value(r.median, r.unit)} | "
+                    f"{value(r.low, r.unit)} – {value(r.high, r.unit)} | {change} |")
                 first = False
         lines += ["", "Variants:", ""]
         for v in self.plan.variants:
@@ -705,23 +641,22 @@ class Comparison:
         OutputError
         """
         from .plots import save_figure
-        from .results import write_directory_atomically
 
         out = Path(out_dir)
 
         def fill(tmp: Path) -> None:
             vdir = tmp / "variants"
             for name, res in self.results.items():
-                res.write(vdir / name, figures=figures and variant_figures)
+                write_run(res, vdir / name, figures=figures and variant_figures)
             # The baseline at the top: the report reads the directory as its run.
             shutil.copytree(vdir / self.reference, tmp, dirs_exist_ok=True)
             if figures and not variant_figures:
-                self.results[self.reference].redraw_figures(tmp)
+                draw_figures(self.results[self.reference], tmp / "figures")
             table = self.table()
             table.to_csv(tmp / "compare.csv", index=False)
             self.values().to_csv(tmp / "compare_values.csv", index=False)
             (tmp / "compare.md").write_text(self.markdown(), encoding="utf-8")
-            _write_json(tmp / "whatifs.json", {"format": COMPARE_FORMAT, **self.plan.to_dict()})
+            write_json(tmp / "whatifs.json", {"format": COMPARE_FORMAT, **self.plan.to_dict()})
             prov_path = tmp / "provenance.json"
             prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
             prov["comparison"] = {
@@ -731,11 +666,11 @@ class Comparison:
                 "reference_variant": self.reference,
                 "variants": list(self.results),
                 "replicates_per_variant": self.replicates,
-                "seed": self.seed,
+                "seed": seed_record(self.seed),
                 "common_random_numbers": "replicate i of every variant uses child i of the seed",
                 "wall_seconds": round(self.wall_seconds, 3),
             }
-            _write_json(prov_path, prov)
+            write_json(prov_path, prov)
             if figures:
                 fig_dir = tmp / "figures"
                 fig_dir.mkdir(exist_ok=True)
@@ -747,11 +682,4 @@ class Comparison:
 
     def __repr__(self) -> str:
         return (f"<Comparison {self.plan.name!r}: {len(self.results)} variants x "
-                f"{self.replicates} replicates, seed {self.seed}>")
-
-
-def _write_json(path: Path, data: Any) -> None:
-    from .results import _jsonable
-
-    path.write_text(json.dumps(_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
-                    + "\n", encoding="utf-8")
+                f"{self.replicates} replicates, seed {describe_seed(self.seed)}>")

@@ -120,3 +120,23 @@ def test_missing_scenario_file(tmp_path):
 def test_schema_is_json(tmp_path):
     res = invoke("schema")
     assert res.exit_code == 0 and json.loads(res.output)["title"] == "Rumorsim scenario"
+
+
+def test_replicates_is_spelled_as_in_the_api_and_reps_is_its_alias(tmp_path):
+    for i, flag in enumerate(("--replicates", "--reps", "-r")):
+        out = tmp_path / f"run{i}"
+        res = invoke("run", SIR, flag, "2", "--seed", "1", *SMALL, "--no-figures", "-q", "-o", str(out))
+        assert res.exit_code == 0, res.output
+        assert json.loads((out / "provenance.json").read_text())["replicates"] == 2
+    assert "--replicates" in invoke("run", "--help").output
+    assert "--replicates" in invoke("compare", "--help").output
+
+
+def test_an_oversized_scenario_is_refused_before_anything_is_built(tmp_path, monkeypatch):
+    import rumorsim.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 10 * 2**20)
+    out = tmp_path / "never"
+    res = invoke("run", SIR, "--replicates", "1", *SMALL, "-o", str(out))
+    assert res.exit_code == 2 and "needs about" in res.output and "Traceback" not in res.output
+    assert not out.exists()

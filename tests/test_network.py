@@ -76,10 +76,10 @@ def test_gzip_and_plain_files_give_the_same_layer(tmp_path):
 
 
 def test_chunked_reading_gives_the_same_layer(monkeypatch):
-    import rumorsim.network as network
+    import rumorsim.edgelist as reader
 
     whole = edgelist(FACEBOOK, 4039)
-    monkeypatch.setattr(network, "EDGELIST_CHUNK_BYTES", 1000)  # lines cut across reads
+    monkeypatch.setattr(reader, "EDGELIST_CHUNK_BYTES", 1000)  # lines cut across reads
     parts = edgelist(FACEBOOK, 4039)
     assert np.array_equal(whole.indices, parts.indices)
 
@@ -172,9 +172,9 @@ def test_third_column_without_weighted_suggests_it(tmp_path):
 
 
 def test_malformed_line_in_gzip_file_after_many_lines(tmp_path, monkeypatch):
-    import rumorsim.network as network
+    import rumorsim.edgelist as reader
 
-    monkeypatch.setattr(network, "EDGELIST_CHUNK_BYTES", 64)
+    monkeypatch.setattr(reader, "EDGELIST_CHUNK_BYTES", 64)
     body = "".join(f"{i} {i + 1}\n" for i in range(200)) + "5 ; 6\n"
     p = tmp_path / "g.txt.gz"
     p.write_bytes(gzip.compress(body.encode()))
@@ -352,10 +352,10 @@ def test_layer_seed_rebuilds_one_layer_as_build_network_does():
 
 
 def test_output_buffer_grows_when_the_line_guess_is_low(monkeypatch):
-    import rumorsim.network as network
+    import rumorsim.edgelist as reader
 
     whole = edgelist(FACEBOOK, 4039)
-    monkeypatch.setattr(network, "_line_capacity", lambda path: 10)
-    monkeypatch.setattr(network, "EDGELIST_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(reader, "_line_capacity", lambda path: 10)
+    monkeypatch.setattr(reader, "EDGELIST_CHUNK_BYTES", 4096)
     grown = edgelist(FACEBOOK, 4039)
     assert np.array_equal(whole.indices, grown.indices)

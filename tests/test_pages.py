@@ -63,3 +63,20 @@ def test_warmer_stays_off_for_small_arrays_or_one_core(monkeypatch):
 def test_warmer_refuses_strided_views():
     with pytest.raises(ValueError, match="C-contiguous"):
         pages.PageWarmer([np.empty((100, 3))[:, 0]])
+
+
+def test_the_warmer_can_be_turned_off(monkeypatch):
+    """RUMORSIM_PAGE_WARMER=0 (or false/no/off) starts no thread, whatever the machine."""
+    big = np.zeros(pages.MIN_BYTES // 8 + 1, dtype=np.int64)
+    monkeypatch.setattr(pages, "spare_cores", lambda: 4)
+    monkeypatch.setattr(pages, "populate_supported", lambda: True)
+    monkeypatch.delenv(pages.ENV_SWITCH, raising=False)
+    assert pages.PageWarmer([big]).active          # on by default where it can run
+    for off in ("0", "false", "No", " off "):
+        monkeypatch.setenv(pages.ENV_SWITCH, off)
+        warmer = pages.PageWarmer([big])
+        assert not warmer.active
+        with warmer:
+            assert warmer._thread is None
+    monkeypatch.setenv(pages.ENV_SWITCH, "1")
+    assert pages.PageWarmer([big]).active

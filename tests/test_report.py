@@ -11,7 +11,7 @@ import pytest
 from rumorsim.errors import OutputError
 from rumorsim.plots import plot_outcome_comparison, save_figure
 from rumorsim.report import write_report
-from rumorsim.results import Results
+from rumorsim.rundir import read_run, write_run
 
 from test_results import wechat_results
 
@@ -19,7 +19,7 @@ from test_results import wechat_results
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     res = wechat_results(replicates=3)
-    return res.write(tmp_path_factory.mktemp("runs") / "wechat")
+    return write_run(res, tmp_path_factory.mktemp("runs") / "wechat")
 
 
 def test_report_is_self_contained_with_outcomes_and_figures(run_dir: Path) -> None:
@@ -32,9 +32,9 @@ def test_report_is_self_contained_with_outcomes_and_figures(run_dir: Path) -> No
     for label in ("peak believers", "cards ever unbound", "cards still unbound at the end",
                   "time of peak belief"):
         assert f"<td>{label}</td>" in html
-    res = Results.load(run_dir)
+    res = read_run(run_dir)
     tab = res.outcome_table().set_index("outcome")
-    from rumorsim.plots import format_number
+    from rumorsim.formatting import format_number
     assert format_number(tab.loc["peak_believers", "median"]) in html
     # figures embedded, nothing fetched from elsewhere
     assert html.count("data:image/png;base64,") >= 3

@@ -21,8 +21,9 @@ import pytest
 import yaml
 
 from rumorsim.errors import OutputError, ScenarioError
-from rumorsim.model import InterventionMarker, ModelInfo
+from rumorsim.modelinfo import InterventionMarker, ModelInfo
 from rumorsim.results import BAND_PERCENTILES, RawRun, Results
+from rumorsim.rundir import read_run, redraw_figures, write_run
 from rumorsim.scenario import Scenario
 
 # ------------------------------------------------------------------ builders
@@ -430,42 +431,44 @@ def test_write_refuses_a_non_empty_directory(tmp_path: Path, sir: Results) -> No
     run.mkdir()
     (run / "notes.txt").write_text("mine")
     with pytest.raises(OutputError) as err:
-        sir.write(run, figures=False)
+        write_run(sir, run, figures=False)
     msg = str(err.value)
     assert str(run) in msg and "--overwrite" in msg and "-o" in msg
     assert [p.name for p in run.iterdir()] == ["notes.txt"]
     _no_leftovers(tmp_path)
     # --overwrite will not delete a directory that is not a run directory
     with pytest.raises(OutputError, match="does not look like"):
-        sir.write(run, overwrite=True, figures=False)
+        write_run(sir, run, overwrite=True, figures=False)
     assert (run / "notes.txt").read_text() == "mine"
 
 
 def test_write_into_an_empty_directory_and_overwrite_a_run(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    sir_results(seed=1).write(run, figures=False)
+    write_run(sir_results(seed=1), run, figures=False)
     with pytest.raises(OutputError):
-        sir_results(seed=2).write(run, figures=False)
-    sir_results(seed=2).write(run, overwrite=True, figures=False)
-    assert Results.load(run).provenance["seed"] == 2
+        write_run(sir_results(seed=2), run, figures=False)
+    write_run(sir_results(seed=2), run, overwrite=True, figures=False)
+    assert read_run(run).provenance["seed"] == 2
     _no_leftovers(tmp_path)
 
 
 def test_interrupted_write_leaves_nothing(tmp_path: Path, sir: Results, monkeypatch) -> None:
-    def boom(self, d: Path, *, figures: bool) -> None:
+    def boom(res: Results, d: Path, *, figures: bool) -> None:
         (d / "timeseries.csv").write_text("half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Results, "_write_into", boom)
+    import rumorsim.rundir
+
+    monkeypatch.setattr(rumorsim.rundir, "_write_into", boom)
     with pytest.raises(KeyboardInterrupt):
-        sir.write(tmp_path / "run")
+        write_run(sir, tmp_path / "run")
     assert not (tmp_path / "run").exists()
     _no_leftovers(tmp_path)
 
 
 def test_run_directory_contents(tmp_path: Path, wechat: Results) -> None:
-    run = wechat.write(tmp_path / "out" / "wechat")
+    run = write_run(wechat, tmp_path / "out" / "wechat")
     names = {p.name for p in run.iterdir()}
     for f in ("scenario.yaml", "timeseries.csv", "signals.csv", "transitions.csv", "fired.csv",
               "outcomes.csv", "summary.json", "provenance.json", "raw.npz", "model_info.json"):
@@ -484,14 +487,14 @@ def test_run_directory_contents(tmp_path: Path, wechat: Results) -> None:
 
 
 def test_sir_run_has_no_signal_files(tmp_path: Path, sir: Results) -> None:
-    run = sir.write(tmp_path / "sir")
+    run = write_run(sir, tmp_path / "sir")
     assert not (run / "signals.csv").exists()
     assert {p.name for p in (run / "figures").iterdir()} == {"traits.png", "traits.svg"}
 
 
 def test_load_round_trips_frames_exactly(tmp_path: Path, wechat: Results) -> None:
-    run = wechat.write(tmp_path / "run", figures=False)
-    back = Results.load(run)
+    run = write_run(wechat, tmp_path / "run", figures=False)
+    back = read_run(run)
     for name in ("timeseries", "signals", "fired", "transitions"):
         pd.testing.assert_frame_equal(getattr(back, name), getattr(wechat, name), check_exact=True)
     pd.testing.assert_frame_equal(back.outcome_values(), wechat.outcome_values(), check_exact=True)
@@ -504,7 +507,7 @@ def test_load_round_trips_frames_exactly(tmp_path: Path, wechat: Results) -> Non
 
 def test_csv_and_parquet_hold_the_same_tables(tmp_path: Path, wechat: Results) -> None:
     pytest.importorskip("pyarrow")
-    run = wechat.write(tmp_path / "run", figures=False)
+    run = write_run(wechat, tmp_path / "run", figures=False)
     for name in ("timeseries", "signals", "fired", "transitions"):
         frame = getattr(wechat, name)
         csv = pd.read_csv(run / f"{name}.csv")
@@ -515,15 +518,14 @@ def test_csv_and_parquet_hold_the_same_tables(tmp_path: Path, wechat: Results) -
 
 
 def test_load_reports_a_missing_file(tmp_path: Path, sir: Results) -> None:
-    run = sir.write(tmp_path / "run", figures=False)
+    run = write_run(sir, tmp_path / "run", figures=False)
     (run / "raw.npz").unlink()
     with pytest.raises(OutputError, match="raw.npz"):
-        Results.load(run)
+        read_run(run)
 
 
 def test_redraw_figures_replaces_files_atomically(tmp_path: Path, sir: Results) -> None:
-    run = sir.write(tmp_path / "run", figures=False)
-    from rumorsim.results import redraw_figures
+    run = write_run(sir, tmp_path / "run", figures=False)
 
     written = redraw_figures(run)
     assert {p.name for p in written} == {"traits.png", "traits.svg"}

@@ -161,3 +161,26 @@ def test_override_can_add_a_section_the_file_lacks(sir_text):
     assert sc.signals["capacity"].value == 5
     err = _error(sir_text, ["signalz.capacity={kind: value, value: 5}"])
     assert "Did you mean `signals`?" in str(err) and err.file.startswith("--set")
+
+
+def test_edge_list_paths_follow_one_rule_for_validation_and_building(tmp_path, monkeypatch, sir_text):
+    """`~` is expanded and relative paths start at the scenario's folder, for the
+    validator and the builder alike (the validator used to refuse `~/edges.txt`)."""
+    import rumorsim as rs
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    (home / "scen").mkdir(parents=True)
+    elsewhere.mkdir()
+    edges = "".join(f"{i} {(i + 1) % 40}\n" for i in range(40))
+    (home / "edges.txt").write_text(edges, encoding="utf-8")
+    (home / "scen" / "ring.txt").write_text(edges, encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    small = sir_text.replace("agents: 10000", "agents: 40").replace("count: 10", "count: 1")
+    for path in ("~/edges.txt", "ring.txt", str(home / "edges.txt")):
+        p = home / "scen" / "s.yaml"
+        p.write_text(small.replace("{generator: erdos_renyi, mean_degree: 10}",
+                                   f"{{generator: edgelist, path: '{path}'}}"), encoding="utf-8")
+        sc = load_scenario(p)
+        net, _, _ = rs.build(sc, seed=1)
+        assert net.layer("contacts").n_edges == 40, path

@@ -18,7 +18,7 @@ import pytest
 import rumorsim as rs
 from rumorsim.errors import ScenarioError
 from rumorsim.scenario import parse_scenario
-from rumorsim.whatif import Comparison, make_plan, run_whatifs
+from rumorsim.whatif import Comparison, make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "scenarios" / "wechat_leak_2016.yaml"
@@ -57,7 +57,7 @@ def levers() -> Comparison:
         "link_down_1h": take_link_down(1),
         "link_down_3h": take_link_down(3),
     }, common={"population.agents": 40000})
-    return run_whatifs(plan, replicates=10, seed=7, workers=2)
+    return rs.compare(plan, replicates=10, seed=7, workers=2)
 
 
 def paired(comp: Comparison, outcome: str, a: str, b: str) -> np.ndarray:

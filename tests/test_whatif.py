@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import rumorsim as rs
 from rumorsim.cli import cli
 from rumorsim.errors import OutputError, ScenarioError
 from rumorsim.report import write_report
 from rumorsim.whatif import (TABLE_COLUMNS, Comparison, is_whatif_file, load_whatifs,
-                              make_plan, run_whatifs)
+                              make_plan)
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "scenarios" / "wechat_leak_2016.yaml"
@@ -54,7 +55,7 @@ variants:
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory) -> Comparison:
     plan = load_whatifs(small_plan(tmp_path_factory.mktemp("plan")))
-    return run_whatifs(plan, workers=2)
+    return rs.compare(plan, workers=2)
 
 
 # ------------------------------------------------------------------ loading
