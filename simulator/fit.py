@@ -22,7 +22,8 @@ How one fit runs:
    thousands weigh alike in relative terms).
 3. Each generation's tolerance is the median distance of the previous one (pyABC's
    ``MedianEpsilon``); the fit stops when the simulation budget is spent (a generation
-   that would overrun it is dropped: the posterior is the last complete generation).
+   that would overrun it is dropped: the posterior is the last complete generation;
+   the first generation always completes, so a tiny budget may be overrun by it).
 4. The posterior predictive: ``predictive`` particles drawn by weight, each simulated
    to ``forecast_until`` with a fresh seed; median and 90 % band per time.
 
@@ -31,28 +32,35 @@ its own seed from the fit's ``SeedSequence``; batches are taken in order, so the
 particles, the posterior and the forecast are the same at any number of workers (local
 processes, or a Dask cluster with ``scheduler=``). pyABC draws its proposals from
 numpy's global generator; each batch seeds it and restores the caller's state after,
-so nothing outside the fit sees a change.
+so nothing outside the fit sees a change (a lock keeps two threads of one process,
+e.g. a Dask worker's, from interleaving: start Dask workers with ``--nthreads 1``).
+Local workers are forked processes: they inherit the built network and the compiled
+kernel, so a fit's workers start in milliseconds (the parent runs no threads).
+
+Why not the sweep runner (:func:`rumorsim.sweep.run_points`): it returns one number per
+outcome and replicate, and a fit needs the whole observed series of each simulation;
+the executors here follow the same rules (seeded tasks, results in a fixed order, local
+processes or a Dask ``scheduler``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
-from .errors import RumorsimError, ScenarioError
+from .errors import RumorsimError
 from .fitfile import FitSpec, Observed, load_fit
 from .scenario import Scenario, _Tree, apply_override
 
@@ -196,6 +204,7 @@ def log_distance(x: np.ndarray, y: np.ndarray) -> float:
 
 
 _PAYLOAD: Any = None  # what a forked worker process runs (set by the pool's initializer)
+_GLOBAL_RNG_LOCK = threading.Lock()
 
 
 def _set_payload(payload: Any) -> None:
@@ -216,12 +225,14 @@ class _SeededRepeat:
         self.fn, self.size = fn, size
 
     def __call__(self, seed_words: np.ndarray) -> List[Any]:
-        saved = np.random.get_state()
-        np.random.seed(np.asarray(seed_words, np.uint32))
-        try:
-            return [self.fn() for _ in range(self.size)]
-        finally:
-            np.random.set_state(saved)
+        # one batch at a time per process: threads (a Dask worker's) share the generator
+        with _GLOBAL_RNG_LOCK:
+            saved = np.random.get_state()
+            np.random.seed(np.asarray(seed_words, np.uint32))
+            try:
+                return [self.fn() for _ in range(self.size)]
+            finally:
+                np.random.set_state(saved)
 
 
 class _InProcess:
@@ -333,7 +344,7 @@ def _batch_seeds(seed: int, *key: int) -> Iterator[np.ndarray]:
 
 def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int, batch: int) -> Any:
     """A pyABC sampler that runs fixed-size seeded batches in order (worker-count independent)
-    and never exceeds the fit's simulation budget."""
+    and stops a generation after the first when the fit's simulation budget is spent."""
 
     class BatchSampler(pyabc.sampler.Sampler):
         def __init__(self) -> None:
@@ -350,7 +361,9 @@ def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int, batch: int
             for out in runner.map(_SeededRepeat(simulate_one, batch),
                                     _batch_seeds(seed, _ABC_BRANCH, self.calls)):
                 for particle in out:
-                    if self.used >= budget or evaluated >= max_eval:
+                    # the calibration sample and the first generation always complete
+                    # (without them there is no posterior); later ones stop at the budget
+                    if (t >= 1 and self.used >= budget) or evaluated >= max_eval:
                         done = True
                         break
                     self.used += 1
