@@ -170,6 +170,8 @@ class PriorSpec(_Frozen):
 class FitSpec(_Frozen):
     """A whole fit: base scenario, data, observation, priors, method and budget."""
 
+    name: Optional[str] = Field(None, description="A title (what `rumorsim scenarios` lists).")
+    description: str = ""
     scenario: str = Field(description="A shipped scenario's name, or a path relative to the fit file.")
     set: List[str] = Field(default_factory=list, description="--set overrides of the base scenario.")
     data: DataSpec

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from matplotlib.ticker import NullFormatter
+
+from .formatting import format_number
 from .plots import _human, _new_figure, _styled
 
 if TYPE_CHECKING:  # only for annotations
@@ -53,7 +56,7 @@ def plot_fit(fit: "FitResult") -> Figure:
     top = float(np.nanmax([pred["high"].max(), np.nanmax(obs.value[seen])]))
     ax.set_ylim(0, top * 1.08 + 1)
     ax.yaxis.set_major_formatter(_human())
-    ax.set_xlabel(f"time since the post ({obs.unit})")
+    ax.set_xlabel(f"time since the start of the series ({obs.unit})")
     what = fit.spec.observe
     if what.label:
         ylabel = f"{what.label} (people)"
@@ -65,9 +68,10 @@ def plot_fit(fit: "FitResult") -> Figure:
     ax.set_ylabel(textwrap.fill(ylabel, 40))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8.5)
     f = fit.summary["forecast"]
-    ax.set_title(f"Series {obs.cascade}: forecast at {f['time']:g} {obs.unit}: "
-                 f"{f['median']:,.0f} [{f['low']:,.0f} to {f['high']:,.0f}]"
-                 + (f", observed {f['observed']:,.0f}" if "observed" in f else ""),
+    n = format_number
+    ax.set_title(f"Forecast at {f['time']:g} {obs.unit}: {n(f['median'])} "
+                 f"(90 %: {n(f['low'])} to {n(f['high'])})"
+                 + (f"; observed {n(f['observed'])}" if "observed" in f else ""),
                  fontsize=10, loc="left")
 
     w = fit.posterior["weight"].to_numpy(float)
@@ -78,6 +82,7 @@ def plot_fit(fit: "FitResult") -> Figure:
         if prior.scale == "log":
             bins = np.geomspace(prior.low, prior.high, 31)
             pax.set_xscale("log")
+            pax.xaxis.set_minor_formatter(NullFormatter())  # no crowded 3x10^-2 labels
         else:
             bins = np.linspace(prior.low, prior.high, 31)
         pax.hist(v, bins=bins, weights=w, color=_FIT, alpha=0.7)
@@ -92,8 +97,8 @@ def plot_fit(fit: "FitResult") -> Figure:
                  fontweight="bold", x=0.01, ha="left")
     b = fit.summary["budget"]
     fig.supxlabel(textwrap.fill(
-        f"ABC-SMC (pyABC): {b['abc_simulations']:,} simulations, {b['generations']} generations "
-        f"of {b['particles']} particles; band = 5-95 % of {b['predictive_simulations']} posterior "
+        f"ABC-SMC (pyABC): {b['abc_simulations']:,} simulations, {b['generations']} "
+        f"generation{'s' if b['generations'] != 1 else ''} of {b['particles']} particles; band = 5-95 % of {b['predictive_simulations']} posterior "
         "predictive runs. Bottom: posterior of each parameter over its prior range "
         "(line: median; title: median [90 % interval]).", 150),
         fontsize=7.5, color="0.35", x=0.01, ha="left")
