@@ -43,7 +43,14 @@ _PUBLIC: Dict[str, str] = {
     "compare": "api",
     "make_plan": "whatif",
     "load_whatifs": "whatif",
+    # sweeps
+    "load_sweep": "sweepfile",
+    "run_sweep": "sweep",
+    "run_points": "sweep",
+    "read_sweep": "sweepdir",
     "Comparison": "whatif",
+    # theory
+    "solve_meanfield": "meanfield",
     # results and run directories (numba-free: reading a run never loads the kernel)
     "Results": "results",
     "read_run": "rundir",
@@ -53,6 +60,7 @@ _PUBLIC: Dict[str, str] = {
     "ScenarioError": "errors",
     "MemoryBudgetError": "errors",
     "OutputError": "errors",
+    "MeanFieldError": "errors",
 }
 
 __all__: List[str] = ["__version__", *_PUBLIC]

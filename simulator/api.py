@@ -195,7 +195,8 @@ def run(
 
         bar = tqdm(total=reps, desc=f"{sc.name[:40]}", unit="rep", leave=False, file=sys.stderr)
     try:
-        raw = run_replicates(model, reps, seed, workers=workers, progress=bar.update if bar else None)
+        raw = run_replicates(model, reps, seed, workers=workers, progress=bar.update if bar else None,
+                             profile=timings)  # (adds jit_seconds, edge_visits)
     finally:
         if bar is not None:
             bar.close()
@@ -293,6 +294,24 @@ def agent_history(results: Results, replicate: int = 0) -> np.ndarray:
     if model is None:
         raise ScenarioError("agent histories need a run made in this session (not one loaded from disk)")
     return record_agent_states(model, seed_from_record(results.provenance["seed"]), replicate)
+
+
+def meanfield_of(results: Results, *, method: str = "homogeneous") -> "object":
+    """The mean-field curves of a run's scenario, on the run's own network when degrees matter.
+
+    A run made in this session uses its network; one read from disk rebuilds the network
+    from its recorded seed (``method="degree"``, or a layer whose mean degree needs it).
+    Returns ``rumorsim.meanfield.solve_meanfield``'s table on the run's report times.
+    """
+    from .meanfield import solve_meanfield
+
+    network = getattr(results, "network", None)
+    sc = results.scenario
+    if network is None and method == "degree":
+        seed = seed_from_record(results.provenance.get("seed", sc.run.seed))
+        network = build_network(sc.network, sc.population.agents, as_seed_sequence(seed),
+                                base_dir=sc.base_dir, source=sc.source)
+    return solve_meanfield(sc, times=np.asarray(results.times, float), method=method, network=network)
 
 
 def provenance(sc: Scenario, *, seed: SeedLike, replicates: int, workers: int,

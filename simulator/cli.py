@@ -134,7 +134,7 @@ def scenarios_cmd() -> None:
         desc = s["description"] or s["title"]
         if len(desc) > 90:
             desc = desc[:87].rsplit(" ", 1)[0] + "..."
-        tag = f" [{s['kind']}]" if s["kind"] in ("what-if", "fit") else ""
+        tag = f" [{s['kind']}]" if s["kind"] != "scenario" else ""
         click.echo(f"{s['name']:<{width}}  {s['title']}{tag}\n{'':<{width}}  {desc}")
 
 
@@ -150,6 +150,16 @@ def validate(scenario: str, overrides: Sequence[str]) -> None:
     from .whatif import is_whatif_file
 
     path = find_scenario(scenario)
+    from .sweepfile import is_sweep_file
+
+    if is_sweep_file(path):
+        from .design import point_count
+        from .sweepfile import load_sweep
+
+        spec = load_sweep(path, overrides)
+        click.echo(f"ok: {path} ({spec.design} sweep over `{spec.base.name}`: {len(spec.parameters)} "
+                   f"parameters, {point_count(spec)} points x {spec.replicates} replicates)")
+        return
     if is_whatif_file(path):
         from .whatif import load_whatifs
 
@@ -194,26 +204,70 @@ def _print_summary(res: Any) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty run directory.")
 @click.option("--no-figures", is_flag=True, help="Skip PNG/SVG figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--profile", is_flag=True, help="Print where the time went (build the network, compile the model, load the numba kernel, run it, write outputs, draw figures) and the kernel's rate in edge visits per second.")
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]),
+              help="Also solve the mean-field equations (homogeneous, or degree-based: "
+                   "--meanfield degree): meanfield.csv, dashed over the bands.")
 @friendly
 def run(scenario: str, replicates: Optional[int], seed: Optional[int], workers: Optional[int],
         overrides: Sequence[str], out: Optional[Path], overwrite: bool, no_figures: bool,
-        quiet: bool) -> None:
+        quiet: bool, profile: bool, meanfield: Optional[str]) -> None:
     """Run SCENARIO (a file or a shipped name) and write a run directory.
 
     A scenario that would not fit in memory is refused before anything is built.
     """
-    from .api import find_scenario, load, run as run_scenario, write_run
+    import time
 
+    from .api import find_scenario, load, meanfield_of, run as run_scenario, write_run
+    from .rundir import draw_figures
+
+    t0 = time.perf_counter()
     path = find_scenario(scenario)
     _check_out_dir(out, overwrite)
     sc = load(path, overrides)
+    load_s = time.perf_counter() - t0
     res = run_scenario(sc, replicates=replicates, seed=seed, workers=workers,
                        progress=not quiet and sys.stderr.isatty(), command=_command_line())
+    if meanfield:
+        res.meanfield = meanfield_of(res, method=meanfield)
     out = out if out is not None else _default_run_dir(path.stem)
-    written = write_run(res, out, overwrite=overwrite, figures=not no_figures)
+    t0 = time.perf_counter()
+    # (with --profile the figures are drawn after the rest, to time them apart)
+    written = write_run(res, out, overwrite=overwrite, figures=not no_figures and not profile)
+    outputs_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if profile and not no_figures:
+        draw_figures(res, Path(written) / "figures")
+    figures_s = time.perf_counter() - t0
     if not quiet:
         _print_summary(res)
     click.echo(f"\nwrote {written}")
+    if profile:
+        _print_profile(res, load_s, outputs_s, figures_s if not no_figures else None)
+
+
+def _print_profile(res: Any, load_s: float, outputs_s: float, figures_s: Optional[float]) -> None:
+    """``run --profile``: seconds per phase, and the kernel's rate in edge visits."""
+    from .formatting import format_number
+
+    tm = res.provenance["timings"]
+    kernel = tm.get("run_seconds", 0.0)
+    rows = [("load scenario", load_s), ("build network", tm.get("network_seconds", 0.0)),
+            ("compile model", tm.get("compile_seconds", 0.0)),
+            ("load kernel", tm.get("jit_seconds", 0.0)), ("kernel", kernel),
+            ("outputs", outputs_s)] + ([("figures", figures_s)] if figures_s is not None else [])
+    total = sum(s for _, s in rows)
+    click.echo("\nprofile (wall seconds)")
+    for name, s in rows:
+        click.echo(f"  {name:<20} {s:9.3f}  {100 * s / total if total else 0:5.1f} %")
+    click.echo(f"  {'total':<20} {total:9.3f}")
+    visits = tm.get("edge_visits", 0)
+    threads = max(1, min(int(res.provenance.get("workers", 1)), res.n_replicates))
+    if kernel > 0:
+        click.echo(f"  kernel: {res.n_replicates} replicates on {threads} threads, "
+                   f"{visits:,} edge visits = {format_number(visits / kernel)} per second "
+                   f"({format_number(visits / kernel / threads)} per thread)")
 
 
 @cli.command()
@@ -246,14 +300,77 @@ def compare(whatifs: str, replicates: Optional[int], seed: Optional[int], worker
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]),
+              help="Solve the mean-field equations of the run's scenario, write meanfield.csv "
+                   "into RUN_DIR and draw them dashed over the bands.")
 @friendly
-def plot(run_dir: Path) -> None:
-    """Redraw the figures of a finished run directory (numba is never loaded)."""
-    from .rundir import redraw_figures
+def plot(run_dir: Path, meanfield: Optional[str]) -> None:
+    """Redraw the figures of a finished run directory (numba is never loaded, unless
+    --meanfield solves the equations)."""
+    from .rundir import draw_figures, read_run
 
     _require_run_dir(run_dir)
-    for p in redraw_figures(run_dir):
+    res = read_run(run_dir)
+    if meanfield:
+        from .api import meanfield_of
+
+        res.meanfield = meanfield_of(res, method=meanfield)
+        _write_csv_atomically(res.meanfield, run_dir / "meanfield.csv")
+        click.echo(f"wrote {run_dir / 'meanfield.csv'}")
+    for p in draw_figures(res, run_dir / "figures", atomic=True):
         click.echo(f"wrote {p}")
+
+
+def _write_csv_atomically(df: Any, path: Path) -> None:
+    from .outputs import replacing
+
+    with replacing(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+@cli.command("meanfield")
+@click.argument("scenario")
+@set_option
+@click.option("--method", "-m", type=click.Choice(["homogeneous", "degree"]), default="homogeneous",
+              show_default=True, help="Homogeneous mixing (mean degrees) or degree-based "
+              "(heterogeneous mean field on the built network's degrees).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: runs/<scenario>-meanfield, numbered if taken).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty output directory.")
+@friendly
+def meanfield_cmd(scenario: str, overrides: Sequence[str], method: str, out: Optional[Path],
+                  overwrite: bool) -> None:
+    """Solve SCENARIO's mean-field equations: meanfield.csv and a figure.
+
+    \b
+    The equations are derived from the scenario's own rules (spontaneous, induced and
+    threshold transitions, signals, seeds, interventions, the daily rhythm) and integrated
+    in the scenario's time unit: the limit of many agents and small steps. Columns of
+    meanfield.csv: time, trait, state, fraction, people.
+    """
+    from .api import find_scenario, load
+    from .formatting import format_number
+    from .meanfield import solve_meanfield
+    from .plots import plot_meanfield, save_figure
+    from .outputs import write_directory_atomically
+
+    path = find_scenario(scenario)
+    _check_out_dir(out, overwrite)
+    sc = load(path, overrides)
+    df = solve_meanfield(sc, method=method)
+    out = out if out is not None else _default_run_dir(f"{path.stem}-meanfield")
+
+    def fill(d: Path) -> None:
+        df.to_csv(d / "meanfield.csv", index=False)
+        save_figure(plot_meanfield(sc, df, method=method), d / "meanfield", atomic=False)
+
+    write_directory_atomically(out, fill, overwrite=overwrite, what="mean-field directory")
+    last = df[df.time == df.time.max()]
+    click.echo(f"{sc.name}: mean field ({method}) at t = {df.time.max():g} {sc.time.unit}")
+    for _, row in last.iterrows():
+        click.echo(f"  {row.trait:>12} {row.state:<16} {row.fraction:8.4f}  ({format_number(row.people)} people)")
+    click.echo(f"wrote {out}")
 
 
 @cli.command()
@@ -261,10 +378,16 @@ def plot(run_dir: Path) -> None:
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="HTML file (default: RUN_DIR/report.html).")
 @friendly
 def report(run_dir: Path, out: Optional[Path]) -> None:
-    """Write one self-contained HTML report of a run or comparison directory."""
+    """Write one self-contained HTML report of a run, comparison or sweep directory."""
     from .report import write_report
+    from .sweepdir import is_sweep_dir
 
     _require_run_dir(run_dir)
+    if is_sweep_dir(run_dir):
+        from .sweepreport import write_sweep_report
+
+        click.echo(f"wrote {write_sweep_report(run_dir, out=out)}")
+        return
     click.echo(f"wrote {write_report(run_dir, out=out)}")
 
 
@@ -272,6 +395,84 @@ def _require_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise OutputError("no such run directory", file=str(run_dir),
                           suggestion="Give a folder written by `rumorsim run` or `rumorsim compare`")
+
+
+# ------------------------------------------------------------------ sweeps (researchers)
+
+
+@cli.command()
+@click.argument("sweep_file")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Sweep directory (default: runs/<sweep file name>). Rerunning into it resumes.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default 1: this process, each point's replicates on all cores). "
+                   "Never changes the numbers.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the points on a Dask cluster, e.g. tcp://10.0.0.5:8786 (pip install \"rumorsim[sweep]\").")
+@set_option
+@click.option("--overwrite", is_flag=True, help="Replace a directory that holds a different sweep.")
+@click.option("--no-figures", is_flag=True, help="Skip the figures.")
+@friendly
+def sweep(sweep_file: str, out: Optional[Path], workers: Optional[int], scheduler: Optional[str],
+          overrides: Sequence[str], overwrite: bool, no_figures: bool) -> None:
+    """Run a parameter sweep (grid, lhs, sobol, morris) written point by point; resumable.
+
+    \b
+    Example:
+      rumorsim sweep scenarios/company_dilemma_sweep.yaml -o runs/company
+      rumorsim sensitivity runs/wechat_sensitivity
+    Kill it at any time and run the same command again: finished points are reused.
+    """
+    from .api import find_scenario
+    from .design import point_count
+    from .sweep import run_sweep
+    from .sweepfile import load_sweep
+
+    path = find_scenario(sweep_file)
+    spec = load_sweep(path, overrides)
+    out = out if out is not None else Path("runs") / path.stem
+    n = point_count(spec)
+    click.echo(f"{spec.name}: {spec.design} design, {n} points x {spec.replicates} replicates "
+               f"= {n * spec.replicates} runs of `{spec.base.name}` -> {out}", err=True)
+    res = run_sweep(spec, out, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                    command=_command_line(), figures=not no_figures,
+                    log=lambda s: click.echo(s, err=True))
+    click.echo(f"{res.computed} points computed, {res.reused} reused, in {res.seconds:.1f} s")
+    if (out / "sensitivity.csv").is_file():
+        _print_sensitivity(out)
+    click.echo(f"wrote {out}")
+    if res.failures:
+        first = min(res.failures)
+        _fail(f"{len(res.failures)} of {res.points} points failed (points "
+              f"{', '.join(map(str, sorted(res.failures)[:10]))}{' ...' if len(res.failures) > 10 else ''}); "
+              f"point {first}: {res.failures[first]} The others are in {out}/results.parquet; "
+              f"the messages are in {out}/failures.csv. Run the same command again to retry the failed points.", 1)
+
+
+def _print_sensitivity(out: Path) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(out / "sensitivity.csv")
+    var = pd.read_csv(out / "variance.csv") if (out / "variance.csv").is_file() else None
+    cols = ["S1", "S1_conf", "ST", "ST_conf"] if "ST" in table else ["mu_star", "mu_star_conf", "sigma"]
+    for o, t in table.groupby("outcome", sort=False):
+        click.echo(f"\n{o}" + (f"  (replicate noise: {float(var.set_index('outcome').loc[o, 'replicate_share']):.0%} "
+                               "of the variance)" if var is not None and o in set(var["outcome"]) else ""))
+        for _, r in t.iterrows():
+            click.echo(f"  {r['parameter'][:50]:<50} " + "  ".join(f"{c} {r[c]:>8.3g}" for c in cols))
+
+
+@cli.command()
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.option("--no-figures", is_flag=True, help="Skip the figure.")
+@friendly
+def sensitivity(sweep_dir: Path, no_figures: bool) -> None:
+    """Sobol or Morris indices of a finished sweep (SALib, on the replicate means)."""
+    from .sensitivity import write_sensitivity
+
+    for p in write_sensitivity(sweep_dir, figures=not no_figures):
+        click.echo(f"wrote {p}")
+    _print_sensitivity(sweep_dir)
 
 
 @cli.command()
@@ -343,6 +544,75 @@ def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optio
                    f"[{_num(f['low'])} – {_num(f['high'])}]"
                    + (f"  (observed {_num(f['observed'])})" if "observed" in f else ""))
     click.echo(f"\nwrote {written}")
+
+
+@cli.command("animate")
+@click.argument("scenario")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="The animation: FILE.gif (Pillow) or FILE.mp4 (needs ffmpeg).")
+@set_option
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=None, help="Random seed (default: the scenario's run.seed).")
+@click.option("--trait", "-t", default=None, help="Trait that colours the agents (default: the first).")
+@click.option("--layer", default=None, help="Network layer drawn (default: the one the trait spreads on).")
+@click.option("--fps", type=click.IntRange(1, 60), default=8, show_default=True, help="Frames per second.")
+@click.option("--frames", "max_frames", type=click.IntRange(2, 1000), default=90, show_default=True,
+              help="At most this many frames (the report times, thinned evenly).")
+@click.option("--meanfield", "meanfield", is_flag=False, flag_value="homogeneous", default=None,
+              type=click.Choice(["homogeneous", "degree"]), help="Draw the mean-field curves dashed.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@friendly
+def animate_cmd(scenario: str, out: Path, overrides: Sequence[str], seed: Optional[int],
+                trait: Optional[str], layer: Optional[str], fps: int, max_frames: int,
+                meanfield: Optional[str], overwrite: bool) -> None:
+    """Animate one run of SCENARIO: the network and the curves side by side.
+
+    \b
+    For small graphs (up to 2,000 agents), e.g.
+      rumorsim animate classic/sir --set population.agents=300 -o sir.gif
+    """
+    from .animate import check_output, write_animation
+    from .api import find_scenario, load, meanfield_of, run as run_scenario
+    from .errors import ScenarioError, did_you_mean
+    from .plots import MAX_SNAPSHOT_AGENTS
+
+    check_output(out, overwrite=overwrite)
+    sc = load(find_scenario(scenario), overrides)
+    if trait is not None and trait not in sc.traits:
+        raise ScenarioError(f"there is no trait `{trait}`", file=sc.source, field="--trait",
+                            expected=f"one of {', '.join(sc.traits)}",
+                            suggestion=did_you_mean(trait, sc.traits))
+    if sc.population.agents > MAX_SNAPSHOT_AGENTS:
+        raise OutputError(
+            f"animations draw at most {MAX_SNAPSHOT_AGENTS:,} agents; this scenario has "
+            f"{sc.population.agents:,}", suggestion="Add --set population.agents=300")
+    if not any(o.strip().startswith("time.report_every") for o in overrides):
+        # frames are report times: a fine grid (the still tail is cut, the rest thinned)
+        from .scenario import override
+
+        sc = override(sc, {"time.report_every": max(sc.time.dt, sc.time.until / 400)})
+    res = run_scenario(sc, replicates=1, seed=seed, workers=1, command=_command_line())
+    mf = meanfield_of(res, method=meanfield) if meanfield else None
+    written = write_animation(res, out, trait=trait, layer=layer, fps=fps, max_frames=max_frames,
+                              meanfield=mf, overwrite=overwrite)
+    click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
+@cli.command("app")
+@click.argument("scenario", required=False)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 lets other machines in the room connect).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@friendly
+def app_cmd(scenario: Optional[str], port: int, host: str, open_browser: bool) -> None:
+    """Classroom web app: a live network, play/step/reset, sliders, the band and the theory.
+
+    SCENARIO (optional) is shown first: a file or a shipped name; the page's picker
+    offers the classroom and classic scenarios. Needs: pip install "rumorsim[app]".
+    """
+    from .app import serve
+
+    serve(scenario, host=host, port=port, open_browser=open_browser)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

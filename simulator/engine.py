@@ -10,9 +10,10 @@ same child seeds: common random numbers for paired what-if comparisons.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -51,6 +52,7 @@ def run_replicates(
     workers: Optional[int] = None,
     first_replicate: int = 0,
     progress: Optional[Callable[[int], None]] = None,
+    profile: Optional[Dict[str, float]] = None,
 ) -> RawRun:
     """Run ``replicates`` independent realisations of ``model``.
 
@@ -61,6 +63,9 @@ def run_replicates(
     seed : the run's seed; replicate i uses child ``first_replicate + i`` of it.
     workers : threads (default: all cores). Results do not depend on it.
     progress : called with 1 each time a replicate finishes (e.g. a tqdm bar's update).
+    profile : if given, filled with ``jit_seconds`` (loading the compiled kernel from
+        numba's cache, or compiling it; not part of ``wall_seconds``) and ``edge_visits``
+        (edge ends the kernel read, all replicates: see ``run_replicate``'s return).
     """
     workers = default_workers() if workers is None else max(1, int(workers))
     R = int(replicates)
@@ -77,35 +82,59 @@ def run_replicates(
     states = np.stack([new_state(s) for s in seeds]) if R else np.zeros((0, 4), np.uint64)
     seed_record = states.copy()
     no_agents = np.zeros((0, 0), np.int16)
+    visits = np.zeros(R, np.int64)
+
+    def args(r: int, records: np.ndarray) -> tuple:
+        return (states[r], *model.kernel_args, counts[r], fired[r], signals[r], peak[r],
+                peak_time[r], above[r], no_agents, records)
+
+    # One record buffer per worker thread, reused by its replicates: the kernel leaves it
+    # clean, at the cost of what the replicate touched (so a small cascade on a large
+    # graph costs what it reaches, not a fresh buffer of all agents).
+    local = threading.local()
 
     def one(r: int) -> None:
-        steps[r] = run_replicate(
-            states[r], *model.kernel_args,
-            counts[r], fired[r], signals[r], peak[r], peak_time[r], above[r], no_agents,
-            _records(model),
-        )
+        records = getattr(local, "records", None)
+        if records is None:
+            records = local.records = _records(model)
+        steps[r], visits[r] = run_replicate(*args(r, records))
         if progress is not None:
             progress(1)
 
     t0 = time.perf_counter()
-    first = 0
-    # (a plain function when the tests run the kernel as pure Python: nothing to compile)
-    if R and not getattr(run_replicate, "overloads", True):
-        one(0)  # compiles (or loads the cache) once, before threads start
-        first = 1
-    if workers == 1 or R - first <= 1:
-        for r in range(first, R):
+    if R:
+        _load_kernel(args(0, np.zeros(0, np.int32)))  # once, before threads start
+    jit = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if workers == 1 or R <= 1:
+        for r in range(R):
             one(r)
     else:
         # the kernel releases the GIL: replicates run side by side, one per thread
-        with ThreadPoolExecutor(max_workers=min(workers, R - first)) as pool:
-            list(pool.map(one, range(first, R)))
+        with ThreadPoolExecutor(max_workers=min(workers, R)) as pool:
+            list(pool.map(one, range(R)))
     wall = time.perf_counter() - t0
+    if profile is not None:
+        profile["jit_seconds"] = jit
+        profile["edge_visits"] = int(visits.sum())
     return RawRun(
         counts=counts, fired=fired, signals=signals, signal_peak=peak,
         signal_peak_time=peak_time, signal_time_above=above, steps_run=steps,
         replicate_seeds=seed_record, wall_seconds=wall,
     )
+
+
+def _load_kernel(args: tuple) -> None:
+    """Compile ``run_replicate`` for these arguments' types, or load it from numba's
+    cache, unless this process has it already. (A plain function when the tests run the
+    kernel as pure Python: nothing to do.)"""
+    if not hasattr(run_replicate, "compile"):
+        return
+    import numba
+
+    sig = tuple(numba.typeof(a) for a in args)
+    if sig not in run_replicate.overloads:
+        run_replicate.compile(sig)
 
 
 def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0) -> np.ndarray:
@@ -128,7 +157,7 @@ def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0)
 
 
 def _records(model: CompiledModel) -> np.ndarray:
-    """A replicate's per-agent record buffer (numpy-allocated: see ``kernel.record_buffer``)."""
+    """A clean per-agent record buffer (numpy-allocated: see ``kernel.record_buffer``)."""
     ka = model.kernel_args
     return record_buffer(model.n_agents, ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
                          bool((ka.st_push_tr >= 0).any()))

@@ -68,6 +68,10 @@ class NetworkError(RumorsimError):
     """A network cannot be built: a missing or malformed edge list, impossible parameters."""
 
 
+class MeanFieldError(RumorsimError):
+    """A scenario has rules the mean-field equations cannot represent (or a bad method)."""
+
+
 class MemoryBudgetError(RumorsimError):
     """A scenario would need more memory than this machine has."""
 

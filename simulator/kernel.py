@@ -1,7 +1,8 @@
 """The numba kernel: one replicate of the discrete-time multi-trait model.
 
-Takes and returns plain arrays only (see ``rumorsim.model.KernelArrays`` for what each
-one is). Semantics (DESIGN.md, "Model semantics"):
+Takes and returns plain arrays only: ``rumorsim.kernel_arrays.FIELDS`` says what each
+input holds (dtype, shape, meaning), in ``run_replicate``'s order. Semantics (DESIGN.md,
+"Model semantics"):
 
 * time advances in steps of ``dt``; in a step an agent whose competing transitions have
   total hazard H makes at most one transition, with probability 1 - exp(-H dt), chosen
@@ -38,6 +39,23 @@ exit step is drawn, and each of its edges is drawn once - does it fire within th
 source's window, and at which step - skipping geometrically over the edges that do not,
 so a source costs O(edges that fire). A target keeps its earliest candidate step; see
 "edge pushes" below and ``model._edge_push_plan`` for when this applies.
+
+A worker's replicates share one record buffer (``record_buffer``). A replicate lists, in
+the buffer's tail, the agents that leave joint state 0; the next replicate on the buffer
+starts by resetting their records and their neighbours' - all a replicate can have
+written, unless it made a pass over all agents (a rescan, a schedule change, counts that
+start non-zero) or the list filled up: then it resets all records. When
+nobody in state 0 needs routing at step 0 (no rules there, or a push target), step 0
+routes only the agents the seeds moved. So a small cascade on a large graph costs what it
+reaches - except a seed by random count, whose selection sampling draws one number per
+eligible agent scanned (which agents a seed picks depends on those draws).
+
+Layout. ``run_replicate`` is the time loop, one numbered phase after another; the phases
+that run once per replicate or once per step are named functions above it
+(``_initial_counts``, ``_rescan``, ``_start_list``, ``_mark_states_dirty``, ``_push_room``,
+``_pop_pushed``, ``_track_signals``, ``_modulation``, ``_outcome_probabilities``,
+``_prepare_records``), each tested against a reference; the per-agent and per-edge loops
+stay written out in it, for the reasons below.
 
 Performance notes. At 10^6 agents and more a run is bound by the latency of reads
 scattered over per-agent arrays, not by arithmetic; three things follow. (1) All that
@@ -236,12 +254,13 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
     still a bound - see "thinning" above). ``is_cand``/``cand`` here are the dirty
     flag/list. Counters served by edge pushes are not kept.
 
-    Returns (n_dirty, complete_count_left_zero)."""
+    Returns (n_dirty, complete_count_left_zero, edge ends read)."""
     old_s = state[i]
     state[i] = new_s
     n_state[old_s] -= 1
     n_state[new_s] += 1
     woke = False
+    visits = 0
     n_ctr = ctr_layer.shape[0]
     for layer in range(lay_complete.shape[0]):
         changed = False
@@ -261,6 +280,7 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
         # counts is agent-major).
         lo = lay_indptr[layer, i]
         hi = lay_indptr[layer, i + 1]
+        visits += hi - lo
         # (see prefetch.py; state, counts and flag share a record) the first neighbours'
         # records at once, then each _AHEAD neighbours early
         for e in range(lo, min(lo + _AHEAD, hi)):
@@ -285,7 +305,7 @@ def _apply_change(i, new_s, state, n_state, counts, glob, ctr_layer, ctr_match, 
             if reads:  # else j's calendar entry stays valid
                 n_cand = _mark_dirty(j, is_cand, cand, n_cand)
     n_cand = _mark_dirty(i, is_cand, cand, n_cand)
-    return n_cand, woke
+    return n_cand, woke, visits
 
 
 # The calendars (static agents' firing steps; push targets' candidate steps) are bucket
@@ -385,6 +405,32 @@ def _new_visit(i, step, since, pvisit, pwhen):
         pwhen[i] = NEVER
         return 1
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _pop_pushed(k, head, count, ent, nxt, free, n_free, pvisit, pwhen, now, n_now):
+    """Empty the push calendar's bucket of step k: append to ``now`` the targets whose
+    entry is still their current candidate (stamped with their visit, and the earliest:
+    ``pwhen == k``), and give the bucket's blocks back to the pool.
+    Returns (n_now, free, n_free)."""
+    blk = head[k]
+    n_chunk = (count[k] - 1) % _BLOCK + 1  # entries in the head block
+    head[k] = -1
+    count[k] = 0
+    while blk >= 0:
+        base = blk * _BLOCK
+        for c in range(n_chunk):
+            i = ent[base + c, 0]
+            if ent[base + c, 1] == pvisit[i] and pwhen[i] == k:
+                now[n_now] = i
+                n_now += 1
+        after = nxt[blk]
+        nxt[blk] = free
+        free = blk
+        n_free += 1
+        blk = after
+        n_chunk = _BLOCK  # (every block after the head is full)
+    return n_now, free, n_free
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -500,16 +546,155 @@ def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_si
         out_agent_states[r, :] = state
 
 
+# ----------------------------------------------------- once per replicate or per step
+# Named phases of run_replicate. Plain calls, not inlined: their array arguments are
+# borrowed, and they run once per replicate or once per step, so a call costs nothing
+# that shows (see "reference counting" above).
+
+
+@njit(cache=True, nogil=True)
+def _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete, in_strength, counts,
+                    glob):
+    """Neighbour counts at the start, when everybody is in joint state 0: a counter that
+    matches state 0 counts every in-neighbour (the in-strength; ``glob`` holds the
+    population count for a complete layer). Counters served by pushes are not kept.
+    Returns whether any agent's count was written (then every record was)."""
+    wrote = False
+    for c in range(ctr_layer.shape[0]):
+        if ctr_match[c, 0] and not ctr_push[c]:
+            if lay_complete[ctr_layer[c]]:
+                glob[c] = n_agents
+            else:
+                wrote = True
+                for i in range(n_agents):
+                    counts[i, c] = in_strength[ctr_layer[c], i]
+    return wrote
+
+
+@njit(cache=True, nogil=True)
+def _mark_states_dirty(states_dirty, state, is_dirty, dirty, n_dirty):
+    """Mark every agent whose joint state is flagged in ``states_dirty`` (a schedule
+    segment changed its hazards); returns the new length of the dirty list."""
+    for i in range(state.shape[0]):
+        if states_dirty[state[i]]:
+            n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
+    return n_dirty
+
+
+@njit(cache=True, nogil=True)
+def _rescan(start_push, state, sched, st_idle, st_push_tr, is_dirty, dirty):
+    """A full rescan: list every agent for routing (``dirty``), except those whose routing
+    would do nothing - in an idle state, or a push target at step 0 (``start_push``:
+    nothing to pull yet) - and that have no pending calendar entry (routing voids it).
+    Returns the number listed."""
+    n_dirty = 0
+    for i in range(state.shape[0]):
+        s = state[i]
+        idle = st_idle[s] or (start_push and st_push_tr[s] >= 0)
+        if idle and sched[i] < 0:
+            is_dirty[i] = 0
+            continue
+        is_dirty[i] = 1
+        dirty[n_dirty] = i
+        n_dirty += 1
+    return n_dirty
+
+
+@njit(cache=True, nogil=True)
+def _push_room(k, dirty, rec, state, since, st_push_src, st_push_tr, tr_push_p, tr_counter,
+               ctr_layer, ctr_match, lay_indptr):
+    """The most edges this step's routing can fire: the edges, on pushed layers, of the
+    listed agents whose visit begins now as a source (or, after step 0, as a target that
+    pulls)."""
+    need = 0
+    n_dirty = dirty.shape[0]
+    for q in range(n_dirty):
+        if q + _AHEAD < n_dirty:
+            j = dirty[q + _AHEAD]
+            prefetch_row(rec, j)
+            prefetch2(lay_indptr, 0, j)
+        i = dirty[q]
+        s = state[i]
+        if since[i] == k and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
+            for t in range(tr_push_p.shape[0]):
+                if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
+                    layer = ctr_layer[tr_counter[t]]
+                    need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+    return need
+
+
+@njit(cache=True, nogil=True)
+def _track_signals(sig_val, time, span, sig_alert, peak, peak_time, above):
+    """Fold the signals' values of a stretch of ``span`` time from ``time`` into each
+    signal's peak (and the time it was first reached) and its time above the alert level."""
+    for g in range(sig_val.shape[0]):
+        if sig_val[g] > peak[g]:
+            peak[g] = sig_val[g]
+            peak_time[g] = time
+        if sig_val[g] > sig_alert[g]:
+            above[g] += span
+
+
+@njit(cache=True, nogil=True)
+def _modulation(a, sig_val, mod_ptr, mod_sig, mod_gain, tr_act, modm, mult):
+    """Each transition's rate multiplier this step: ``modm`` the signal modulations,
+    prod max(0, 1 + gain x signal) (calendar thinning), and ``mult`` that times the
+    activity ``a`` for the transitions that follow the daily rhythm (per-step trials)."""
+    for t in range(modm.shape[0]):
+        m = 1.0
+        for q in range(mod_ptr[t], mod_ptr[t + 1]):
+            f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
+            m *= f if f > 0.0 else 0.0
+        modm[t] = m
+        mult[t] = m * a if tr_act[t] else m
+
+
+@njit(cache=True, nogil=True)
+def _outcome_probabilities(sig_val, tr_n_out, out_p, out_sig, out_complement, out_rest, cum_p):
+    """Cumulative outcome probabilities of each transition this step (``cum_p[t, o]``).
+
+    An outcome has a fixed probability or a signal's value (clipped to [0, 1], or its
+    complement); if they sum above 1 they are scaled to 1; a "rest" outcome takes what
+    is left. The last cumulative value may be below 1: outcomes are drawn in proportion.
+    """
+    for t in range(tr_n_out.shape[0]):
+        fixed = 0.0
+        for o in range(tr_n_out[t]):
+            if out_rest[t, o]:
+                p = 0.0
+            elif out_sig[t, o] >= 0:
+                p = min(max(sig_val[out_sig[t, o]], 0.0), 1.0)
+                if out_complement[t, o]:
+                    p = 1.0 - p
+            else:
+                p = out_p[t, o]
+            cum_p[t, o] = p
+            fixed += p
+        if fixed > 1.0:
+            for o in range(tr_n_out[t]):
+                cum_p[t, o] /= fixed
+            fixed = 1.0
+        acc = 0.0
+        for o in range(tr_n_out[t]):
+            if out_rest[t, o]:
+                cum_p[t, o] = 1.0 - fixed
+            acc += cum_p[t, o]
+            cum_p[t, o] = acc
+
+
 @njit(cache=True, nogil=True)
 def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                       ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
                       n_agents, state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push,
                       lay_complete, lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_cand,
-                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen):
+                      cand, n_cand, fired_tot, k, has_push, since, pvisit, pwhen, touched, n_touched):
     """Apply one dated event (seed or broadcast) at step k: choose agents, apply the first
-    matching effect. Returns (n_dirty, complete count woke, push candidates voided)."""
+    matching effect; list in ``touched`` the agents it moves out of joint state 0 (while
+    there is room). Returns (n_dirty, complete count woke, push candidates voided, edge
+    ends read, n_touched)."""
     woke = False
     voided = 0
+    visits = 0
     # Eligible agents: everyone (mode 0) or a listed set (mode 1), restricted to ev_among.
     if ev_mode[ev] == 0:
         m = 0
@@ -564,17 +749,21 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                 if eff_p[f] >= 1.0 or uniform(rng) < eff_p[f]:
                     target = eff_target[f, s]
                     if target != s:
-                        n_cand, w = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
+                        if s == 0 and n_touched < touched.shape[0]:
+                            touched[n_touched] = i
+                            n_touched += 1
+                        n_cand, w, v = _apply_change(i, target, state, n_state, counts, glob, ctr_layer,
                                                   ctr_match, ctr_push, lay_complete, lay_indptr,
                                                   indices, weights, lay_weighted, st_ctr_use,
                                                   is_cand, cand, n_cand)
                         woke = woke or w
+                        visits += v
                         if has_push:  # in its new state from this very step
                             voided += _new_visit(i, k, since, pvisit, pwhen)
                         if fire >= 0:
                             fired_tot[fire] += 1
                 break
-    return n_cand, woke, voided
+    return n_cand, woke, voided, visits, n_touched
 
 
 def _record_layout(n_counters, n_thresholds, has_push):
@@ -598,37 +787,160 @@ record_layout = njit(cache=True, nogil=True)(_record_layout)
 
 
 def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: bool) -> np.ndarray:
-    """A zeroed buffer for ``run_replicate``'s per-agent records (its ``records``).
+    """A clean buffer for ``run_replicate``'s per-agent records (its ``records``): every
+    agent's record as at the start of a replicate, then a tail saying which records the
+    last replicate left written (``_prepare_records``). A worker passes the same buffer to
+    all its replicates: each cleans only what the one before touched.
 
     Allocated here, by numpy, rather than inside the kernel: numpy asks Linux for
     transparent huge pages on large arrays, and with 2 MB pages the scattered reads of
     records rarely miss the TLB (with 4 kB pages nearly every one does, at 10^7 agents).
     """
-    width = _record_layout(n_counters, n_thresholds, has_push)[0]
-    return np.zeros(n_agents * width + 16, dtype=np.int32)
+    width, c_push = _record_layout(n_counters, n_thresholds, has_push)[:2]
+    flat = np.zeros(_buffer_size(n_agents, width), dtype=np.int32)
+    _clean_records(flat, n_agents, width, c_push, has_push, False)
+    return flat
+
+
+@njit(cache=True, nogil=True)
+def _buffer_size(n_agents, width):
+    """int32 entries of a record buffer: the records (aligned to 64 bytes: 16 spare), then
+    the tail - status, count, and room to list an eighth of the agents (past that,
+    cleaning agents and their neighbours one by one would cost about a full clean)."""
+    return n_agents * width + 16 + 2 + n_agents // 8 + 64
+
+
+@njit(cache=True, nogil=True)
+def _record_rows(flat, n_agents, width):
+    """The (agents, width) view of a record buffer, its first row aligned to 64 bytes."""
+    first = ((64 - flat.ctypes.data % 64) % 64) // 4
+    return flat[first:first + n_agents * width].reshape((n_agents, width))
+
+
+@njit(cache=True, nogil=True)
+def _clean_records(flat, n_agents, width, c_push, has_push, zero):
+    """Every record clean: zeros (written unless ``zero`` is False: a fresh np.zeros
+    buffer), no pending firing step (column 3 = -1), and for pushes no source window (-1)
+    and no candidate step (NEVER). The tail's status says clean (0)."""
+    if zero:
+        flat[:] = 0
+    flat[n_agents * width + 16] = 0
+    rec = _record_rows(flat, n_agents, width)
+    rec[:, 3] = -1
+    if has_push:
+        rec[:, c_push + 1] = -1
+        rec[:, c_push + 2] = NEVER
+
+
+@njit(cache=True, nogil=True)
+def _prepare_records(flat, n_agents, width, c_push, has_push, kept, lay_indptr, indices,
+                     lay_complete):
+    """Clean what the last replicate on this buffer left written, as its tail says:
+    status 0 nothing, 1 the listed agents - and their neighbours if ``kept`` (counts kept
+    on a stored layer) - (``_clean_touched``), 2 every record. Returns the tail's list,
+    for this replicate to fill."""
+    tail = flat[n_agents * width + 16:]
+    if tail[0] == 1:
+        rec = _record_rows(flat, n_agents, width)
+        _clean_touched(rec, tail[2:2 + tail[1]], kept, lay_indptr, indices, lay_complete,
+                       c_push, has_push)
+    elif tail[0] == 2:
+        _clean_records(flat, n_agents, width, c_push, has_push, True)
+    tail[0] = 0
+    tail[1] = 0
+    return tail[2:]
+
+
+@njit(cache=True, nogil=True)
+def _clean_touched(rec, touched, kept, lay_indptr, indices, lay_complete, c_push, has_push):
+    """Make clean again the records a replicate may have written - those of the agents
+    that left joint state 0 (``touched``; listed again if they left it again) and, when
+    counts are kept on a stored layer (``kept``), of their neighbours on every layer (their
+    counts and calendar steps moved). With pushes alone, an agent's record is written only
+    once it changes state: a push target reached fires, or changes state first.
+    Costs what the replicate touched, not O(agents)."""
+    width = rec.shape[1]
+    for q in range(touched.shape[0]):
+        i = touched[q]
+        for layer in range(lay_complete.shape[0] if kept else 0):
+            if lay_complete[layer]:
+                continue
+            for e in range(lay_indptr[layer, i], lay_indptr[layer, i + 1]):
+                j = indices[e]
+                for c in range(width):
+                    rec[j, c] = 0
+                rec[j, 3] = -1
+                if has_push:
+                    rec[j, c_push + 1] = -1
+                    rec[j, c_push + 2] = NEVER
+        for c in range(width):
+            rec[i, c] = 0
+        rec[i, 3] = -1
+        if has_push:
+            rec[i, c_push + 1] = -1
+            rec[i, c_push + 2] = NEVER
+
+
+@njit(cache=True, nogil=True)
+def _start_list(touched, state, st_idle, st_push_tr, is_dirty, dirty, n_dirty):
+    """Step 0's rescan when joint state 0 needs no routing at step 0 (idle, or a push
+    target): the agents the dated events moved out of it, in index order (the order a
+    full rescan lists them in), except those in a state that needs none either. The
+    dirty flags the events set are cleared first. Returns the length of the list."""
+    for q in range(n_dirty):
+        is_dirty[dirty[q]] = 0
+    moved = np.sort(touched)
+    n = 0
+    last = -1
+    for q in range(moved.shape[0]):
+        i = moved[q]
+        if i == last:
+            continue
+        last = i
+        s = state[i]
+        if st_idle[s] or st_push_tr[s] >= 0:
+            continue
+        is_dirty[i] = 1
+        dirty[n] = i
+        n += 1
+    return n
 
 
 @njit(cache=True, nogil=True)
 def run_replicate(
     rng,                                    # uint64[4] xoshiro state (advanced in place)
-    n_agents, n_steps, dt, report_steps,    # time
-    st_ptr, st_tr, dyn_state,               # transitions by joint state (CSR); per-step states
-    st_act, tr_act, activity, clock,        # daily activity: flags, a_k, integral of a dt
+    # -- the model: rumorsim.kernel_arrays.FIELDS, in this order (a test checks it)
+    n_agents, n_steps, dt, report_steps,
+    st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
     tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
     out_rest, mod_ptr, mod_sig, mod_gain, tr_mod_max,
     thr_mode, thr_dist, thr_p1, thr_p2,
-    ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
-    st_simple, st_ctr_class,
+    ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p, push_log_q,
+    st_simple, st_ctr_class, st_idle, st_thr,
     lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
     sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
     seg_start, seg_hazard, seg_value, seg_state_dirty,
     ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index,
-    out_counts, out_fired, out_signals, out_sig_peak, out_sig_peak_time, out_sig_above,
-    out_agent_states,
-    records,                                # int32 zeros from record_buffer (or too small: made here)
+    # -- outputs, filled in place (rows: report_steps)
+    out_counts,                             # int32 (R, S): agents per joint state
+    out_fired,                              # int64 (R, T + events): cumulative firings
+    out_signals,                            # float64 (R, G): signal values
+    out_sig_peak, out_sig_peak_time,        # float64 (G,): each signal's peak and its time
+    out_sig_above,                          # float64 (G,): time spent above the alert level
+    out_agent_states,                       # int16 (R, N) agents' joint states, or (0, 0)
+    records,                                # a worker's buffer from record_buffer (too small: made here)
 ):
-    """Run one replicate; fill the ``out_*`` arrays; return the number of steps run."""
+    """Run one replicate; fill the ``out_*`` arrays.
+
+    Returns (steps run, edge visits): the step at which it stopped (``n_steps``, or
+    earlier once nothing could change any more) and the number of edge ends the cascade
+    covered - a changed agent's edges on the layers whose counts it moved (state changes
+    and dated events), a push source's edges (drawn at once: the ones that do not fire
+    are skipped, not read), a pulling target's edges - the work measure of
+    ``rumorsim run --profile``, comparable between the two paths (the set-up is not
+    counted).
+    """
     n_joint = out_counts.shape[1]
     n_tr = tr_kind.shape[0]
     n_ctr = ctr_layer.shape[0]
@@ -648,10 +960,19 @@ def run_replicate(
     # cache miss, not one per array - at 10^6 agents and more the kernel is bound by
     # these misses. See ``record_layout`` for the columns.
     width, c_push, c_state, c_counts, c_thr = record_layout(n_ctr, thr_mode.shape[0], has_push)
-    flat = records if records.shape[0] >= n_agents * width + 16 else np.zeros(
-        n_agents * width + 16, dtype=np.int32)
-    first = ((64 - flat.ctypes.data % 64) % 64) // 4
-    rec = flat[first:first + n_agents * width].reshape((n_agents, width))
+    if records.shape[0] >= _buffer_size(n_agents, width):  # (a record_buffer)
+        flat = records
+    else:
+        flat = np.empty(_buffer_size(n_agents, width), dtype=np.int32)
+        _clean_records(flat, n_agents, width, c_push, has_push, True)
+    # clean what the replicate before left written; ``touched`` lists, in the buffer's
+    # tail, the agents that leave joint state 0 in this one (see "A worker's replicates")
+    kept = False  # counts kept on a stored layer: a change writes neighbours' records
+    for c in range(n_ctr):
+        kept = kept or (not ctr_push[c] and not lay_complete[ctr_layer[c]])
+    touched = _prepare_records(flat, n_agents, width, c_push, has_push, kept, lay_indptr,
+                               indices, lay_complete)
+    rec = _record_rows(flat, n_agents, width)
     recf = rec.view(np.float32)
     state = rec[:, c_state]
     # the rate at which the pending firing step was proposed (see "superposition")
@@ -660,13 +981,11 @@ def run_replicate(
     n_state[0] = n_agents
     counts = recf[:, c_counts:c_counts + max(n_ctr, 1)]
     glob = np.zeros(n_ctr, dtype=np.float64)
-    for c in range(n_ctr):
-        if ctr_match[c, 0] and not ctr_push[c]:  # everybody starts in joint state 0
-            if lay_complete[ctr_layer[c]]:
-                glob[c] = n_agents
-            else:
-                for i in range(n_agents):
-                    counts[i, c] = in_strength[ctr_layer[c], i]
+    # ``touched_all`` once every record may have been written (a pass over all agents):
+    # then, as when ``touched`` is full, the next replicate cleans all records.
+    n_touched = 0
+    touched_all = _initial_counts(n_agents, ctr_layer, ctr_match, ctr_push, lay_complete,
+                                  in_strength, counts, glob)
     thr_vals = recf[:, c_thr:c_thr + thr_mode.shape[0]].T  # (threshold slot, agent)
     _draw_thresholds(rng, thr_dist, thr_p1, thr_p2, thr_vals)
 
@@ -681,8 +1000,7 @@ def run_replicate(
     # calendar of static agents: a bucket per step (head block, entries), blocks of
     # entries (agent, stamp) in a growable pool
     stamp = rec[:, 2]
-    sched = rec[:, 3]
-    sched[:] = -1
+    sched = rec[:, 3]  # (-1 in a clean record)
     n_live = 0
     cal_head = np.full(n_steps + 1, -1, dtype=np.int64)
     cal_count = np.zeros(n_steps + 1, dtype=np.int64)
@@ -701,8 +1019,7 @@ def run_replicate(
         xend = rec[:0, 0]
         pwhen = rec[:0, 0]
         pvisit = rec[:0, 0]
-    xend[:] = -1
-    pwhen[:] = NEVER
+    # (xend -1 and pwhen NEVER in a clean record)
     pcal_head = np.full(n_steps + 1 if has_push else 1, -1, dtype=np.int64)
     pcal_count = np.zeros(pcal_head.shape[0], dtype=np.int64)
     n_pfree = 32 + n_push // (8 * _BLOCK)
@@ -715,23 +1032,9 @@ def run_replicate(
     fire_L = np.empty(fire_e.shape[0], dtype=np.int32)
     fire_P = np.empty(fire_e.shape[0], dtype=np.float64)
     n_fire = 0
-    push_log_q = np.empty(n_tr, dtype=np.float64)  # log(1 - p) of each pushed transition
-    for t in range(n_tr):
-        p = tr_push_p[t]
-        push_log_q[t] = np.log1p(-p) if 0.0 <= p < 1.0 else -np.inf
     n_now = 0
     n_plive = 0
 
-    # states where routing has nothing to do: no rules, not tried every step, no pushes
-    st_idle = np.zeros(n_joint, dtype=np.bool_)
-    for s in range(n_joint):
-        st_idle[s] = (st_ptr[s] == st_ptr[s + 1] and not dyn_state[s] and not st_push_src[s]
-                      and st_push_tr[s] < 0)
-    # states with a threshold rule (routing asks early for those agents' thresholds)
-    st_thr = np.zeros(n_joint, dtype=np.bool_)
-    for s in range(n_joint):
-        for q in range(st_ptr[s], st_ptr[s + 1]):
-            st_thr[s] = st_thr[s] or tr_kind[st_tr[q]] == THRESHOLD
     # agents whose constant rules include a sure one (probability 1): they fire at the
     # step they are routed, so they skip the calendar
     sure = np.empty(n_agents, dtype=np.int32)
@@ -770,6 +1073,7 @@ def run_replicate(
     next_report = 0
     need_rescan = True
     steps_run = n_steps
+    visits = 0  # edge ends read: by state changes (counts), pushes and pulls (see the return)
 
     for k in range(n_steps + 1):
         # 1. schedule segment (rates, capacities) in force from this step
@@ -778,18 +1082,18 @@ def run_replicate(
             hazard = seg_hazard[seg]
             _schedule_totals(hazard, st_ptr, st_tr, st_total, st_n_inf, st_single)
             # Agents in states whose hazards changed redraw their firing steps.
-            for i in range(n_agents):
-                if seg_state_dirty[seg, state[i]]:
-                    n_dirty = _mark_dirty(i, is_dirty, dirty, n_dirty)
+            n_dirty = _mark_states_dirty(seg_state_dirty[seg], state, is_dirty, dirty, n_dirty)
+            touched_all = True
         # 2. dated events (seeds, broadcasts) due now
         while next_ev < n_ev and ev_step[next_ev] <= k:
-            n_dirty, woke, voided = _select_and_apply(
+            n_dirty, woke, voided, v, n_touched = _select_and_apply(
                 next_ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
                 ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire_index, n_agents,
                 state, n_state, counts, glob, ctr_layer, ctr_match, ctr_push, lay_complete,
                 lay_indptr, indices, weights, lay_weighted, st_ctr_use, is_dirty, dirty, n_dirty,
-                fired_tot, k, has_push, since, pvisit, pwhen)
+                fired_tot, k, has_push, since, pvisit, pwhen, touched, n_touched)
             n_plive -= voided
+            visits += v
             need_rescan = need_rescan or woke
             next_ev += 1
         # 3. route changed agents (or everyone, on a rescan); they may fire from this step
@@ -797,34 +1101,22 @@ def run_replicate(
             # Everyone, except agents whose routing would do nothing: in a state with no
             # rules (and pushing nothing), or a push target at step 0 (no calendar entry,
             # nothing to pull yet). Skipping them keeps a rescan to one pass over states.
-            n_dirty = 0
-            for i in range(n_agents):
-                s = state[i]
-                idle = st_idle[s] or (has_push and k == 0 and st_push_tr[s] >= 0)
-                if idle and sched[i] < 0:  # (a pending entry is voided by routing)
-                    is_dirty[i] = 0
-                    continue
-                is_dirty[i] = 1
-                dirty[n_dirty] = i
-                n_dirty += 1
+            if k == 0 and not touched_all and n_touched < touched.shape[0] and (
+                    st_idle[0] or st_push_tr[0] >= 0):
+                # everybody still in state 0 would be skipped: list only the others
+                n_dirty = _start_list(touched[:n_touched], state, st_idle, st_push_tr, is_dirty,
+                                      dirty, n_dirty)
+            else:
+                n_dirty = _rescan(has_push and k == 0, state, sched, st_idle, st_push_tr,
+                                  is_dirty, dirty)
+                touched_all = True
             need_rescan = False
         # At most one new calendar entry per routed agent and one push entry per edge of
         # a new source or target: reserved here, once, so that the loop below never
         # reassigns the pools (a reassigned array costs reference counting every pass).
         if has_push:
-            need = 0
-            for q in range(n_dirty):
-                if q + _AHEAD < n_dirty:
-                    j = dirty[q + _AHEAD]
-                    prefetch_row(rec, j)
-                    prefetch2(lay_indptr, 0, j)
-                i = dirty[q]
-                s = state[i]
-                if since[i] == k and (st_push_src[s] or (st_push_tr[s] >= 0 and k > 0)):
-                    for t in range(n_tr):
-                        if tr_push_p[t] >= 0.0 and (ctr_match[tr_counter[t], s] or st_push_tr[s] == t):
-                            layer = ctr_layer[tr_counter[t]]
-                            need += lay_indptr[layer, i + 1] - lay_indptr[layer, i]
+            need = _push_room(k, dirty[:n_dirty], rec, state, since, st_push_src, st_push_tr,
+                              tr_push_p, tr_counter, ctr_layer, ctr_match, lay_indptr)
             if need > fire_e.shape[0]:  # room for every edge of the new sources to fire
                 size = max(need, 2 * fire_e.shape[0])
                 fire_e = np.empty(size, dtype=np.int64)
@@ -923,6 +1215,7 @@ def run_replicate(
                             log_qP = np.log1p(-P) if P < 1.0 else -np.inf
                         e = lay_indptr[layer, i]
                         hi = lay_indptr[layer, i + 1]
+                        visits += hi - e  # (covered: drawn at once, skipped geometrically)
                         while e < hi and P > 0.0:
                             if P < 1.0:  # skip the edges that do not fire (geometric gap)
                                 gap = np.log(uniform_pos(rng)) / log_qP
@@ -946,6 +1239,7 @@ def run_replicate(
                 layer = ctr_layer[c]
                 p = tr_push_p[t]
                 hi = lay_indptr[layer, i + 1]
+                visits += hi - lay_indptr[layer, i]
                 for e in range(lay_indptr[layer, i], hi):
                     if e + _AHEAD < hi:
                         ahead = indices[e + _AHEAD]
@@ -1029,12 +1323,8 @@ def run_replicate(
                 fired_step[t] = 0
             _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask,
                              sig_alpha, seg_value[seg], n_state, fired_step, sig_val)
-            for g in range(n_sig):
-                if sig_val[g] > out_sig_peak[g]:
-                    out_sig_peak[g] = sig_val[g]
-                    out_sig_peak_time[g] = k * dt
-                if sig_val[g] > sig_alert[g]:
-                    out_sig_above[g] += (n_steps - k) * dt
+            _track_signals(sig_val, k * dt, (n_steps - k) * dt, sig_alert, out_sig_peak,
+                           out_sig_peak_time, out_sig_above)
             while next_report < report_steps.shape[0]:
                 _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
                         out_signals, out_agent_states)
@@ -1043,14 +1333,8 @@ def run_replicate(
             break
 
         # 5. decisions, all reading start-of-step states (synchronous)
-        for t in range(n_tr):
-            fired_step[t] = 0
-            m = 1.0
-            for q in range(mod_ptr[t], mod_ptr[t + 1]):
-                f = 1.0 + mod_gain[q] * sig_val[mod_sig[q]]
-                m *= f if f > 0.0 else 0.0
-            modm[t] = m
-            mult[t] = m * activity[k] if tr_act[t] else m
+        fired_step[:] = 0
+        _modulation(activity[k], sig_val, mod_ptr, mod_sig, mod_gain, tr_act, modm, mult)
         n_pend = 0
         # 5a. static agents whose drawn firing step is now: the sure ones, then the calendar
         for q in range(n_sure):
@@ -1157,23 +1441,8 @@ def run_replicate(
         n_out = 0
         # 5a'. targets whose earliest pushed edge fires now (their only live transition)
         if has_push:
-            blk = pcal_head[k]
-            n_chunk = (pcal_count[k] - 1) % _BLOCK + 1
-            pcal_head[k] = -1
-            pcal_count[k] = 0
-            while blk >= 0:
-                base = blk * _BLOCK
-                for c in range(n_chunk):
-                    i = pcal_ent[base + c, 0]
-                    if pcal_ent[base + c, 1] == pvisit[i] and pwhen[i] == k:
-                        now[n_now] = i
-                        n_now += 1
-                after = pcal_next[blk]
-                pcal_next[blk] = pfree
-                pfree = blk
-                n_pfree += 1
-                blk = after
-                n_chunk = _BLOCK
+            n_now, pfree, n_pfree = _pop_pushed(k, pcal_head, pcal_count, pcal_ent, pcal_next,
+                                                pfree, n_pfree, pvisit, pwhen, now, n_now)
             for q in range(n_now):
                 if q + _AHEAD < n_now:
                     j = now[q + _AHEAD]
@@ -1218,36 +1487,10 @@ def run_replicate(
         # 6. signals from this step's flows and start-of-step counts
         _compute_signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
                          seg_value[seg], n_state, fired_step, sig_val)
-        for g in range(n_sig):
-            if sig_val[g] > out_sig_peak[g]:
-                out_sig_peak[g] = sig_val[g]
-                out_sig_peak_time[g] = k * dt
-            if sig_val[g] > sig_alert[g]:
-                out_sig_above[g] += dt
+        _track_signals(sig_val, k * dt, dt, sig_alert, out_sig_peak, out_sig_peak_time,
+                       out_sig_above)
         # 7. outcome probabilities of this step (they may read signals)
-        for t in range(n_tr):
-            fixed = 0.0
-            for o in range(tr_n_out[t]):
-                if out_rest[t, o]:
-                    p = 0.0
-                elif out_sig[t, o] >= 0:
-                    p = min(max(sig_val[out_sig[t, o]], 0.0), 1.0)
-                    if out_complement[t, o]:
-                        p = 1.0 - p
-                else:
-                    p = out_p[t, o]
-                cum_p[t, o] = p
-                fixed += p
-            if fixed > 1.0:
-                for o in range(tr_n_out[t]):
-                    cum_p[t, o] /= fixed
-                fixed = 1.0
-            acc = 0.0
-            for o in range(tr_n_out[t]):
-                if out_rest[t, o]:
-                    cum_p[t, o] = 1.0 - fixed
-                acc += cum_p[t, o]
-                cum_p[t, o] = acc
+        _outcome_probabilities(sig_val, tr_n_out, out_p, out_sig, out_complement, out_rest, cum_p)
         # 8. apply all decisions; changed agents (and neighbours whose hazards may have
         # fallen) are routed next step
         for q in range(n_pend):
@@ -1268,6 +1511,9 @@ def run_replicate(
                     o += 1
             fired_tot[t] += 1
             target = out_target[t, o, s]
+            if s == 0 and target != 0 and n_touched < touched.shape[0]:  # (see "touched")
+                touched[n_touched] = i
+                n_touched += 1
             if target != s and st_ctr_class[target] != st_ctr_class[s]:
                 # _apply_change written out, with one difference (see "superposition"): a
                 # neighbour whose hazards only rose is not routed; the hazard it gained
@@ -1292,6 +1538,7 @@ def run_replicate(
                     weighted = lay_weighted[layer]
                     lo = lay_indptr[layer, i]
                     hi = lay_indptr[layer, i + 1]
+                    visits += hi - lo
                     for e in range(lo, min(lo + _AHEAD, hi)):
                         prefetch(state, indices[e])
                     for e in range(lo, hi):
@@ -1387,4 +1634,8 @@ def run_replicate(
                                                      n_steps - k, cal_head, cal_count, cal_ent,
                                                      cal_next, free, n_free)
         n_out = 0
-    return steps_run
+    # what the next replicate on this buffer must clean (the tail: status, count)
+    tail = flat[n_agents * width + 16:]
+    tail[0] = 2 if touched_all or n_touched >= touched.shape[0] else 1
+    tail[1] = n_touched
+    return steps_run, visits

@@ -5,13 +5,21 @@ states), so every rule becomes a lookup table over joint states: which joint sta
 transition applies to, where each outcome sends each joint state, which joint states a
 neighbour counter counts. Time-dependent rate and capacity changes become a
 piecewise-constant schedule; seeds and broadcasts become a list of dated events.
+
+``compile_model`` runs these stages in order, one function each: the rules
+(``_compile_rules``) and the rules by joint state, the layers packed together, the
+signals, the schedule and the activity clock, the dated events, the reporting grid; then
+what the kernel derives from them - which states are tried every step or follow the
+daily rhythm (``_routing_paths``), which counters each state reads, which counters are
+served by edge pushes (``_edge_push_plan``) and the shortcut tables (``_shortcuts``).
+The result is a ``KernelArrays`` built by keyword: ``rumorsim.kernel_arrays`` declares
+each field once.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -28,27 +36,12 @@ from .scenario import (  # noqa: E402
     SignalRef,
 )
 from . import kernel as K  # noqa: E402
+from .kernel_arrays import KernelArrays  # noqa: E402
 
 _SIGNAL_KINDS = {"value": K.SIG_VALUE, "count": K.SIG_COUNT, "flow": K.SIG_FLOW,
                  "overload": K.SIG_OVERLOAD, "ratio": K.SIG_RATIO, "average": K.SIG_AVERAGE}
 _DISTS = {"fixed": K.DIST_FIXED, "uniform": K.DIST_UNIFORM, "normal": K.DIST_NORMAL,
           "lognormal": K.DIST_LOGNORMAL}
-
-
-#: The kernel's inputs, in ``run_replicate``'s argument order (after the RNG state).
-KernelArrays = namedtuple("KernelArrays", """
-    n_agents n_steps dt report_steps st_ptr st_tr
-    dyn_state st_act tr_act activity clock tr_kind
-    tr_counter tr_thr_slot tr_n_out out_target out_p out_sig
-    out_complement out_rest mod_ptr mod_sig mod_gain tr_mod_max
-    thr_mode thr_dist thr_p1 thr_p2 ctr_layer ctr_match st_ctr_use
-    ctr_push st_push_tr st_push_src tr_push_p st_simple st_ctr_class
-    lay_indptr indices weights lay_weighted lay_complete in_strength
-    sig_kind sig_a sig_b sig_scale sig_state_mask sig_tr_mask
-    sig_alpha sig_alert seg_start seg_hazard seg_value seg_state_dirty ev_step
-    ev_mode ev_count ev_fraction ev_share ev_ids_ptr ev_ids
-    ev_among ev_eff_ptr eff_from eff_target eff_p ev_fire_index
-""".split())
 
 
 @dataclass(frozen=True)
@@ -144,12 +137,84 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
     dt = sc.time.dt
     n = sc.population.agents
     n_steps = sc.time.n_steps
-    until = sc.time.until
-    ppa = sc.population.people_per_agent
     layer_names = list(sc.network.layers)
     T = len(sc.transitions)
 
-    # --- neighbour counters: one per distinct (layer, matched joint states)
+    rules = _compile_rules(sc, js, layer_names)
+    st_ptr, st_tr, st_lists = _rules_by_state(rules.tr_match)
+    layers = _pack_layers(network)
+    signals, base_value = _compile_signals(sc, js)
+    seg_start, seg_hazard, seg_value = _schedule(sc, rules.base_hazard, base_value,
+                                                 [t.name for t in sc.transitions], list(sc.signals))
+    activity, clock = _activity_clock(sc)
+    events = _pack_events(_events(sc, js, network, layer_names, n, sc.time.until), js, T,
+                          _event_names(sc))
+    report_steps = _report_steps(sc)
+    tr_mod_max = _modulation_bounds(sc, rules.mod_ptr, rules.mod_sig, rules.mod_gain, seg_value, n,
+                                    sc.population.people_per_agent, dt)
+    dyn_state, st_act = _routing_paths(rules, st_lists, tr_mod_max, layers.lay_complete)
+    ctr_push, st_push_tr, st_push_src, tr_push_p = _edge_push_plan(
+        rules.tr_kind, rules.tr_counter, rules.tr_match, seg_hazard, rules.mod_ptr,
+        rules.activity_flag, dyn_state, rules.ctr_layer, rules.ctr_match, layers.lay_complete,
+        layers.lay_weighted, np.array([ly.directed for ly in network.layers], bool),
+        rules.out_target, rules.tr_n_out, events.eff_from, events.eff_target,
+        _moved_by_events(events.ev_step, events.ev_among, events.ev_eff_ptr, events.eff_from,
+                         events.eff_target),
+        dt, enabled=edge_push)
+    kernel_args = KernelArrays(
+        n_agents=np.int64(n), n_steps=np.int64(n_steps), dt=np.float64(dt),
+        report_steps=report_steps,
+        st_ptr=st_ptr, st_tr=st_tr, dyn_state=dyn_state, st_act=st_act,
+        tr_act=rules.activity_flag.astype(np.uint8), activity=activity, clock=clock,
+        **{f: getattr(rules, f) for f in _Rules._fields if f in KernelArrays._fields},
+        tr_mod_max=tr_mod_max,
+        st_ctr_use=_counters_read(rules, js.n),
+        ctr_push=ctr_push, st_push_tr=st_push_tr, st_push_src=st_push_src, tr_push_p=tr_push_p,
+        **_shortcuts(rules, st_ptr, st_lists, seg_hazard, dyn_state, ctr_push, st_push_tr,
+                     st_push_src, tr_push_p),
+        **layers._asdict(),
+        **signals._asdict(),
+        seg_start=seg_start, seg_hazard=seg_hazard, seg_value=seg_value,
+        seg_state_dirty=_segment_dirty_states(seg_hazard, rules.tr_match),
+        **events._asdict(),
+    )
+    info = _model_info(sc, js, report_steps)
+    return CompiledModel(info, n, n_steps, dt, report_steps, kernel_args, len(rules.ctr_layer),
+                         len(rules.thr_mode))
+
+
+class _Rules(NamedTuple):
+    """The transitions as tables over joint states (``_compile_rules``); the fields named
+    as in ``KernelArrays`` go to the kernel as they are."""
+
+    tr_kind: np.ndarray
+    tr_counter: np.ndarray
+    tr_thr_slot: np.ndarray
+    tr_n_out: np.ndarray
+    out_target: np.ndarray
+    out_p: np.ndarray
+    out_sig: np.ndarray
+    out_complement: np.ndarray
+    out_rest: np.ndarray
+    mod_ptr: np.ndarray
+    mod_sig: np.ndarray
+    mod_gain: np.ndarray
+    thr_mode: np.ndarray
+    thr_dist: np.ndarray
+    thr_p1: np.ndarray
+    thr_p2: np.ndarray
+    ctr_layer: np.ndarray
+    ctr_match: np.ndarray
+    base_hazard: np.ndarray  # (T,) hazard before any intervention (inf: sure)
+    tr_match: np.ndarray  # uint8 (T, S): joint states each transition applies to
+    activity_flag: np.ndarray  # bool (T,): follows the daily activity profile
+
+
+def _compile_rules(sc: Scenario, js: _JointStates, layer_names: List[str]) -> _Rules:
+    """Transitions, their outcomes, modulations and thresholds, and the neighbour counters
+    they read: one counter per distinct (layer, matched joint states)."""
+    dt = sc.time.dt
+    T = len(sc.transitions)
     counters: List[Tuple[int, bytes]] = []
     ctr_masks: List[np.ndarray] = []
 
@@ -229,13 +294,42 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
         mod_ptr[t + 1] = len(mod_sig)
         activity_flag[t] = tr.daily_activity and sc.time.daily_activity is not None
 
-    # transitions by joint state
-    st_ptr = np.zeros(js.n + 1, np.int64)
-    st_lists = [np.nonzero(tr_match[:, s])[0] for s in range(js.n)]
+    C = len(counters)
+    return _Rules(
+        tr_kind=tr_kind, tr_counter=tr_counter, tr_thr_slot=tr_thr_slot, tr_n_out=tr_n_out,
+        out_target=out_target, out_p=out_p, out_sig=out_sig, out_complement=out_complement,
+        out_rest=out_rest, mod_ptr=mod_ptr, mod_sig=np.array(mod_sig, np.int32),
+        mod_gain=np.array(mod_gain, np.float64),
+        thr_mode=np.array(thr_mode, np.int8), thr_dist=np.array(thr_dist, np.int8),
+        thr_p1=np.array(thr_p1, np.float64), thr_p2=np.array(thr_p2, np.float64),
+        ctr_layer=np.array([c[0] for c in counters], np.int32),
+        ctr_match=np.array(ctr_masks, np.uint8).reshape(C, js.n),
+        base_hazard=base_hazard, tr_match=tr_match, activity_flag=activity_flag,
+    )
+
+
+def _rules_by_state(tr_match: np.ndarray) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
+    """Transitions by joint state, as CSR (st_ptr, st_tr) and as a list of arrays."""
+    n_joint = tr_match.shape[1]
+    st_ptr = np.zeros(n_joint + 1, np.int64)
+    st_lists = [np.nonzero(tr_match[:, s])[0] for s in range(n_joint)]
     st_ptr[1:] = np.cumsum([len(x) for x in st_lists])
     st_tr = (np.concatenate(st_lists) if st_lists else np.zeros(0)).astype(np.int32)
+    return st_ptr, st_tr, st_lists
 
-    # --- layers as one set of arrays (concatenated only when there are several)
+
+class _Layers(NamedTuple):
+    lay_indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    lay_weighted: np.ndarray
+    lay_complete: np.ndarray
+    in_strength: np.ndarray
+
+
+def _pack_layers(network: "object") -> _Layers:
+    """The network's layers as one set of arrays (concatenated only when there are several:
+    a single layer's arrays are used as they are, not copied)."""
     L = len(network.layers)
     lay_complete = np.array([ly.complete for ly in network.layers], np.uint8)
     lay_weighted = np.array([ly.weights is not None for ly in network.layers], np.uint8)
@@ -258,22 +352,37 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
         else:
             weights = np.zeros(0, np.float64)
         in_strength = np.stack([ly.in_strength for ly in network.layers]).astype(np.float64)
-    C = len(counters)
-    ctr_layer = np.array([c[0] for c in counters], np.int32)
-    ctr_match = np.array(ctr_masks, np.uint8).reshape(C, js.n)
+    return _Layers(lay_indptr=lay_indptr, indices=indices, weights=weights,
+                   lay_weighted=lay_weighted, lay_complete=lay_complete, in_strength=in_strength)
 
-    # --- signals
+
+class _Signals(NamedTuple):
+    sig_kind: np.ndarray
+    sig_a: np.ndarray
+    sig_b: np.ndarray
+    sig_scale: np.ndarray
+    sig_state_mask: np.ndarray
+    sig_tr_mask: np.ndarray
+    sig_alpha: np.ndarray
+    sig_alert: np.ndarray
+
+
+def _compile_signals(sc: Scenario, js: _JointStates) -> Tuple[_Signals, np.ndarray]:
+    """The signals as arrays, and each value signal's value before any intervention."""
+    dt = sc.time.dt
+    ppa = sc.population.people_per_agent
+    signal_names = list(sc.signals)
+    t_names = [t.name for t in sc.transitions]
     G = len(signal_names)
     sig_kind = np.zeros(G, np.int8)
     sig_a = np.full(G, -1, np.int32)
     sig_b = np.full(G, -1, np.int32)
     sig_scale = np.ones(G, np.float64)
     sig_state_mask = np.zeros((G, js.n), np.uint8)
-    sig_tr_mask = np.zeros((G, T), np.uint8)
+    sig_tr_mask = np.zeros((G, len(t_names)), np.uint8)
     sig_alpha = np.zeros(G, np.float64)
     sig_alert = np.full(G, np.inf, np.float64)
     base_value = np.zeros(G, np.float64)
-    t_names = [t.name for t in sc.transitions]
     for g, (name, sg) in enumerate(sc.signals.items()):
         sig_kind[g] = _SIGNAL_KINDS[sg.kind]
         scale = ppa if sg.per == "people" else 1.0
@@ -297,104 +406,142 @@ def compile_model(scenario: Scenario, network: "object", *, edge_push: bool = Tr
             sig_alpha[g] = 1.0 - 0.5 ** (dt / sg.half_life)
         if sg.alert_above is not None:
             sig_alert[g] = sg.alert_above
+    return _Signals(sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha,
+                    sig_alert), base_value
 
-    # --- piecewise-constant schedule: hazards and value signals per segment
-    seg_start, seg_hazard, seg_value = _schedule(sc, base_hazard, base_value, t_names, signal_names)
-    activity, clock = _activity_clock(sc)
-    # States whose hazards change when a segment starts (value-signal changes alone change
-    # no hazard: the modulation bounds already cover the whole schedule).
-    seg_state_dirty = np.zeros((len(seg_start), js.n), np.uint8)
-    for k in range(1, len(seg_start)):
+
+def _segment_dirty_states(seg_hazard: np.ndarray, tr_match: np.ndarray) -> np.ndarray:
+    """States whose hazards change when a segment starts (value-signal changes alone change
+    no hazard: the modulation bounds already cover the whole schedule)."""
+    seg_state_dirty = np.zeros((len(seg_hazard), tr_match.shape[1]), np.uint8)
+    for k in range(1, len(seg_hazard)):
         changed = seg_hazard[k] != seg_hazard[k - 1]
         seg_state_dirty[k] = tr_match[changed].any(axis=0)
+    return seg_state_dirty
 
-    # --- dated events: seeds and broadcasts
-    events = _events(sc, js, network, layer_names, n, until)
-    ev_names = [name for name, iv in sc.interventions.items() if iv.kind in ("broadcast", "seed")]
-    (ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
-     ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire) = _pack_events(events, js, T, ev_names, dt)
 
-    # --- reporting grid: multiples of the interval, plus the last step
-    every = max(1, int(round(sc.time.report_interval / dt)))
+def _event_names(sc: Scenario) -> List[str]:
+    """Interventions that are events (seeds, broadcasts): counted after the transitions."""
+    return [name for name, iv in sc.interventions.items() if iv.kind in ("broadcast", "seed")]
+
+
+def _report_steps(sc: Scenario) -> np.ndarray:
+    """The reporting grid: multiples of the report interval, plus the last step."""
+    n_steps = sc.time.n_steps
+    every = max(1, int(round(sc.time.report_interval / sc.time.dt)))
     report_steps = np.arange(0, n_steps + 1, every, dtype=np.int64)
     if report_steps[-1] != n_steps:
         report_steps = np.append(report_steps, n_steps)
+    return report_steps
 
+
+def _model_info(sc: Scenario, js: _JointStates, report_steps: np.ndarray) -> ModelInfo:
+    """What results and plots need to know about the model (no kernel arrays)."""
+    t_names = [t.name for t in sc.transitions]
+    ev_names = _event_names(sc)
     markers = tuple(
         InterventionMarker(name, iv.label or name.replace("_", " "), iv.kind, iv.at, iv.until)
         for name, iv in sc.interventions.items()
     )
-    info = ModelInfo(
+    return ModelInfo(
         traits=tuple((t, tuple(s)) for t, s in sc.traits.items()),
         joint_states=js.table.astype(np.int64),
         event_names=tuple(t_names) + tuple(ev_names),
-        event_kinds=("transition",) * T + ("intervention",) * len(ev_names),
-        signal_names=tuple(signal_names),
+        event_kinds=("transition",) * len(t_names) + ("intervention",) * len(ev_names),
+        signal_names=tuple(sc.signals),
         signal_labels=tuple(sg.label or n_.replace("_", " ") for n_, sg in sc.signals.items()),
         signal_units=tuple(sg.unit or "" for sg in sc.signals.values()),
-        signal_alert_above=np.array([sg.alert_above if sg.alert_above is not None else np.nan for sg in sc.signals.values()], np.float64),
+        signal_alert_above=np.array([sg.alert_above if sg.alert_above is not None else np.nan
+                                     for sg in sc.signals.values()], np.float64),
         interventions=markers,
-        report_times=report_steps * dt,
+        report_times=report_steps * sc.time.dt,
     )
-    # Dynamic joint states are tried every step: their hazards follow signals (modulated
-    # rates) or count a complete graph (every agent's count moves with every change).
-    # All others are scheduled on the calendar (see kernel docstring).
-    # States whose transitions disagree on following the daily activity are dynamic too
-    # (their competing hazards would change proportions with the hour).
-    tr_mod_max = _modulation_bounds(sc, mod_ptr, mod_sig, mod_gain, seg_value, n, ppa, dt)
-    dyn_state = np.zeros(js.n, np.uint8)
+
+
+def _routing_paths(rules: _Rules, st_lists: List[np.ndarray], tr_mod_max: np.ndarray,
+                   lay_complete: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Which joint states the kernel tries every step (``dyn_state``) and which follow the
+    daily activity (``st_act``).
+
+    Dynamic joint states are tried every step: their hazards follow signals (modulated
+    rates) or count a complete graph (every agent's count moves with every change).
+    All others are scheduled on the calendar (see kernel docstring). States whose
+    transitions disagree on following the daily activity are dynamic too (their
+    competing hazards would change proportions with the hour).
+    """
+    T, n_joint = rules.tr_match.shape
+    dyn_state = np.zeros(n_joint, np.uint8)
     for t in range(T):
-        per_step = tr_mod_max[t] > _MAX_THINNING or (
-            tr_counter[t] >= 0 and lay_complete[ctr_layer[tr_counter[t]]])
+        c = rules.tr_counter[t]
+        per_step = tr_mod_max[t] > _MAX_THINNING or (c >= 0 and lay_complete[rules.ctr_layer[c]])
         if per_step:
-            dyn_state[tr_match[t].astype(bool)] = 1
-    st_act = np.zeros(js.n, np.uint8)
-    for s_ in range(js.n):
-        flags = activity_flag[st_lists[s_]]
+            dyn_state[rules.tr_match[t].astype(bool)] = 1
+    st_act = np.zeros(n_joint, np.uint8)
+    for s in range(n_joint):
+        flags = rules.activity_flag[st_lists[s]]
         if len(flags) and flags.all():
-            st_act[s_] = 1
+            st_act[s] = 1
         elif flags.any():
-            dyn_state[s_] = 1
-    tr_act = activity_flag.astype(np.uint8)
-    # Which counters each joint state's transitions read: a neighbour whose state reads
-    # none of the counts that changed keeps its drawn firing step.
-    st_ctr_use = np.zeros((js.n, max(C, 1)), np.uint8)
-    for t in range(T):
-        if tr_counter[t] >= 0:
-            st_ctr_use[tr_match[t].astype(bool), tr_counter[t]] = 1
-    lay_directed = np.array([ly.directed for ly in network.layers], bool)
-    ctr_push, st_push_tr, st_push_src, tr_push_p = _edge_push_plan(
-        tr_kind, tr_counter, tr_match, seg_hazard, mod_ptr, activity_flag, dyn_state,
-        ctr_layer, ctr_match, lay_complete, lay_weighted, lay_directed, out_target, tr_n_out,
-        eff_from, eff_target, _moved_by_events(ev_step, ev_among, ev_eff_ptr, eff_from, eff_target),
-        dt, enabled=edge_push)
+            dyn_state[s] = 1
+    return dyn_state, st_act
+
+
+def _counters_read(rules: _Rules, n_joint: int) -> np.ndarray:
+    """Which counters each joint state's transitions read (``st_ctr_use``): a neighbour
+    whose state reads none of the counts that changed keeps its drawn firing step."""
+    st_ctr_use = np.zeros((n_joint, max(len(rules.ctr_layer), 1)), np.uint8)
+    for t in range(len(rules.tr_kind)):
+        if rules.tr_counter[t] >= 0:
+            st_ctr_use[rules.tr_match[t].astype(bool), rules.tr_counter[t]] = 1
+    return st_ctr_use
+
+
+def _shortcuts(rules: _Rules, st_ptr, st_lists, seg_hazard, dyn_state, ctr_push, st_push_tr,
+               st_push_src, tr_push_p) -> Dict[str, np.ndarray]:
+    """Model-only tables that let the kernel skip work (computed once here, not per
+    replicate): ``st_simple``, ``st_ctr_class``, ``st_idle``, ``st_thr``, ``push_log_q``
+    (see ``kernel_arrays.FIELDS``)."""
+    n_joint = len(st_lists)
+    C = len(rules.ctr_layer)
     # States whose live rules are all spontaneous with constant rates (no signal, no
     # daily rhythm): the kernel draws and fires them without evaluating hazards.
     live_any = (seg_hazard != 0.0).any(axis=0)
-    plain = (tr_kind == K.SPONTANEOUS) & (np.diff(mod_ptr) == 0) & ~activity_flag
-    st_simple = np.array([not dyn_state[s_] and bool(plain[st_lists[s_][live_any[st_lists[s_]]]].all())
-                          for s_ in range(js.n)], np.uint8)
+    plain = (rules.tr_kind == K.SPONTANEOUS) & (np.diff(rules.mod_ptr) == 0) & ~rules.activity_flag
+    st_simple = np.array([not dyn_state[s] and bool(plain[st_lists[s][live_any[st_lists[s]]]].all())
+                          for s in range(n_joint)], np.uint8)
     # Joint states with the same membership in every kept (non-pushed) counter: moving
     # between them changes no neighbour count.
-    kept = ctr_match[ctr_push[:C] == 0] if C else np.zeros((0, js.n), np.uint8)
+    kept = rules.ctr_match[ctr_push[:C] == 0] if C else np.zeros((0, n_joint), np.uint8)
     _, st_ctr_class = np.unique(kept.T, axis=0, return_inverse=True)
-    st_ctr_class = np.asarray(st_ctr_class, np.int32).reshape(js.n)
-    kernel_args = KernelArrays(
-        np.int64(n), np.int64(n_steps), np.float64(dt), report_steps,
-        st_ptr, st_tr, dyn_state, st_act, tr_act, activity, clock,
-        tr_kind, tr_counter, tr_thr_slot, tr_n_out, out_target, out_p, out_sig, out_complement,
-        out_rest, mod_ptr, np.array(mod_sig, np.int32), np.array(mod_gain, np.float64), tr_mod_max,
-        np.array(thr_mode, np.int8), np.array(thr_dist, np.int8),
-        np.array(thr_p1, np.float64), np.array(thr_p2, np.float64),
-        ctr_layer, ctr_match, st_ctr_use, ctr_push, st_push_tr, st_push_src, tr_push_p,
-        st_simple, st_ctr_class,
-        lay_indptr, indices, weights, lay_weighted, lay_complete, in_strength,
-        sig_kind, sig_a, sig_b, sig_scale, sig_state_mask, sig_tr_mask, sig_alpha, sig_alert,
-        seg_start, seg_hazard, seg_value, seg_state_dirty,
-        ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
-        ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire,
-    )
-    return CompiledModel(info, n, n_steps, dt, report_steps, kernel_args, C, len(thr_mode))
+    st_ctr_class = np.asarray(st_ctr_class, np.int32).reshape(n_joint)
+    # States where routing has nothing to do: no rules, not tried every step, no pushes.
+    st_idle = ((np.diff(st_ptr) == 0) & (dyn_state == 0) & (st_push_src == 0)
+               & (st_push_tr < 0)).astype(np.uint8)
+    # States with a threshold rule (routing asks early for those agents' in-strengths).
+    st_thr = np.array([bool((rules.tr_kind[st_lists[s]] == K.THRESHOLD).any())
+                       for s in range(n_joint)], np.uint8)
+    # log(1 - p) of each pushed transition (-inf for a sure one and for the others).
+    pushed = (tr_push_p >= 0.0) & (tr_push_p < 1.0)
+    push_log_q = np.full(len(tr_push_p), -np.inf)
+    push_log_q[pushed] = np.log1p(-tr_push_p[pushed])
+    return dict(st_simple=st_simple, st_ctr_class=st_ctr_class, st_idle=st_idle, st_thr=st_thr,
+                push_log_q=push_log_q)
+
+
+class _EventArrays(NamedTuple):
+    ev_step: np.ndarray
+    ev_mode: np.ndarray
+    ev_count: np.ndarray
+    ev_fraction: np.ndarray
+    ev_share: np.ndarray
+    ev_ids_ptr: np.ndarray
+    ev_ids: np.ndarray
+    ev_among: np.ndarray
+    ev_eff_ptr: np.ndarray
+    eff_from: np.ndarray
+    eff_target: np.ndarray
+    eff_p: np.ndarray
+    ev_fire_index: np.ndarray
 
 
 def _edge_push_plan(tr_kind, tr_counter, tr_match, seg_hazard, mod_ptr, activity_flag, dyn_state,
@@ -705,7 +852,8 @@ def _events(sc: Scenario, js: _JointStates, network, layer_names, n: int, until:
     return events
 
 
-def _pack_events(events: List[_Event], js: _JointStates, T: int, ev_names: List[str], dt: float):
+def _pack_events(events: List[_Event], js: _JointStates, T: int, ev_names: List[str]) -> _EventArrays:
+    """Seeds and broadcasts as arrays, by step (the kernel's ``ev_*`` and ``eff_*``)."""
     E = len(events)
     ev_step = np.array([e.step for e in events], np.int64)
     ev_mode = np.array([e.mode for e in events], np.int8)
@@ -724,5 +872,5 @@ def _pack_events(events: List[_Event], js: _JointStates, T: int, ev_names: List[
     eff_target = np.array([js.target(to) for _, to, _ in effs], np.int32).reshape(len(effs), js.n)
     eff_p = np.array([p for _, _, p in effs], np.float64)
     ev_fire = np.array([T + ev_names.index(e.fire_name) if e.fire_name else -1 for e in events], np.int64)
-    return (ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids, ev_among,
-            ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire)
+    return _EventArrays(ev_step, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_ptr, ev_ids,
+                        ev_among, ev_eff_ptr, eff_from, eff_target, eff_p, ev_fire)

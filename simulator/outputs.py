@@ -25,7 +25,7 @@ from .errors import OutputError
 PathLike = Union[str, os.PathLike]
 
 #: Files whose presence marks a directory as Rumorsim output (safe to replace with --overwrite).
-OUTPUT_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json")
+OUTPUT_MARKERS = ("summary.json", "raw.npz", "model_info.json", "provenance.json", "meanfield.csv")
 
 
 # ----------------------------------------------------------------------------- JSON

@@ -493,12 +493,14 @@ def _counts_axis(ax: Axes, ylabel: str) -> None:
 
 
 @_styled
-def plot_traits(results: "Results") -> Figure:
+def plot_traits(results: "Results", meanfield: Optional[pd.DataFrame] = None) -> Figure:
     """One panel per trait, one colour per state: median and 5–95 % band over replicates.
 
     Parameters
     ----------
     results : a run's :class:`~rumorsim.results.Results`.
+    meanfield : optional, ``rumorsim.meanfield.solve_meanfield``'s table (default: the
+        run's own ``results.meanfield``, if any): drawn as dashed lines of the same colours.
 
     Returns
     -------
@@ -514,11 +516,78 @@ def plot_traits(results: "Results") -> Figure:
         colors = dict(zip(states, _distinct_colors(states)))
         handles = [_band_line(ax, x, res.count_array({trait: s}) * scale, colors[s], s)
                    for s in states]
+        mf = meanfield if meanfield is not None else getattr(res, "meanfield", None)
+        if mf is not None:
+            handles += _meanfield_lines(ax, tax, mf, trait, colors, res.scenario)
         ax.set_title(trait)
         _counts_axis(ax, _people_label(res))
         _legend(p.legend_axes[i], handles, title=trait)
     _mark_interventions(p, res.info.interventions, tax, end=float(res.times[-1]))
     return _finish(p, res.scenario.name, _caption(res), tax)
+
+
+# ----------------------------------------------------------------- mean field
+
+#: How mean-field curves are drawn over the stochastic bands.
+MEANFIELD_STYLE = {"ls": (0, (5, 3)), "lw": 1.6, "alpha": 0.95}
+
+
+def _meanfield_lines(ax: Axes, tax: _TimeAxis, mf: pd.DataFrame, trait: str,
+                     colors: Mapping[str, str], scenario: "Scenario") -> List[Any]:
+    """Dashed mean-field lines (in the panel's unit: agents or people); one legend handle."""
+    d = mf[mf.trait == trait]
+    scaled = scenario.population.represents is not None
+    for state, color in colors.items():
+        rows = d[d.state == state]
+        if len(rows):
+            y = rows.people if scaled else rows.fraction * scenario.population.agents
+            ax.plot(tax.x(rows.time.to_numpy()), y.to_numpy(), color=color, zorder=3, **MEANFIELD_STYLE)
+    method = {"homogeneous": " (homogeneous)", "degree": " (degree-based)"}.get(mf.attrs.get("method"), "")
+    return [Line2D([], [], color="0.2", label="mean field" + method, **MEANFIELD_STYLE)]
+
+
+@_styled
+def plot_meanfield(scenario: "Scenario", meanfield: pd.DataFrame, *, method: str = "homogeneous") -> Figure:
+    """The mean-field curves alone: one panel per trait, one colour per state.
+
+    Parameters
+    ----------
+    scenario : the scenario solved.
+    meanfield : ``rumorsim.meanfield.solve_meanfield``'s table.
+    method : named in the title.
+    """
+    tax = _time_axis(scenario)
+    traits = list(scenario.traits.items())
+    p = _panels(len(traits), ncols=1)
+    scaled = scenario.population.represents is not None
+    for i, (trait, states) in enumerate(traits):
+        ax = p.axes[i]
+        colors = dict(zip(states, _distinct_colors(states)))
+        d = meanfield[meanfield.trait == trait]
+        handles = []
+        for state in states:
+            rows = d[d.state == state]
+            y = rows.people if scaled else rows.fraction * scenario.population.agents
+            (line,) = ax.plot(tax.x(rows.time.to_numpy()), y.to_numpy(), color=colors[state], lw=2,
+                              label=state)
+            handles.append(line)
+        ax.set_title(trait)
+        _counts_axis(ax, "people" if scaled else "agents")
+        _legend(p.legend_axes[i], handles, title=trait)
+    markers = [m for m in _markers_of(scenario)]
+    _mark_interventions(p, markers, tax, end=float(meanfield.time.max()))
+    pop = scenario.population
+    caption = (f"Mean field ({'degree-based' if method == 'degree' else 'homogeneous mixing'}): "
+               f"the deterministic limit of many agents; {pop.agents:,} agents"
+               + (f" representing {format_number(pop.represents)} people." if scaled else "."))
+    return _finish(p, f"{scenario.name}: mean field", caption, tax)
+
+
+def _markers_of(scenario: "Scenario") -> List[Any]:
+    from .modelinfo import InterventionMarker
+
+    return [InterventionMarker(name, iv.label or name, iv.kind, iv.at, iv.until)
+            for name, iv in scenario.interventions.items()]
 
 
 def _series_data(res: "Results", s: "SeriesSpec") -> Tuple[np.ndarray, str, str, str, float]:

@@ -146,6 +146,9 @@ class Results:
         self.raw = raw
         self.network_stats: Dict[str, Any] = dict(network_stats or {})
         self.provenance: Dict[str, Any] = dict(provenance or {})
+        #: The mean-field curves (``rumorsim.meanfield``), when asked for: written as
+        #: meanfield.csv and drawn dashed over the bands.
+        self.meanfield: Optional[pd.DataFrame] = None
         self._check_shapes()
 
     def _check_shapes(self) -> None:
@@ -412,6 +415,14 @@ class Results:
     def _outcomes(self) -> Dict[str, np.ndarray]:
         return {n: np.asarray(self._outcome_array(n, s), dtype=float)
                 for n, s in self.outcome_specs().items()}
+
+    def outcome_array(self, name: str) -> np.ndarray:
+        """One outcome's value per replicate (float, length R), as in :meth:`outcome_values`."""
+        if name not in self._outcomes:
+            raise ScenarioError(f"there is no outcome `{name}`", field="outcomes",
+                                expected=f"one of {', '.join(self._outcomes)}",
+                                suggestion=did_you_mean(name, self._outcomes))
+        return self._outcomes[name]
 
     def outcome_values(self) -> pd.DataFrame:
         """``replicate,outcome,value``: each headline outcome per replicate.

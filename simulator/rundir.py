@@ -9,6 +9,7 @@ re-running it (and without loading numba or the kernel)::
     fired.csv            replicate,time,event,count,people
     transitions.csv      replicate,event,kind,fired
     outcomes.csv         replicate,outcome,value
+    meanfield.csv        time,trait,state,fraction,people         (run --meanfield)
     summary.json         Results.summary(): per replicate and ensemble
     provenance.json      version, seed, command, timings, network statistics
     model_info.json      states, events, signals, report times (ModelInfo)
@@ -84,6 +85,8 @@ def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     }
     if len(res.info.signal_names):
         tables["signals"] = res.signals
+    if res.meanfield is not None:  # rumorsim run --meanfield
+        tables["meanfield"] = res.meanfield
     for name, df in tables.items():
         df.to_csv(d / f"{name}.csv", index=False)
     try:
@@ -160,7 +163,12 @@ def read_run(run_dir: PathLike) -> Results:
     except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
         raise OutputError(f"cannot read the run directory `{d}`: {e}", file=str(d)) from e
     network_stats = provenance.pop("network_stats", {}) or {}
-    return Results(scenario, info, RawRun(**kw), network_stats, provenance)
+    res = Results(scenario, info, RawRun(**kw), network_stats, provenance)
+    if (d / "meanfield.csv").is_file():  # written by --meanfield: the figures overlay it
+        import pandas as pd
+
+        res.meanfield = pd.read_csv(d / "meanfield.csv")
+    return res
 
 
 # ---------------------------------------------------------------- model_info.json

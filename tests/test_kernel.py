@@ -586,3 +586,130 @@ def test_edge_pushes_serve_only_the_models_that_allow_them():
         sc = rs.load(name, ["population.agents=300"])
         _, model, _ = rs.build(sc, seed=0)
         assert bool(model.kernel_args.ctr_push.any()) == pushed, name
+
+
+# ------------------------------------------------- the interface and the named phases
+
+def test_kernel_arrays_are_exactly_run_replicates_parameters():
+    """KernelArrays' fields (kernel_arrays.FIELDS) are run_replicate's parameters between
+    the RNG state and the outputs, in order: passing ``*arrays`` cannot shift an array
+    into another's place."""
+    import inspect
+
+    from rumorsim.kernel_arrays import FIELDS, KernelArrays
+
+    params = list(inspect.signature(run_replicate.py_func).parameters)
+    outputs = ["out_counts", "out_fired", "out_signals", "out_sig_peak", "out_sig_peak_time",
+               "out_sig_above", "out_agent_states", "records"]
+    assert params == ["rng", *KernelArrays._fields, *outputs]
+    assert list(KernelArrays._fields) == [f[0] for f in FIELDS]
+    assert len(set(KernelArrays._fields)) == len(FIELDS)
+
+
+@pytest.mark.parametrize("name", ["sir", "crisis", "watts"])
+def test_compiled_arrays_have_the_declared_dtypes_and_dimensions(name):
+    from rumorsim.kernel_arrays import check_arrays
+
+    sc = _scenario(CASES[name], ["population.agents=30"])
+    _, model, _ = rs.build(sc, seed=1)
+    check_arrays(model.kernel_args)  # raises on any disagreement with FIELDS
+    bad = model.kernel_args._replace(st_tr=model.kernel_args.st_tr.astype(np.int64))
+    with pytest.raises(TypeError, match="st_tr"):
+        check_arrays(bad)
+
+
+def test_outcome_probabilities_match_a_numpy_reference():
+    """Fixed, signal-given (clipped, complemented) and "rest" outcomes; sums above 1 scaled."""
+    from rumorsim.kernel import _outcome_probabilities
+
+    sig = np.array([0.25, 1.7, -0.2])
+    # t0: 0.3 fixed + rest; t1: signal 0 + complement of signal 0; t2: 0.8 + clip(1.7) -> scaled;
+    # t3: one outcome, p 1; t4: complement of a negative signal (clipped to 0 -> 1) + rest
+    n_out = np.array([2, 2, 2, 1, 2], np.int32)
+    out_p = np.array([[0.3, 0], [0, 0], [0.8, 0], [1.0, 0], [0, 0]])
+    out_sig = np.array([[-1, -1], [0, 0], [-1, 1], [-1, -1], [2, -1]], np.int32)
+    comp = np.array([[0, 0], [0, 1], [0, 0], [0, 0], [1, 0]], np.uint8)
+    rest = np.array([[0, 1], [0, 0], [0, 0], [0, 0], [0, 1]], np.uint8)
+    cum = np.zeros((5, 2))
+    _outcome_probabilities(sig, n_out, out_p, out_sig, comp, rest, cum)
+    want = np.array([[0.3, 1.0], [0.25, 1.0], [0.8 / 1.8, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    assert np.allclose(cum, want, rtol=0, atol=1e-15)
+    py = np.zeros((5, 2))
+    _outcome_probabilities.py_func(sig, n_out, out_p, out_sig, comp, rest, py)
+    assert np.array_equal(py, cum)
+
+
+def test_modulation_factors_match_a_numpy_reference():
+    """prod over a transition's modulations of max(0, 1 + gain x signal); times the
+    activity only for the transitions that follow it."""
+    from rumorsim.kernel import _modulation
+
+    rng = np.random.default_rng(3)
+    sig = rng.uniform(0, 2, 4)
+    mod_ptr = np.array([0, 0, 2, 3, 5], np.int64)
+    mod_sig = np.array([0, 3, 1, 2, 0], np.int32)
+    mod_gain = np.array([0.5, -2.0, 1.5, 0.1, 3.0])
+    tr_act = np.array([1, 0, 1, 0], np.uint8)
+    modm, mult = np.zeros(4), np.zeros(4)
+    _modulation(0.4, sig, mod_ptr, mod_sig, mod_gain, tr_act, modm, mult)
+    want = np.ones(4)
+    for t in range(4):
+        for q in range(mod_ptr[t], mod_ptr[t + 1]):
+            want[t] *= max(0.0, 1 + mod_gain[q] * sig[mod_sig[q]])
+    assert np.allclose(modm, want, rtol=1e-15)
+    assert np.allclose(mult, want * np.where(tr_act == 1, 0.4, 1.0), rtol=1e-15)
+
+
+def test_signal_peaks_and_time_above_alert():
+    from rumorsim.kernel import _track_signals
+
+    peak = np.full(2, -np.inf)
+    when = np.zeros(2)
+    above = np.zeros(2)
+    alert = np.array([1.0, np.inf])
+    for k, values in enumerate([(0.5, 3.0), (2.0, 1.0), (2.0, 4.0), (0.1, 0.0)]):
+        _track_signals(np.array(values), k * 0.5, 0.5, alert, peak, when, above)
+    # the first time a peak is reached stands (a later equal value does not move it)
+    assert peak.tolist() == [2.0, 4.0] and when.tolist() == [0.5, 1.0]
+    assert above.tolist() == [1.0, 0.0]
+
+
+def test_rescan_lists_every_agent_whose_routing_does_something():
+    from rumorsim.kernel import _rescan
+
+    state = np.array([0, 1, 2, 1, 0, 2], np.int32)
+    sched = np.array([-1, -1, -1, 5, -1, -1], np.int32)
+    st_idle = np.array([0, 1, 0], np.uint8)      # state 1: nothing to route
+    st_push_tr = np.array([-1, -1, 0], np.int32)  # state 2: a push target
+    for start_push, want in ((False, [0, 2, 3, 4, 5]), (True, [0, 3, 4])):
+        is_dirty = np.full(6, 7, np.int32)
+        dirty = np.full(6, -1, np.int32)
+        n = _rescan(start_push, state, sched, st_idle, st_push_tr, is_dirty, dirty)
+        assert dirty[:n].tolist() == want  # (state 1 with a pending entry: routed to void it)
+        assert is_dirty.tolist() == [int(i in want) for i in range(6)]
+
+
+def test_push_calendar_pop_keeps_only_current_candidates_and_frees_its_blocks():
+    from rumorsim.kernel import NEVER, _BLOCK, _blocks_new, _cal_flush, _pop_pushed
+
+    n_steps, n_agents = 5, 100
+    head = np.full(n_steps + 1, -1, np.int64)
+    count = np.zeros(n_steps + 1, np.int64)
+    ent, nxt = _blocks_new(4)
+    pvisit = np.zeros(n_agents, np.int32)
+    pwhen = np.full(n_agents, NEVER, np.int32)
+    agents = np.arange(n_agents, dtype=np.int32)
+    when = np.where(agents % 3 == 0, 2, 3).astype(np.int32)
+    pwhen[:] = when
+    pvisit[agents % 10 == 0] = 1  # a new visit since: their entries (stamped 0) are void
+    pwhen[agents % 7 == 0] = 4    # an earlier entry was superseded by a later candidate
+    ent, nxt, free, n_free = _cal_flush(n_agents, agents, np.zeros(n_agents, np.int32), when,
+                                        n_steps, head, count, ent, nxt, 0, 4)
+    blocks = nxt.shape[0]
+    now = np.empty(n_agents, np.int32)
+    n_now, free, n_free = _pop_pushed(2, head, count, ent, nxt, free, n_free, pvisit, pwhen, now, 0)
+    want = [i for i in range(n_agents) if i % 3 == 0 and i % 10 and i % 7]
+    assert sorted(now[:n_now].tolist()) == want
+    assert head[2] == -1 and count[2] == 0
+    in_use = -(-int((when == 3).sum()) // _BLOCK)  # step 3's bucket still holds its blocks
+    assert n_free == blocks - in_use
