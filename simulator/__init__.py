@@ -34,6 +34,11 @@ _PUBLIC: Dict[str, str] = {
     "build": "api",
     "estimate_memory": "api",
     "agent_history": "api",
+    # fitting (pyABC: pip install "rumorsim[fit]")
+    "load_fit": "fitfile",
+    "run_fit": "fit",
+    "fit_file": "fit",
+    "FitResult": "fit",
     # what-ifs
     "compare": "api",
     "make_plan": "whatif",

@@ -34,7 +34,7 @@ def scenario_dirs() -> List[Path]:
 
 def list_scenarios() -> List[Dict[str, str]]:
     """Shipped scenarios: ``name`` (what ``find_scenario`` accepts), ``path``, ``title``,
-    ``description`` and ``kind`` (``scenario``, ``what-if`` or ``sweep``)."""
+    ``description`` and ``kind`` (``scenario``, ``what-if``, ``sweep`` or ``fit``)."""
     import yaml
 
     found: Dict[str, Dict[str, str]] = {}
@@ -50,7 +50,8 @@ def list_scenarios() -> List[Dict[str, str]]:
             if not isinstance(data, dict):
                 continue
             kind = ("what-if" if "variants" in data else
-                    "sweep" if "parameters" in data and "base" in data else "scenario")
+                    "sweep" if "parameters" in data and "base" in data else
+                    "fit" if "observe" in data else "scenario")
             desc = " ".join(str(data.get("description", "")).split())
             found[name] = {"name": name, "path": str(p), "title": str(data.get("name", name)),
                            "description": desc, "kind": kind}

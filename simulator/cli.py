@@ -492,6 +492,60 @@ def schema(out: Optional[Path]) -> None:
         click.echo(f"wrote {out}")
 
 
+# ------------------------------------------------------------------------ fit
+
+
+@cli.command()
+@click.argument("fit_file")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None, help="Fit directory (default: runs/<fit file>, numbered if taken).")
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None, help="Observed data (long-format CSV) instead of the file's data.path.")
+@click.option("--cascade", default=None, help="Which series of the data to fit (a value of data.id_column).")
+@click.option("--until", type=float, default=None, help="Fit on the data up to this time, in the data's unit.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Local processes (default: all cores). Never changes the numbers.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run the simulations on a Dask cluster (tcp://host:8786).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty fit directory.")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG/SVG figure.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary.")
+@friendly
+def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optional[str],
+        until: Optional[float], workers: Optional[int], scheduler: Optional[str],
+        overwrite: bool, no_figures: bool, quiet: bool) -> None:
+    """Fit a scenario to an observed series (ABC-SMC) and forecast it.
+
+    \b
+    FIT_FILE names the base scenario, the data, the parameters and their priors, the
+    budget (see scenarios/fit_weibo.yaml). Writes posterior.csv, predictive.csv,
+    summary.json, fit.png/.svg and scenario.yaml (the model at the posterior median).
+    \b
+      rumorsim fit fit_weibo -o runs/fit_weibo
+      rumorsim fit fit_weibo --cascade 3777_Ai8O8xZQl_2996975491 --until 60
+    """
+    from .catalog import find_scenario
+    from .fit import run_fit
+    from .fitfile import load_fit
+    from .formatting import format_number as _num
+
+    path = find_scenario(fit_file)
+    _check_out_dir(out, overwrite)
+    spec, base, observed = load_fit(path, data=data, cascade=cascade, until=until)
+    result = run_fit(spec, base, observed, workers=workers, scheduler=scheduler,
+                     progress=not quiet and sys.stderr.isatty())
+    out = out if out is not None else _default_run_dir(f"{path.stem}-{observed.cascade}")
+    written = result.write(out, overwrite=overwrite, figures=not no_figures)
+    if not quiet:
+        s = result.summary
+        click.echo(f"\n{base.name} fitted to {observed.cascade} (data up to {observed.until:g} "
+                   f"{observed.unit}; {s['budget']['abc_simulations']:,} simulations, "
+                   f"{s['timings']['total_seconds']:.0f} s)\nposterior median [90 % interval]:")
+        for name, p in s["parameters"].items():
+            click.echo(f"  {name:<44} {p['median']:.3g}  [{p['low']:.3g} – {p['high']:.3g}]")
+        f = s["forecast"]
+        click.echo(f"forecast at {f['time']:g} {f['unit']}: {_num(f['median'])}  "
+                   f"[{_num(f['low'])} – {_num(f['high'])}]"
+                   + (f"  (observed {_num(f['observed'])})" if "observed" in f else ""))
+    click.echo(f"\nwrote {written}")
+
+
 @cli.command("animate")
 @click.argument("scenario")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,

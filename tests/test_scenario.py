@@ -151,8 +151,8 @@ def test_every_shipped_scenario_validates_against_the_json_schema():
     schema = scenario_json_schema()
     for p in sorted(SCENARIOS.rglob("*.yaml")):
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        if "variants" in data or ("base" in data and "parameters" in data):
-            continue  # what-if and sweep files have formats of their own
+        if "variants" in data or "observe" in data or ("base" in data and "parameters" in data):
+            continue  # what-if, fit and sweep files have formats of their own
         jsonschema.validate(data, schema)
 
 
