@@ -452,12 +452,11 @@ def _jumps(sc: Scenario, js: _JointStates, classes: DegreeClasses, degree: bool)
         among = iv.state if iv.select == "in_state" else None
         for at in times:
             if iv.select == "top_degree":
-                # As the kernel does: it lists the top reach x N agents and reaches each of them
-                # with probability reach (so reach^2 of everyone, the hubs first).
+                # As the kernel does: the top reach x N agents by degree, every one reached.
                 if degree:
-                    add(at, 1, among, None, iv.reach, eff, top=(iv.layer, iv.reach * n))
+                    add(at, 1, among, None, 1.0, eff, top=(iv.layer, iv.reach * n))
                 else:
-                    add(at, 1, among, None, iv.reach * iv.reach, eff)
+                    add(at, 1, among, None, iv.reach, eff)
             elif iv.select == "community":
                 add(at, 1, among, None, iv.reach * _community_share(sc, iv.layer, iv.community), eff)
             else:

@@ -838,7 +838,10 @@ def _events(sc: Scenario, js: _JointStates, network, layer_names, n: int, until:
             for at in times:
                 ev = _Event(_step_of(at, dt), name, share=iv.reach)
                 if iv.select == "top_degree":
+                    # `reach` picks the top share by degree, all of whom are reached (they
+                    # must not be thinned by `reach` a second time).
                     ev.mode = 1
+                    ev.share = 1.0
                     ev.ids = _ranked_by_degree(network, layer_names, iv.layer)[: int(round(iv.reach * n))]
                 elif iv.select == "community":
                     ev.mode = 1

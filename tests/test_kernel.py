@@ -713,3 +713,41 @@ def test_push_calendar_pop_keeps_only_current_candidates_and_frees_its_blocks():
     assert head[2] == -1 and count[2] == 0
     in_use = -(-int((when == 3).sum()) // _BLOCK)  # step 3's bucket still holds its blocks
     assert n_free == blocks - in_use
+
+
+def test_top_degree_broadcast_reaches_exactly_the_top_share():
+    """A broadcast with ``select: top_degree, reach: 0.1`` reaches the 10 % best-connected
+    agents, every one of them: with a sure effect (p = 1) exactly the 10 star centres of
+    ten 9-leaf stars move, and no leaf. (Thinning the listed hubs by ``reach`` a second
+    time would move about one centre in ten: reach squared.)"""
+    text = """
+name: top-degree broadcast
+time: {dt: 1, until: 4}
+population: {agents: 100}
+network:
+  layers:
+    friends: {generator: erdos_renyi, mean_degree: 2}
+traits:
+  view: [unaware, told]
+transitions:
+  - {name: forget, from: {view: told}, to: {view: unaware}, rate: 0.0}
+interventions:
+  announce:
+    kind: broadcast
+    at: 2
+    reach: 0.1
+    select: top_degree
+    effects: [{from: {view: unaware}, to: {view: told}, p: 1.0}]
+"""
+    stars = _stars([9] * 10)
+    centres, leaves = _centres_and_leaves([9] * 10)
+    sc = _scenario(text)
+    history = None
+    for seed in (1, 2, 3):
+        res = rs.run(sc, replicates=1, seed=seed, graphs={"friends": stars}, workers=1)
+        history = rs.agent_history(res, 0)
+        told = history[-1] == 1
+        assert told[centres].all() and not told[leaves].any()
+        assert told.sum() == 10
+    # and nobody before the broadcast's date
+    assert (history[0] == 0).all()
