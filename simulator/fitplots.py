@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -18,16 +18,13 @@ from matplotlib.ticker import NullFormatter
 from .formatting import format_number
 from .plots import _human, _new_figure, _styled
 
-if TYPE_CHECKING:  # only for annotations
-    from .fit import FitResult
-
 _DATA = "#222222"
 _FIT = "#1f77b4"
 _WINDOW = "#ffd37a"
 
 
 @_styled
-def plot_fit(fit: "FitResult") -> Figure:
+def plot_fit(fit: Any) -> Figure:
     """Observed counts, the fit window shaded, the posterior predictive median and 90 %
     band to the forecast horizon; below, each parameter's posterior against its prior range."""
     pred = fit.predictive
