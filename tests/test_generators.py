@@ -320,3 +320,73 @@ def test_kernels_match_their_python_versions():
     ids_py = np.empty(6, np.int64)
     out_py = gen.parse_edge_chunk.py_func(buf, False, -1, False, ids_py, np.empty(0))
     assert out == out_py and ids[:4].tolist() == ids_py[:4].tolist() == [1, 2, 3, 4]
+
+
+# ------------------------------------------------ Erdős–Rényi in parallel blocks
+
+
+@pytest.fixture
+def small_er_blocks(monkeypatch):
+    """Many blocks and transpose buckets on a small graph (as at 10^8 agents, where
+    there are ~2,000 of each), so their seams are exercised in a test-sized run."""
+    monkeypatch.setattr(gen, "_ER_EDGES_PER_BLOCK", 1 << 9)
+    monkeypatch.setattr(gen, "_ER_BUCKET_SHIFT", 9)
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_erdos_renyi_same_graph_for_any_thread_count(small_er_blocks, directed):
+    import numba
+
+    n, p = 20_000, 8.0 / 19_999
+    most = numba.config.NUMBA_NUM_THREADS
+    assert most >= 2, "CI runs on 2 cores: this test needs numba to have 2 threads"
+    graphs = []
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            graphs.append(gen.erdos_renyi_csr(n, p, new_state(3), directed=directed))
+    finally:
+        numba.set_num_threads(most)
+    assert len(gen._er_blocks(n, n * (n - 1.0), p, not directed)) > 100
+    (a_ptr, a_idx), (b_ptr, b_idx) = graphs
+    assert np.array_equal(a_ptr, b_ptr) and np.array_equal(a_idx, b_idx)
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_erdos_renyi_blocks_give_gnp(small_er_blocks, directed):
+    """The block seams neither drop nor repeat pairs, and degrees are Binomial(n-1, p).
+
+    Edges whose row lies in block b number Binomial(pairs in b, p) independently over
+    blocks, so sum_b z_b^2 is chi-square with (blocks) degrees of freedom: a seam that
+    skipped or repeated a row (about k/2 edges of ~100 per block) moves it far out.
+    The degree histogram is tested against Binomial(n - 1, p) (chi-square, classes with
+    expected count >= 20 merged at the tails). Fixed seed; both at P > 0.001.
+    """
+    n, k = 20_000, 8.0
+    p = k / (n - 1)
+    lay = layer("erdos_renyi", n, seed=21, mean_degree=k, directed=directed)
+    assert_simple_csr(lay)
+    bounds = gen._er_blocks(n, n * (n - 1.0) / (1 if directed else 2), p, not directed)
+    rows = np.arange(n, dtype=np.int64)
+    if directed:
+        per_row = np.diff(lay.indptr)
+        row_pairs = np.full(n, n - 1.0)
+    else:  # an edge belongs to the row of its larger end
+        rows_of = np.repeat(rows, np.diff(lay.indptr))
+        per_row = np.bincount(rows_of[lay.indices < rows_of], minlength=n)
+        row_pairs = rows.astype(float)
+    obs = np.add.reduceat(per_row, bounds[:-1])
+    pairs = np.add.reduceat(row_pairs, bounds[:-1])
+    z2 = ((obs - pairs * p) ** 2 / (pairs * p * (1 - p))).sum()
+    assert stats.chi2.sf(z2, len(obs)) > P_MIN
+    deg = np.diff(lay.indptr)
+    ks = np.arange(deg.max() + 2)
+    expected = n * stats.binom.pmf(ks, n - 1, p)
+    observed = np.bincount(deg, minlength=ks.size).astype(float)
+    lo = np.searchsorted(np.cumsum(expected), 20)
+    hi = ks.size - np.searchsorted(np.cumsum(expected[::-1]), 20)
+    e = np.r_[expected[:lo + 1].sum(), expected[lo + 1:hi - 1], expected[hi - 1:].sum()]
+    o = np.r_[observed[:lo + 1].sum(), observed[lo + 1:hi - 1], observed[hi - 1:].sum()]
+    e *= o.sum() / e.sum()
+    chi = ((o - e) ** 2 / e).sum()
+    assert stats.chi2.sf(chi, len(e) - 1) > P_MIN
