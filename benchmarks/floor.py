@@ -12,7 +12,7 @@ Measures, with small numba loops over arrays far larger than the caches:
   an array in 4 kB pages and over one in transparent huge pages (2 MB: numpy asks for
   them with ``madvise``; the 4 kB one is ``MADV_NOHUGEPAGE``). ``AnonHugePages`` of the
   process is read back to say which one really got huge pages;
-* first touch: seconds per GiB to write fresh memory (page faults; on a VM whose host
+* first touch: seconds per GiB to write fresh memory, on 1 and 2 threads (page faults; on a VM whose host
   backs guest memory lazily this is far above bare metal) against rewriting it.
 
 A neighbour update of the kernel is at best one independent gather (the target's
@@ -157,54 +157,60 @@ def kernel_rates() -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--gib", type=float, default=4.0, help="array size in GiB (default 4)")
+    ap.add_argument("--gib", default="0.5,8",
+                    help="array sizes in GiB for random access, comma-separated (default "
+                         "0.5,8: within and far beyond the TLB's reach; the largest is "
+                         "also used for bandwidth)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    words = 1 << int(np.log2(args.gib * 2**30 / 8))  # a power of two: masks, not modulo
-    gib = words * 8 / 2**30
+    sizes = sorted(1 << int(np.log2(float(g) * 2**30 / 8)) for g in args.gib.split(","))
     threads = min(2, numba.config.NUMBA_NUM_THREADS)
     load0 = os.getloadavg()
     rows = []
 
-    # first touch: fresh pages against the same pages rewritten
-    t0 = time.perf_counter()
+    # first touch: fresh pages against the same pages rewritten (1 GiB)
+    words = 1 << 27
     a = np.empty(words, np.int64)
     seq_write(a[:1024], 0)  # compile outside the clock
-    numba.set_num_threads(1)
-    t0 = time.perf_counter()
-    seq_write(a, 1)
-    first = time.perf_counter() - t0
-    again = best(lambda: seq_write(a, 2), 2)
-    rows.append(("first touch (write fresh memory), 1 thread", f"{first / gib:.2f} s/GiB",
-                 f"rewrite {again / gib:.3f} s/GiB"))
-    del a
+    for t in (1, threads):
+        numba.set_num_threads(t)
+        a = np.empty(words, np.int64)
+        t0 = time.perf_counter()
+        seq_write(a, 1)
+        first = time.perf_counter() - t0
+        again = best(lambda: seq_write(a, 2), 2)
+        rows.append((f"first touch (write fresh memory), {t} thread(s)", f"{first:.2f} s/GiB",
+                     f"rewrite {again:.3f} s/GiB"))
+        del a
 
-    for huge in (True, False):
-        a, got = array(words, huge)
-        kind = "2 MB pages" if huge else "4 kB pages"
-        if huge:
+    for words in sizes:
+        gib = words * 8 / 2**30
+        for huge in (True, False):
+            a, got = array(words, huge)
+            kind = f"{gib:g} GiB in " + ("2 MB pages" if huge else "4 kB pages")
+            if huge and words == sizes[-1]:
+                for t in (1, threads):
+                    numba.set_num_threads(t)
+                    seq_read(a[:1024]); seq_write(a[:1024], 3)
+                    r = best(lambda: seq_read(a))
+                    w = best(lambda: seq_write(a, 3))
+                    rows.append((f"sequential read, {gib:g} GiB, {t} thread(s)", f"{gib / r:.1f} GiB/s", ""))
+                    rows.append((f"sequential write, {gib:g} GiB, {t} thread(s)", f"{gib / w:.1f} GiB/s", ""))
+                a[:] = np.arange(words, dtype=np.int64) * 0x9E3779B1
             for t in (1, threads):
                 numba.set_num_threads(t)
-                seq_read(a[:1024]); seq_write(a[:1024], 3)
-                r = best(lambda: seq_read(a))
-                w = best(lambda: seq_write(a, 3))
-                rows.append((f"sequential read, {t} thread(s)", f"{gib / r:.1f} GiB/s", ""))
-                rows.append((f"sequential write, {t} thread(s)", f"{gib / w:.1f} GiB/s", ""))
-            a[:] = np.arange(words, dtype=np.int64) * 0x9E3779B1
-        for t in (1, threads):
-            numba.set_num_threads(t)
-            steps = 2_000_000
-            chain(a[:1024], 10, t)
-            c = best(lambda: chain(a, steps, t), 2)
-            n = 40_000_000
-            gather(a[:1024], 1000, t)
-            g = best(lambda: gather(a, n, t), 2)
-            note = f"{got / 2**30:.1f} GiB in huge pages" if huge else ""
-            rows.append((f"dependent chain, {kind}, {t} thread(s)",
-                         f"{steps * t / c / 1e6:.1f} M/s ({c / steps * 1e9:.0f} ns per read)", note))
-            rows.append((f"independent gathers, {kind}, {t} thread(s)",
-                         f"{n / g / 1e6:.1f} M/s ({g / n * 1e9:.1f} ns per read)", note))
-        del a
+                steps = 2_000_000
+                chain(a[:1024], 10, t)
+                c = best(lambda: chain(a, steps, t), 2)
+                n = 40_000_000
+                gather(a[:1024], 1000, t)
+                g = best(lambda: gather(a, n, t), 2)
+                note = f"{got / 2**30:.1f} GiB of it in huge pages"
+                rows.append((f"dependent chain, {kind}, {t} thread(s)",
+                             f"{steps * t / c / 1e6:.1f} M/s ({c / steps * 1e9:.0f} ns per read)", note))
+                rows.append((f"independent gathers, {kind}, {t} thread(s)",
+                             f"{n / g / 1e6:.1f} M/s ({g / n * 1e9:.1f} ns per read)", note))
+            del a
     load1 = os.getloadavg()
 
     cpu = "?"
@@ -215,9 +221,8 @@ def main() -> None:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [SECTION, "",
-             f"Written by `python benchmarks/floor.py --gib {args.gib:g}` on {now}: {cpu}, "
-             f"{len(os.sched_getaffinity(0))} cores, {mem:.1f} GiB; arrays of {gib:g} GiB "
-             f"(int64); load average {load0[0]:.2f} before, {load1[0]:.2f} after. Each rate is "
+             f"Written by `python benchmarks/floor.py --gib {args.gib}` on {now}: {cpu}, "
+             f"{len(os.sched_getaffinity(0))} cores, {mem:.1f} GiB; int64 arrays; load average {load0[0]:.2f} before, {load1[0]:.2f} after. Each rate is "
              "the best of 2-3 runs (the machine is shared: the floor is the best it allows).",
              "", "| what | rate | note |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]

@@ -17,6 +17,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
+from . import pages
 from .kernel import record_buffer, run_replicate
 from .model import CompiledModel
 from .results import RawRun
@@ -160,4 +161,4 @@ def _records(model: CompiledModel) -> np.ndarray:
     """A clean per-agent record buffer (numpy-allocated: see ``kernel.record_buffer``)."""
     ka = model.kernel_args
     return record_buffer(model.n_agents, ka.ctr_layer.shape[0], ka.thr_mode.shape[0],
-                         bool((ka.st_push_tr >= 0).any()))
+                         bool((ka.st_push_tr >= 0).any()), zeros=pages.zeros)

@@ -786,7 +786,8 @@ def _record_layout(n_counters, n_thresholds, has_push):
 record_layout = njit(cache=True, nogil=True)(_record_layout)
 
 
-def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: bool) -> np.ndarray:
+def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: bool,
+                  zeros=np.zeros) -> np.ndarray:
     """A clean buffer for ``run_replicate``'s per-agent records (its ``records``): every
     agent's record as at the start of a replicate, then a tail saying which records the
     last replicate left written (``_prepare_records``). A worker passes the same buffer to
@@ -795,9 +796,11 @@ def record_buffer(n_agents: int, n_counters: int, n_thresholds: int, has_push: b
     Allocated here, by numpy, rather than inside the kernel: numpy asks Linux for
     transparent huge pages on large arrays, and with 2 MB pages the scattered reads of
     records rarely miss the TLB (with 4 kB pages nearly every one does, at 10^7 agents).
+    ``zeros(size, dtype)`` allocates it (``rumorsim.pages.zeros`` faults its pages in on
+    all cores first: the clean below then writes mapped memory).
     """
     width, c_push = _record_layout(n_counters, n_thresholds, has_push)[:2]
-    flat = np.zeros(_buffer_size(n_agents, width), dtype=np.int32)
+    flat = zeros(_buffer_size(n_agents, width), dtype=np.int32)
     _clean_records(flat, n_agents, width, c_push, has_push, False)
     return flat
 

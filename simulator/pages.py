@@ -14,6 +14,10 @@ the loop only finds its pages already there. Where the call is missing (other
 systems, older kernels) or there is no spare core, nothing happens and the loop
 faults its own pages as before. Results never depend on it.
 
+:func:`zeros` is the same idea for a buffer that is filled right after it is made (the
+kernel's per-agent records): a numpy ``zeros`` array whose pages are faulted in by all
+cores at once before it is returned.
+
 Opt-out: set the environment variable ``RUMORSIM_PAGE_WARMER=0`` (or ``false``, ``no``,
 ``off``) and no thread is started (e.g. on a machine shared with other jobs, where
 the spare core is not really spare). It is read each time a warmer is made.
@@ -162,3 +166,31 @@ class PageWarmer:
                 return  # every page is in
             if not worked:
                 time.sleep(0.0005)
+
+
+def zeros(shape: "int | tuple[int, ...]", dtype: "np.typing.DTypeLike" = np.float64) -> np.ndarray:
+    """``np.zeros(shape, dtype)`` with its pages already faulted in, by all cores at once.
+
+    A large ``np.zeros`` maps pages lazily and the loop that first writes them pays each
+    page's fault on one core (about 1 s per GiB on a VM whose host backs memory lazily).
+    Here slices of the array are faulted in concurrently, one per core (``madvise``
+    releases the GIL), and the contents stay zero. Small arrays, systems without
+    ``MADV_POPULATE_WRITE`` and ``RUMORSIM_PAGE_WARMER=0`` get a plain ``np.zeros``.
+    """
+    a = np.zeros(shape, dtype)
+    if a.nbytes < MIN_BYTES or not enabled() or not populate_supported():
+        return a
+    flat = a.reshape(-1)
+    parts = max(1, spare_cores() + 1)
+    # slices of whole 2 MB pages, so that no huge page is split between two threads
+    step = -(-flat.shape[0] // parts)
+    step = -(-step * flat.itemsize // (2 << 20)) * (2 << 20) // flat.itemsize
+    bounds = [(lo, min(lo + step, flat.shape[0])) for lo in range(0, flat.shape[0], step)]
+    threads = [threading.Thread(target=populate, args=(flat, lo, hi), daemon=True)
+               for lo, hi in bounds[1:]]
+    for t in threads:
+        t.start()
+    populate(flat, *bounds[0])
+    for t in threads:
+        t.join()
+    return a
