@@ -50,6 +50,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import pages
 from .pages import PageWarmer
 from .prefetch import prefetch, prefetch_row
 from .rng import geometric_skip, new_state, normal, randint, uniform, uniform_pos
@@ -589,7 +590,7 @@ def erdos_renyi_csr(
         indptr = np.zeros(n + 1, np.int64)
         _gnp_rows_pass(n, inv_log_q, states, bounds, indptr, np.empty(0, dt), False)
         np.cumsum(indptr, out=indptr)
-        indices = np.empty(int(indptr[-1]), dt)
+        indices = pages.empty(int(indptr[-1]), dt)
         _gnp_rows_pass(n, inv_log_q, states, bounds, indptr, indices, True)
         return indptr, indices
     shift = _ER_BUCKET_SHIFT
@@ -597,7 +598,7 @@ def erdos_renyi_csr(
     nblk = bounds.shape[0] - 1
     states = block_states(state, nblk)
     nr = (n + (1 << shift) - 1) >> shift
-    lptr = np.zeros(n + 1, np.int64)
+    lptr = pages.zeros(n + 1, np.int64)
     cnt = np.zeros((nblk, nr), np.int64)
     _gnp_lower_count(n, inv_log_q, states, bounds, lptr[1:], cnt, shift)
     np.cumsum(lptr, out=lptr)
@@ -607,17 +608,18 @@ def erdos_renyi_csr(
     ustart = np.zeros(nr + 1, np.int64)
     np.cumsum(per_bucket, out=ustart[1:])
     pos = np.cumsum(cnt, axis=0) - cnt + ustart[:-1]
-    lower = np.empty(m, dt)
-    urel = np.empty(m, np.uint16)
-    uval = np.empty(m, dt)
+    # (fresh arrays faulted in on all cores before the passes write them: pages.py)
+    lower = pages.empty(m, dt)
+    urel = pages.empty(m, np.uint16)
+    uval = pages.empty(m, dt)
     _gnp_lower_fill(n, inv_log_q, states, bounds, lptr, lower, pos, urel, uval, shift)
     del pos, cnt
     # bucket r's rows start after all earlier buckets' lower and higher neighbours
     row_edges = lptr[np.minimum(np.arange(1, nr + 1, dtype=np.int64) << shift, n)]
     rstart = np.zeros(nr + 1, np.int64)
     rstart[1:] = row_edges + ustart[1:]
-    indptr = np.zeros(n + 1, np.int64)
-    indices = np.empty(2 * m, dt)
+    indptr = pages.zeros(n + 1, np.int64)
+    indices = pages.empty(2 * m, dt)
     _gnp_assemble(n, lptr, lower, ustart, urel, uval, shift, rstart, indptr, indices)
     return indptr, indices
 
