@@ -414,6 +414,9 @@ def _gnp_directed_pass(n, log_q, state, indptr, indices, fill):
 #: two threads stay balanced.
 _ER_EDGES_PER_BLOCK = 1 << 18
 _ER_MAX_BLOCKS = 4096
+#: Room per block of rows for its edges: the expected count plus this many standard
+#: deviations (more are drawn again into exact room).
+_ER_ROOM_SDS = 6.0
 #: Target rows per bucket of the transpose: a row's offset in its bucket fits uint16.
 _ER_BUCKET_SHIFT = 16
 
@@ -475,27 +478,50 @@ def _gnp_lower_count(n, inv_log_q, states, bounds, lowdeg, cnt, shift):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _gnp_lower_fill(n, inv_log_q, states, bounds, lptr, lower, pos, urel, uval, shift):
-    """Pass 2, the same streams again: row v's lower neighbours into ``lower`` (CSR
-    ``lptr``), and each edge's other end, (w's offset in its bucket, v), into the
-    transpose's scratch at its bucket's next place for this block (``pos[block]``)."""
-    mask = (1 << shift) - 1
+def _gnp_lower_draw(n, inv_log_q, states, bounds, boff, lower, lowdeg, cnt, shift, used):
+    """The one pass over the random streams: block b writes its rows' lower neighbours
+    w < v, row after row, into ``lower[boff[b]:boff[b + 1]]`` (room for the expected
+    count and six standard deviations), counts them per row (``lowdeg[v]``) and per
+    bucket of rows w (``cnt[block, w >> shift]``: the transpose's sizes). ``used[b]``:
+    entries written, or -1 if the room ran out (the caller then sizes it exactly)."""
     for b in prange(bounds.shape[0] - 1):
         st = states[b].copy()
-        wp = pos[b].copy()
         v = bounds[b]
         v1 = bounds[b + 1]
         if v == 0:
             v = 1
-        q = lptr[v]
+        q = boff[b]
+        end = boff[b + 1]
         w = -1
+        room = True
         while v < v1:
             w += 1 + _gap(st, inv_log_q)
             while w >= v and v < v1:
                 w -= v
                 v += 1
             if v < v1:
+                if q == end:
+                    room = False
+                    break
                 lower[q] = w
+                q += 1
+                lowdeg[v] += 1
+                cnt[b, w >> shift] += 1
+        used[b] = q - boff[b] if room else -1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _gnp_transpose_scatter(bounds, boff, lptr, lower, pos, urel, uval, shift):
+    """Each edge's other end, (w's offset in its bucket, v), into the transpose's
+    scratch at its bucket's next place for this block (``pos[block]``): read in row
+    order, so each bucket's part holds increasing v."""
+    mask = (1 << shift) - 1
+    for b in prange(bounds.shape[0] - 1):
+        wp = pos[b].copy()
+        q = boff[b]
+        for v in range(max(bounds[b], 1), bounds[b + 1]):
+            for _ in range(lptr[v + 1] - lptr[v]):
+                w = lower[q]
                 q += 1
                 r = w >> shift
                 k = wp[r]
@@ -505,10 +531,12 @@ def _gnp_lower_fill(n, inv_log_q, states, bounds, lptr, lower, pos, urel, uval, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _gnp_assemble(n, lptr, lower, ustart, urel, uval, shift, rstart, indptr, indices):
-    """Per bucket of rows u: row u = its lower neighbours (from ``lower``), then its
-    higher ones (from the scratch, by a stable counting sort on the row: the scratch
-    holds them in increasing v). ``rstart[r]`` is where bucket r starts in ``indices``."""
+def _gnp_assemble(n, bounds, boff, lptr, lower, ustart, urel, uval, shift, rstart, indptr,
+                  indices):
+    """Per bucket of rows u: row u = its lower neighbours (from ``lower``: row u of
+    block b starts at ``lptr[u] + boff[b] - lptr[bounds[b]]``), then its higher ones
+    (from the scratch, by a stable counting sort on the row: the scratch holds them in
+    increasing v). ``rstart[r]`` is where bucket r starts in ``indices``."""
     nr = ustart.shape[0] - 1
     for r in prange(nr):
         u0 = r << shift
@@ -517,13 +545,17 @@ def _gnp_assemble(n, lptr, lower, ustart, urel, uval, shift, rstart, indptr, ind
         at = np.zeros(nu + 1, np.int64)
         for k in range(ustart[r], ustart[r + 1]):
             at[urel[k] + 1] += 1
+        blk = np.searchsorted(bounds, u0, side="right") - 1
         run = rstart[r]
         for j in range(nu):
             u = u0 + j
+            while bounds[blk + 1] <= u:
+                blk += 1
+            src = lptr[u] + boff[blk] - lptr[bounds[blk]]
             lo = lptr[u + 1] - lptr[u]
             hi = at[j + 1]
             for x in range(lo):
-                indices[run + x] = lower[lptr[u] + x]
+                indices[run + x] = lower[src + x]
             at[j] = run + lo  # where u's higher neighbours go
             run += lo + hi
             indptr[u + 1] = run
@@ -566,12 +598,13 @@ def erdos_renyi_csr(
 
     Batagelj–Brandes geometric skipping over the pairs, cut into blocks of rows with
     their own streams (:func:`block_states`: the same graph for any thread count; the
-    blocks depend on n and p only). Each block's stream is run twice (count, then
-    fill) so arrays are allocated once at their exact size. Directed: arcs come in row
-    order and are written straight into CSR. Undirected: a block of rows v writes
-    each row's lower neighbours w < v, and the other end of each edge into a scratch
-    grouped by buckets of rows w; then each bucket writes its rows (lower neighbours,
-    then higher ones). ``state`` is not advanced.
+    blocks depend on n and p only). Directed: each block's stream is run twice (count,
+    then fill), the arcs come in row order and are written straight into CSR.
+    Undirected: one pass, in which a block of rows v writes each row's lower neighbours
+    w < v into room sized for its expected count (a block that runs out - about one
+    in 10^9 - has its streams counted and drawn again: the same graph); then the other
+    end of each edge goes into a scratch grouped by buckets of rows w, and each bucket
+    writes its rows (lower neighbours, then higher ones). ``state`` is not advanced.
 
     Examples
     --------
@@ -598,29 +631,48 @@ def erdos_renyi_csr(
     nblk = bounds.shape[0] - 1
     states = block_states(state, nblk)
     nr = (n + (1 << shift) - 1) >> shift
+    # room per block: its expected edges and six standard deviations (run out of in
+    # about one graph in 10^9 blocks: then the streams are counted first, and drawn again
+    # into exact room - the same graph)
+    b0 = bounds[:-1].astype(np.float64)
+    b1 = bounds[1:].astype(np.float64)
+    mu = p * (b1 * (b1 - 1) - b0 * (b0 - 1)) / 2.0
+    room = np.maximum(np.ceil(mu + _ER_ROOM_SDS * np.sqrt(mu * (1 - p)) + 8), 0).astype(np.int64)
     lptr = pages.zeros(n + 1, np.int64)
     cnt = np.zeros((nblk, nr), np.int64)
-    _gnp_lower_count(n, inv_log_q, states, bounds, lptr[1:], cnt, shift)
+    used = np.zeros(nblk, np.int64)
+    for attempt in range(2):
+        boff = np.zeros(nblk + 1, np.int64)
+        np.cumsum(room, out=boff[1:])
+        lower = pages.empty(int(boff[-1]), dt)  # (faulted in on all cores: pages.py)
+        _gnp_lower_draw(n, inv_log_q, states, bounds, boff, lower, lptr[1:], cnt, shift, used)
+        if used.min() >= 0:
+            break
+        lptr[:] = 0
+        cnt[:] = 0
+        _gnp_lower_count(n, inv_log_q, states, bounds, lptr[1:], cnt, shift)
+        room = cnt.sum(axis=1)
+        lptr[:] = 0
+        cnt[:] = 0
     np.cumsum(lptr, out=lptr)
     m = int(lptr[-1])
     # the transpose's scratch: bucket r's part in block order (so in increasing v)
-    per_bucket = cnt.sum(axis=0)
     ustart = np.zeros(nr + 1, np.int64)
-    np.cumsum(per_bucket, out=ustart[1:])
+    np.cumsum(cnt.sum(axis=0), out=ustart[1:])
     pos = np.cumsum(cnt, axis=0) - cnt + ustart[:-1]
-    # (fresh arrays faulted in on all cores before the passes write them: pages.py)
-    lower = pages.empty(m, dt)
+    del cnt
     urel = pages.empty(m, np.uint16)
     uval = pages.empty(m, dt)
-    _gnp_lower_fill(n, inv_log_q, states, bounds, lptr, lower, pos, urel, uval, shift)
-    del pos, cnt
+    _gnp_transpose_scatter(bounds, boff, lptr, lower, pos, urel, uval, shift)
+    del pos
     # bucket r's rows start after all earlier buckets' lower and higher neighbours
     row_edges = lptr[np.minimum(np.arange(1, nr + 1, dtype=np.int64) << shift, n)]
     rstart = np.zeros(nr + 1, np.int64)
     rstart[1:] = row_edges + ustart[1:]
     indptr = pages.zeros(n + 1, np.int64)
     indices = pages.empty(2 * m, dt)
-    _gnp_assemble(n, lptr, lower, ustart, urel, uval, shift, rstart, indptr, indices)
+    _gnp_assemble(n, bounds, boff, lptr, lower, ustart, urel, uval, shift, rstart, indptr,
+                  indices)
     return indptr, indices
 
 

@@ -228,9 +228,10 @@ def estimate_layer_breakdown(
     if g == "erdos_renyi" and spec.directed:
         temp = 0.0  # arcs come in row order and are written straight into CSR
     elif g == "erdos_renyi":
-        # generators.erdos_renyi_csr: each row's lower neighbours, the transpose's
-        # scratch (the other end and a uint16 row offset per edge), their row pointers,
-        # and the per-block bucket counts with their offsets
+        # generators.erdos_renyi_csr: each row's lower neighbours (room for 6 sd more:
+        # within the Poisson allowance above), the transpose's scratch (the other end
+        # and a uint16 row offset per edge), their row pointers, and the per-block
+        # bucket counts with their offsets
         blocks = min(4096.0, max(1.0, edges / 2**18))
         temp = (2 * ib + 2) * edges + 8 * (n + 1) + 16 * blocks * (n / 2**16 + 1)
     elif g == "powerlaw_cluster":

@@ -390,3 +390,14 @@ def test_erdos_renyi_blocks_give_gnp(small_er_blocks, directed):
     e *= o.sum() / e.sum()
     chi = ((o - e) ** 2 / e).sum()
     assert stats.chi2.sf(chi, len(e) - 1) > P_MIN
+
+
+def test_erdos_renyi_blocks_that_run_out_of_room_give_the_same_graph(small_er_blocks, monkeypatch):
+    """Room for a block's edges is the expected count + 6 sd; a block that runs out is
+    counted and drawn again. With room far too small (every block runs out) the graph
+    must be the very same."""
+    n, p = 20_000, 8.0 / 19_999
+    ptr, idx = gen.erdos_renyi_csr(n, p, new_state(4))
+    monkeypatch.setattr(gen, "_ER_ROOM_SDS", -30.0)
+    ptr2, idx2 = gen.erdos_renyi_csr(n, p, new_state(4))
+    assert np.array_equal(ptr, ptr2) and np.array_equal(idx, idx2)
