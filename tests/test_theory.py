@@ -579,3 +579,22 @@ def test_sir_agrees_with_eon_on_the_facebook_graph():
     ])
     se = np.maximum(draws.std(axis=0), 1.0)
     assert np.all(np.abs(diff) < Z * se), (times[grid][np.abs(diff) >= Z * se], diff, se)
+
+
+@pytest.mark.slow
+def test_sir_final_size_on_a_parallel_built_er_graph_is_bond_percolation(monkeypatch):
+    """classic/sir at N = 3 * 10^5 on an ER graph built in ~600 blocks of rows and ~600
+    transpose buckets (their sizes shrunk so that a test-sized graph has as many seams as
+    one of 10^8 agents), on 2 threads: the final-size law is still bond percolation
+    (same check and tolerances as at 10^4 above: the mean within Z standard errors of
+    the replicates, and of the graph's own sampling sd for the ER formula; the spread
+    of the order percolation predicts)."""
+    from rumorsim import generators
+
+    monkeypatch.setattr(generators, "_ER_EDGES_PER_BLOCK", 1 << 11)
+    monkeypatch.setattr(generators, "_ER_BUCKET_SHIFT", 9)
+    res = rs.run(rs.load(CLASSIC / "sir.yaml"), replicates=30, seed=2026, workers=2,
+                 overrides=["population.agents=300000"])
+    assert res.network.layers[0].n_agents == 300_000
+    T = step_transmissibility(0.25, 1.0, 0.05)
+    _final_size_check(res, T, n_seeds=10, mean_degree=10)
