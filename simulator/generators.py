@@ -37,7 +37,9 @@ generator              algorithm                                              co
 
 Edges come out as ``(src, dst)`` arrays of the index dtype (int32 below 2**31
 agents) and become CSR in :func:`csr_from_edges` by a counting sort blocked for
-the cache (the scattered writes of a plain one dominate at 10^7 agents). Holme–Kim
+the cache (the scattered writes of a plain one dominate at 10^7 agents), its passes
+on all threads over fixed blocks of edges and buckets of rows (the same bytes for any
+thread count). Holme–Kim
 keeps every agent's neighbour list as it grows, so :func:`powerlaw_cluster_csr`
 writes CSR straight from those lists instead; its scratch arrays are faulted in on
 the spare core while the growth runs (:mod:`rumorsim.pages`).
@@ -78,52 +80,41 @@ _MIN_BUCKET_SHIFT = 15
 _MIN_SWEEP_ENTRIES = 2**25
 
 
-@njit(cache=True, nogil=True)
-def _bucket_offsets(src, dst, directed, shift, nb):
-    """Entries per bucket of rows (self-loops skipped), as offsets (nb + 1,)."""
-    off = np.zeros(nb + 1, np.int64)
-    for e in range(src.shape[0]):
-        u = src[e]
-        v = dst[e]
-        if u == v:
-            continue
-        off[(u >> shift) + 1] += 1
-        if not directed:
-            off[(v >> shift) + 1] += 1
-    for b in range(nb):
-        off[b + 1] += off[b]
-    return off
+#: Edges per block of the edge list: the unit of parallel work, fixed (not per thread) so
+#: that the output is the same for any thread count.
+_CSR_EDGES_PER_BLOCK = 1 << 20
 
 
-@njit(cache=True, nogil=True)
-def _scatter_blocked(src, dst, w, has_w, directed, shift, boff, cap, indptr, indices, weights):
-    """Counting sort of edges into CSR rows, in two cache-friendly levels.
+@njit(cache=True, nogil=True, parallel=True)
+def _bucket_counts(src, dst, directed, shift, nb, eblk):
+    """Entries per (block of edges, bucket of rows), self-loops skipped: (blocks, nb)."""
+    m = src.shape[0]
+    neb = max(1, (m + eblk - 1) // eblk)
+    cnt = np.zeros((neb, nb), np.int64)
+    for j in prange(neb):
+        for e in range(j * eblk, min(m, (j + 1) * eblk)):
+            u = src[e]
+            v = dst[e]
+            if u == v:
+                continue
+            cnt[j, u >> shift] += 1
+            if not directed:
+                cnt[j, v >> shift] += 1
+    return cnt
 
-    A plain counting sort writes every entry to a random place in an array of
-    hundreds of MB: one cache miss per entry, and it dominates building a large
-    graph. Here rows are grouped in buckets of 2**shift. A sweep streams the edges
-    once and appends those whose row falls in a range of buckets to a buffer of at
-    most ``cap`` entries, grouped by bucket (a few hundred sequential write
-    streams); then each bucket is counting-sorted locally, its row pointers and
-    output slice fitting in cache. Entries keep their input order within a row.
-    """
-    n = indptr.shape[0] - 1
-    nb = boff.shape[0] - 1
-    trow = np.empty(cap, indices.dtype)
-    tval = np.empty(cap, indices.dtype)
-    tw = np.empty(cap if has_w else 0, np.float64)
-    local = np.zeros(np.int64(1) << shift, np.int64)
-    indptr[0] = 0
-    b0 = 0
-    while b0 < nb:
-        b1 = b0 + 1
-        while b1 < nb and boff[b1 + 1] - boff[b0] <= cap:
-            b1 += 1
-        base = boff[b0]
-        wp = boff[b0:b1] - base
-        lo = np.int64(b0) << shift
-        hi = min(np.int64(b1) << shift, n)
-        for e in range(src.shape[0]):
+
+@njit(cache=True, nogil=True, parallel=True)
+def _sweep_scatter(src, dst, w, has_w, directed, shift, b0, b1, eblk, pos, trow, tval, tw, n):
+    """One sweep of the blocked counting sort: the entries whose row falls in buckets
+    b0 .. b1 - 1, appended to the sweep's buffer grouped by bucket. Each block of edges
+    writes from its own place in each bucket (``pos[block, bucket - b0]``: the entries
+    of earlier blocks come first), so entries keep their input order within a row."""
+    m = src.shape[0]
+    lo = np.int64(b0) << shift
+    hi = min(np.int64(b1) << shift, n)
+    for j in prange(pos.shape[0]):
+        wp = pos[j].copy()
+        for e in range(j * eblk, min(m, (j + 1) * eblk)):
             u = src[e]
             v = dst[e]
             if u == v:
@@ -144,29 +135,35 @@ def _scatter_blocked(src, dst, w, has_w, directed, shift, boff, cap, indptr, ind
                 if has_w:
                     tw[p] = w[e]
                 wp[b] = p + 1
-        for b in range(b0, b1):
-            r0 = np.int64(b) << shift
-            r1 = min(r0 + (np.int64(1) << shift), n)
-            s = boff[b] - base
-            t = boff[b + 1] - base
-            for r in range(r1 - r0):
-                local[r] = 0
-            for p in range(s, t):
-                local[trow[p] - r0] += 1
-            run = boff[b]
-            for r in range(r1 - r0):
-                c = local[r]
-                local[r] = run
-                run += c
-                indptr[r0 + r + 1] = run
-            for p in range(s, t):
-                r = trow[p] - r0
-                q = local[r]
-                indices[q] = tval[p]
-                if has_w:
-                    weights[q] = tw[p]
-                local[r] = q + 1
-        b0 = b1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _sweep_place(b0, b1, shift, boff, trow, tval, tw, has_w, indptr, indices, weights):
+    """Counting sort of each bucket of the sweep's buffer into its rows (a bucket's row
+    pointers and output slice fit in cache), one bucket per task; stable."""
+    n = indptr.shape[0] - 1
+    base = boff[b0]
+    for b in prange(b0, b1):
+        r0 = np.int64(b) << shift
+        r1 = min(r0 + (np.int64(1) << shift), n)
+        local = np.zeros(r1 - r0, np.int64)
+        s = boff[b] - base
+        t = boff[b + 1] - base
+        for p in range(s, t):
+            local[trow[p] - r0] += 1
+        run = boff[b]
+        for r in range(r1 - r0):
+            c = local[r]
+            local[r] = run
+            run += c
+            indptr[r0 + r + 1] = run
+        for p in range(s, t):
+            r = trow[p] - r0
+            q = local[r]
+            indices[q] = tval[p]
+            if has_w:
+                weights[q] = tw[p]
+            local[r] = q + 1
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -186,57 +183,83 @@ def _insertion_sort(idx, w, has_w, a, b):
             w[j + 1] = y
 
 
-@njit(cache=True, nogil=True)
-def _sort_dedup_rows(indptr, indices, weights, has_w):
+@njit(cache=True, nogil=True, parallel=True)
+def _sort_dedup_rows(indptr, indices, weights, has_w, shift, boff, kept):
     """Sort each row and drop repeated neighbours, keeping the first occurrence.
 
-    Rows already strictly increasing (what most generators produce) are only
-    scanned. Sorting is stable, so among repeats the first in input order (and its
-    weight) survives. ``indptr`` is rewritten in place and rows are compacted to
-    the left; returns the number of entries kept.
+    One bucket of rows (``2**shift``, starting at ``boff[b]`` in ``indices``) per task.
+    Rows already strictly increasing (what most generators produce) are only scanned.
+    Sorting is stable, so among repeats the first in input order (and its weight)
+    survives. Rows are compacted to the left within their bucket and ``indptr``
+    rewritten to match; ``kept[b]`` is the bucket's entries kept (see
+    :func:`_close_gaps`).
     """
     n = indptr.shape[0] - 1
-    out = 0
-    start = indptr[0]
-    for u in range(n):
-        end = indptr[u + 1]
-        ordered = True
-        for p in range(start + 1, end):
-            if indices[p] <= indices[p - 1]:
-                ordered = False
-                break
-        if not ordered:
-            if end - start <= 48:
-                _insertion_sort(indices, weights, has_w, start, end)
-            elif has_w:
-                order = np.argsort(indices[start:end], kind="mergesort")
-                weights[start:end] = weights[start:end][order]
-                indices[start:end] = indices[start:end][order]
-            else:
-                indices[start:end] = np.sort(indices[start:end])
-            last = indices[start]
-            indices[out] = last
-            if has_w:
-                weights[out] = weights[start]
-            out += 1
+    for bk in prange(boff.shape[0] - 1):
+        r0 = np.int64(bk) << shift
+        r1 = min(r0 + (np.int64(1) << shift), n)
+        out = boff[bk]
+        start = boff[bk]  # (not indptr[r0]: the bucket before rewrites it)
+        for u in range(r0, r1):
+            end = indptr[u + 1]
+            ordered = True
             for p in range(start + 1, end):
-                x = indices[p]
-                if x != last:
-                    indices[out] = x
+                if indices[p] <= indices[p - 1]:
+                    ordered = False
+                    break
+            if not ordered:
+                if end - start <= 48:
+                    _insertion_sort(indices, weights, has_w, start, end)
+                elif has_w:
+                    order = np.argsort(indices[start:end], kind="mergesort")
+                    weights[start:end] = weights[start:end][order]
+                    indices[start:end] = indices[start:end][order]
+                else:
+                    indices[start:end] = np.sort(indices[start:end])
+                last = indices[start]
+                indices[out] = last
+                if has_w:
+                    weights[out] = weights[start]
+                out += 1
+                for p in range(start + 1, end):
+                    x = indices[p]
+                    if x != last:
+                        indices[out] = x
+                        if has_w:
+                            weights[out] = weights[p]
+                        out += 1
+                        last = x
+            elif out != start:
+                for p in range(start, end):
+                    indices[out] = indices[p]
                     if has_w:
                         weights[out] = weights[p]
                     out += 1
-                    last = x
-        elif out != start:
-            for p in range(start, end):
-                indices[out] = indices[p]
+            else:
+                out += end - start
+            start = end
+            indptr[u + 1] = out
+        kept[bk] = out - boff[bk]
+
+
+@njit(cache=True, nogil=True)
+def _close_gaps(indptr, indices, weights, has_w, shift, boff, kept):
+    """Move each bucket's kept entries left, after the buckets before it (only needed
+    when repeats or self-loops were dropped); returns the entries kept in all."""
+    n = indptr.shape[0] - 1
+    out = 0
+    for bk in range(boff.shape[0] - 1):
+        shift_by = boff[bk] - out
+        if shift_by:
+            for p in range(kept[bk]):
+                indices[out + p] = indices[boff[bk] + p]
                 if has_w:
-                    weights[out] = weights[p]
-                out += 1
-        else:
-            out += end - start
-        start = end
-        indptr[u + 1] = out
+                    weights[out + p] = weights[boff[bk] + p]
+            r0 = np.int64(bk) << shift
+            r1 = min(r0 + (np.int64(1) << shift), n)
+            for u in range(r0, r1):
+                indptr[u + 1] -= shift_by
+        out += kept[bk]
     return out
 
 
@@ -307,19 +330,39 @@ def csr_from_edges(
         raise ValueError("weights must have one value per edge")
     shift = max(_MIN_BUCKET_SHIFT, int(math.ceil(math.log2(max(n_agents, 2) / 1024.0))))
     nb = (n_agents + (1 << shift) - 1) >> shift if n_agents else 1
-    boff = _bucket_offsets(src, dst, directed, shift, nb)
+    eblk = _CSR_EDGES_PER_BLOCK
+    cnt = _bucket_counts(src, dst, directed, shift, nb, eblk)
+    per_bucket = cnt.sum(axis=0)
+    boff = np.zeros(nb + 1, np.int64)
+    np.cumsum(per_bucket, out=boff[1:])
+    # where block j's entries of bucket b start, counted from the bucket's start
+    within = np.cumsum(cnt, axis=0) - cnt
+    del cnt
     total = int(boff[-1])
-    largest = int(np.max(np.diff(boff))) if nb else 0
+    largest = int(per_bucket.max()) if nb else 0
     cap = max(min(total, max(_MIN_SWEEP_ENTRIES, -(-total // 8))), largest, 1)
-    indptr = np.zeros(n_agents + 1, np.int64)
-    indices = np.empty(total, dt)
-    w_out = np.empty(total if has_w else 0, np.float64)
+    indptr = pages.zeros(n_agents + 1, np.int64)
+    indices = pages.empty(total, dt)  # (faulted in on all cores: pages.py)
+    w_out = pages.empty(total if has_w else 0, np.float64)
     if n_agents:
-        # the sweeps write the rows in order: fault their pages in on the spare core
-        with PageWarmer([indices, w_out], follow=False):
-            _scatter_blocked(src, dst, w_in, has_w, directed, shift, boff, cap, indptr,
-                             indices, w_out)
-    kept = _sort_dedup_rows(indptr, indices, w_out, has_w)
+        trow = np.empty(cap, dt)
+        tval = np.empty(cap, dt)
+        tw = np.empty(cap if has_w else 0, np.float64)
+        b0 = 0
+        while b0 < nb:  # sweeps: as many buckets as fit in the buffer at once
+            b1 = int(np.searchsorted(boff, boff[b0] + cap, side="right")) - 1
+            b1 = min(max(b1, b0 + 1), nb)
+            pos = within[:, b0:b1] + (boff[b0:b1] - boff[b0])
+            _sweep_scatter(src, dst, w_in, has_w, directed, shift, b0, b1, eblk, pos, trow,
+                           tval, tw, n_agents)
+            _sweep_place(b0, b1, shift, boff, trow, tval, tw, has_w, indptr, indices, w_out)
+            b0 = b1
+        del trow, tval, tw
+    kept_per = np.zeros(nb, np.int64)
+    _sort_dedup_rows(indptr, indices, w_out, has_w, shift, boff, kept_per)
+    kept = int(kept_per.sum())
+    if kept < total:
+        _close_gaps(indptr, indices, w_out, has_w, shift, boff, kept_per)
     if kept < total:
         # copy rather than view so the dropped tail is given back
         indices = indices[:kept].copy()

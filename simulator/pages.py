@@ -173,12 +173,26 @@ def zeros(shape: "int | tuple[int, ...]", dtype: "np.typing.DTypeLike" = np.floa
 
     A large ``np.zeros`` maps pages lazily and the loop that first writes them pays each
     page's fault on one core (about 1 s per GiB on a VM whose host backs memory lazily).
-    Here slices of the array are faulted in concurrently, one per core (``madvise``
-    releases the GIL), and the contents stay zero. Small arrays, systems without
-    ``MADV_POPULATE_WRITE`` and ``RUMORSIM_PAGE_WARMER=0`` get a plain ``np.zeros``.
+    See :func:`fault_in`; the contents stay zero.
     """
-    a = np.zeros(shape, dtype)
-    if a.nbytes < MIN_BYTES or not enabled() or not populate_supported():
+    return fault_in(np.zeros(shape, dtype))
+
+
+def empty(shape: "int | tuple[int, ...]", dtype: "np.typing.DTypeLike" = np.float64) -> np.ndarray:
+    """``np.empty(shape, dtype)`` with its pages already faulted in (:func:`fault_in`)."""
+    return fault_in(np.empty(shape, dtype))
+
+
+def fault_in(a: np.ndarray) -> np.ndarray:
+    """Fault in the pages of the C-contiguous array ``a`` for writing, on all cores at once;
+    returns ``a``, contents unchanged.
+
+    Slices of whole 2 MB pages are populated concurrently, one per core (``madvise``
+    releases the GIL): populating a huge page at once is also far cheaper than the
+    512 faults of a loop's first writes. Small arrays, systems without
+    ``MADV_POPULATE_WRITE`` and ``RUMORSIM_PAGE_WARMER=0`` are left as they are.
+    """
+    if a.nbytes < MIN_BYTES or not a.flags.c_contiguous or not enabled() or not populate_supported():
         return a
     flat = a.reshape(-1)
     parts = max(1, spare_cores() + 1)
