@@ -66,9 +66,11 @@ def reference_csr(src, dst, n, w, directed):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("blocked", [False, True])
 def test_csr_from_edges_matches_reference(directed, weighted, blocked, monkeypatch):
-    if blocked:  # tiny buckets and sweeps so every code path of the blocked sort runs
+    if blocked:  # tiny buckets, sweeps and edge blocks so every code path of the
+        # blocked sort runs, with many blocks of edges in parallel
         monkeypatch.setattr(gen, "_MIN_BUCKET_SHIFT", 2)
         monkeypatch.setattr(gen, "_MIN_SWEEP_ENTRIES", 16)
+        monkeypatch.setattr(gen, "_CSR_EDGES_PER_BLOCK", 7)
     rng = np.random.default_rng(3)
     n = 57
     src = rng.integers(0, n, 600).astype(np.int32)
@@ -82,6 +84,34 @@ def test_csr_from_edges_matches_reference(directed, weighted, blocked, monkeypat
         assert np.array_equal(weights, r_weights)
     else:
         assert weights is None
+
+
+def test_csr_from_edges_same_bytes_for_any_thread_count(monkeypatch):
+    """Blocks of edges and buckets of rows run in parallel; the output (row order, the
+    first of repeated edges and its weight) must not depend on the thread count."""
+    import numba
+
+    monkeypatch.setattr(gen, "_MIN_BUCKET_SHIFT", 4)
+    monkeypatch.setattr(gen, "_MIN_SWEEP_ENTRIES", 500)
+    monkeypatch.setattr(gen, "_CSR_EDGES_PER_BLOCK", 97)
+    rng = np.random.default_rng(8)
+    n, m = 3000, 20_000
+    src = rng.integers(0, n, m).astype(np.int32)
+    dst = rng.integers(0, n, m).astype(np.int32)
+    src[::50] = dst[::50]  # self-loops to drop
+    w = rng.random(m)
+    most = numba.config.NUMBA_NUM_THREADS
+    out = []
+    try:
+        for threads in (1, min(2, most)):
+            numba.set_num_threads(threads)
+            out.append(gen.csr_from_edges(src, dst, n, weights=w, directed=False))
+    finally:
+        numba.set_num_threads(most)
+    assert all(np.array_equal(a, b) for a, b in zip(*out))
+    r_indptr, r_indices, r_weights = reference_csr(src, dst, n, w, False)
+    assert np.array_equal(out[0][0], r_indptr) and np.array_equal(out[0][1], r_indices)
+    assert np.array_equal(out[0][2], r_weights)
 
 
 def test_csr_from_edges_rejects_out_of_range_ids():
