@@ -55,7 +55,7 @@ from numba import njit, prange
 from . import pages
 from .pages import PageWarmer
 from .prefetch import prefetch, prefetch_row
-from .rng import geometric_skip, new_state, normal, randint, uniform, uniform_pos
+from .rng import geometric_skip, normal, randint, uniform, uniform_pos
 
 # ---------------------------------------------------------------------------- dtypes
 
@@ -477,13 +477,13 @@ def _gap(st, inv_log_q):
 def block_states(state: np.ndarray, n_blocks: int) -> np.ndarray:
     """Independent xoshiro states for blocks ``0 .. n_blocks - 1``, derived from ``state``.
 
-    Children of a ``SeedSequence`` whose entropy is the 256 bits of ``state``: a
-    block's stream depends on the state and the block's number only.
+    Words of a ``SeedSequence`` whose entropy is the 256 bits of ``state`` (as
+    :func:`rumorsim.rng.new_state` makes one state): a block's stream depends on the
+    state and on the number of blocks only, never on threads.
     """
     root = np.random.SeedSequence([int(x) for x in state])
-    out = np.empty((n_blocks, 4), np.uint64)
-    for b, child in enumerate(root.spawn(n_blocks)):
-        out[b] = new_state(child)
+    out = root.generate_state(4 * n_blocks, np.uint64).reshape(n_blocks, 4)
+    out[~out.any(axis=1), 0] = np.uint64(0x9E3779B97F4A7C15)  # (xoshiro cannot leave 0)
     return out
 
 
