@@ -419,6 +419,12 @@ def _pop_pushed(k, head, count, ent, nxt, free, n_free, pvisit, pwhen, now, n_no
     count[k] = 0
     while blk >= 0:
         base = blk * _BLOCK
+        # the block's targets' records, requested before any is read (their misses
+        # overlap; see prefetch.py), and the next block's entries
+        for c in range(n_chunk):
+            prefetch(pvisit, ent[base + c, 0])
+        if nxt[blk] >= 0:
+            prefetch_row(ent, nxt[blk] * _BLOCK)
         for c in range(n_chunk):
             i = ent[base + c, 0]
             if ent[base + c, 1] == pvisit[i] and pwhen[i] == k:
