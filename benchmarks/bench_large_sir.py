@@ -127,11 +127,12 @@ def add_row(row: str, command: str) -> None:
             "*peak RSS* is the process's high-water mark. The command: `rumorsim run classic/sir "
             "--set population.agents=N --reps 1 --profile -q --no-figures -o DIR`.\n\n") + HEADER
     start = text.index(SECTION)
-    end = text.find("\n## ", start + len(SECTION))
-    end = len(text) if end < 0 else end
-    body = text[start:end].rstrip("\n") + "\n" + row + "\n"
+    # after the table's last row (prose may follow the table in the same section)
+    lines = text[start:].split("\n")
+    last = max(i for i, line in enumerate(lines) if line.startswith("|"))
+    lines.insert(last + 1, row)
     tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text(text[:start] + body + ("\n" + text[end:].lstrip("\n") if end < len(text) else ""))
+    tmp.write_text(text[:start] + "\n".join(lines))
     os.replace(tmp, RESULTS)  # atomic: a reader never sees half a file
 
 
