@@ -127,12 +127,17 @@ def add_row(row: str, command: str) -> None:
             "*peak RSS* is the process's high-water mark. The command: `rumorsim run classic/sir "
             "--set population.agents=N --reps 1 --profile -q --no-figures -o DIR`.\n\n") + HEADER
     start = text.index(SECTION)
-    # after the table's last row (prose may follow the table in the same section)
-    lines = text[start:].split("\n")
-    last = max(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = text.find("\n## ", start + len(SECTION))
+    end = len(text) if end < 0 else end
+    # after the section's first table's last row (prose may follow the table)
+    lines = text[start:end].split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    last = first
+    while last + 1 < len(lines) and lines[last + 1].startswith("|"):
+        last += 1
     lines.insert(last + 1, row)
     tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text(text[:start] + "\n".join(lines))
+    tmp.write_text(text[:start] + "\n".join(lines) + text[end:])
     os.replace(tmp, RESULTS)  # atomic: a reader never sees half a file
 
 
