@@ -370,27 +370,37 @@ def csr_from_edges(
     return indptr, indices, (w_out if has_w else None)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _row_sums(indptr, weights, has_w, s):
+    for u in prange(indptr.shape[0] - 1):
+        if has_w:
+            acc = 0.0
+            for p in range(indptr[u], indptr[u + 1]):
+                acc += weights[p]
+            s[u] = acc
+        else:
+            s[u] = indptr[u + 1] - indptr[u]
+
+
 @njit(cache=True, nogil=True)
-def in_strength(indptr, indices, weights, has_w, directed):
+def _in_sums(indices, weights, has_w, s):
+    for p in range(indices.shape[0]):
+        s[indices[p]] += weights[p] if has_w else 1.0
+
+
+def in_strength(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, has_w: bool,
+                directed: bool) -> np.ndarray:
     """Sum of the weights of each agent's in-edges (in-degree when unweighted).
 
     Undirected layers store both directions, so in-strength is the row sum: a
-    sequential pass instead of one scattered increment per entry.
+    sequential pass instead of one scattered increment per entry, on all threads (each
+    row's sum is the same whichever thread adds it up).
     """
-    n = indptr.shape[0] - 1
-    s = np.zeros(n, np.float64)
+    s = np.zeros(indptr.shape[0] - 1, np.float64)
     if not directed:
-        for u in range(n):
-            if has_w:
-                acc = 0.0
-                for p in range(indptr[u], indptr[u + 1]):
-                    acc += weights[p]
-                s[u] = acc
-            else:
-                s[u] = indptr[u + 1] - indptr[u]
-        return s
-    for p in range(indices.shape[0]):
-        s[indices[p]] += weights[p] if has_w else 1.0
+        _row_sums(indptr, weights, has_w, s)
+    else:
+        _in_sums(indices, weights, has_w, s)
     return s
 
 
