@@ -432,30 +432,6 @@ def _gnp_undirected_pass(n, log_q, state, src, dst, fill, offset=0, e=0):
     return e
 
 
-@njit(cache=True, nogil=True)
-def _gnp_directed_pass(n, log_q, state, indptr, indices, fill):
-    """Skipping over the n(n-1) ordered pairs (u, v), u != v, in row order.
-
-    Arcs come out in row order with sorted rows, so CSR is written directly:
-    counting pass (row lengths), then filling pass, both sequential in memory.
-    """
-    total = n * (n - 1)
-    i = -1
-    p = 0
-    while True:
-        i += 1 + geometric_skip(state, log_q)
-        if i >= total:
-            break
-        u = i // (n - 1)
-        j = i - u * (n - 1)
-        v = j + 1 if j >= u else j
-        if fill:
-            indices[p] = v
-            p += 1
-        else:
-            indptr[u + 1] += 1
-
-
 # Parallel G(n, p). The pairs are cut into blocks of rows whose number and boundaries
 # depend only on n and p, each block with its own xoshiro state derived from the layer's
 # (block_states), so the same graph comes out for any thread count: threads only decide
