@@ -95,8 +95,8 @@ def plot_fit(fit: Any) -> Figure:
     b = fit.summary["budget"]
     fig.supxlabel(textwrap.fill(
         f"ABC-SMC (pyABC): {b['abc_simulations']:,} simulations, {b['generations']} "
-        f"generation{'s' if b['generations'] != 1 else ''} of {b['particles']} particles; band = 5-95 % of {b['predictive_simulations']} posterior "
-        "predictive runs. Bottom: posterior of each parameter over its prior range "
+        f"generation{'s' if b['generations'] != 1 else ''} of {b['particles']} particles; band = weighted 5-95 % of the "
+        f"{b['predictive_paths']} accepted simulations' paths (posterior predictive). Bottom: posterior of each parameter over its prior range "
         "(line: median; title: median [90 % interval]).", 150),
         fontsize=7.5, color="0.35", x=0.01, ha="left")
     return fig

@@ -102,7 +102,7 @@ def test_small_fit_end_to_end_writes_every_output(tiny_fit, tmp_path):
     p = s["parameters"]["transitions.repost.rate"]
     assert p["low"] <= p["median"] <= p["high"]
     assert s["forecast"]["time"] == 240 and s["forecast"]["observed"] == obs.loc[240]
-    assert s["budget"]["predictive_simulations"] == 20
+    assert s["budget"]["predictive_paths"] == 30  # the accepted simulations continued
     assert s["score"]["fit_window"]["points"] == 7
 
     # the fitted scenario runs, at the posterior median, on the series' clock
