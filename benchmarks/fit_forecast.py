@@ -76,9 +76,12 @@ DEVELOPMENT = ("1469_yCJuVvRUG_2606630821", "1750_zwwju4Lh5_1750284695",
 
 TEST_POOL = 30
 TRAIN_UNTIL = HORIZON
-PARAMS = {"transitions.repost.rate": "repost.rate",
-          "signals.attention_gone.half_life": "attention_gone.half_life",
-          "transitions.see.modulated_by.0.gain": "see.gain"}
+
+
+def short(path: str) -> str:
+    """transitions.see.modulated_by.0.gain -> see.gain (the results' column names)."""
+    parts = path.split(".")
+    return f"{parts[1]}.{parts[-1]}"
 
 
 def eligible(wide: pd.DataFrame) -> list:
@@ -131,7 +134,7 @@ def train(cascades: list, simulations: int, path: Path, workers) -> None:
         fit = run_fit(spec, base, obs, workers=workers)
         post = fit.posterior.assign(cascade_id=cid, simulations=simulations)
         post.to_csv(path, mode="a", header=not path.exists(), index=False)
-        med = {PARAMS[n]: round(p["median"], 3) for n, p in fit.summary["parameters"].items()}
+        med = {short(n): round(p["median"], 3) for n, p in fit.summary["parameters"].items()}
         print(f"[train {k + 1}/{len(cascades)}] {cid}: {med}; "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
 
@@ -171,8 +174,8 @@ def main(argv=None) -> None:
     if len(done) and set(done["simulations"]) != {args.simulations}:
         sys.exit(f"{rows_path} holds fits with another budget; move it away first")
     finished = set(zip(done["cascade_id"], done["prior"])) if len(done) else set()
-    for k, cid in enumerate(chosen):
-        for prior in priors:
+    for prior in priors:  # the population prior's scores first: the uniform arm may be cut short
+        for k, cid in enumerate(chosen):
             if (cid, prior) in finished:
                 continue
             t0 = time.perf_counter()
@@ -188,9 +191,9 @@ def main(argv=None) -> None:
                    "fit_rms_log_error": s["score"]["fit_window"]["rms_log_error"],
                    "seconds": time.perf_counter() - t0}
             for name, p in s["parameters"].items():
-                row[PARAMS[name]] = p["median"]
-                row[f"{PARAMS[name]}_low"] = p["low"]
-                row[f"{PARAMS[name]}_high"] = p["high"]
+                row[short(name)] = p["median"]
+                row[f"{short(name)}_low"] = p["low"]
+                row[f"{short(name)}_high"] = p["high"]
             pd.DataFrame([row]).to_csv(rows_path, mode="a", header=not rows_path.exists(), index=False)
             print(f"[{k + 1}/{len(chosen)}] {cid} ({labels[cid]}, {prior} prior): 2 h "
                   f"{row['count_at_fit']:.0f}, 24 h {row['observed']:.0f}; model {row['model']:.0f} "
