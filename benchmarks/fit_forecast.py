@@ -33,7 +33,7 @@ looking at the test pool.
     python benchmarks/fit_forecast.py --dev --cascades 6 --train 8 --simulations 600 \
         --train-simulations 600 --out /tmp/ff            # a smoke run, off the test pool
 
-Writes OUT/fit_population.csv (the training fits' posterior samples, with
+Writes OUT/fit_population.csv.gz (the training fits' posterior samples, with
 ``cascade_id``: what a fit file's ``prior:`` reads), OUT/fit_forecast_results.csv (one
 row per cascade and prior, appended as each fit finishes, so an interrupted run
 resumes) and OUT/fit_forecast.md (the scores).
@@ -42,6 +42,7 @@ resumes) and OUT/fit_forecast.md (the scores).
 from __future__ import annotations
 
 import argparse
+import gzip
 import math
 import os
 import random
@@ -119,21 +120,27 @@ def baselines(wide: pd.DataFrame, cid: str) -> dict:
 
 
 def train(cascades: list, simulations: int, path: Path, workers) -> None:
-    """Fit each training cascade on its whole 24 hours; append its posterior to ``path``."""
+    """Fit each training cascade on its whole 24 hours under the uniform priors; add its
+    posterior to ``path`` (rewritten whole after each fit: gzip does not append)."""
     from rumorsim.fit import run_fit
     from rumorsim.fitfile import load_fit
+    from rumorsim.outputs import replacing
 
-    done = set(pd.read_csv(path, dtype={"cascade_id": str})["cascade_id"]) if path.exists() else set()
+    table = pd.read_csv(path, dtype={"cascade_id": str}) if path.exists() else pd.DataFrame()
+    done = set(table["cascade_id"]) if len(table) else set()
     for k, cid in enumerate(cascades):
         if cid in done:
             continue
         t0 = time.perf_counter()
-        spec, base, obs = load_fit(FIT_FILE, cascade=cid, until=TRAIN_UNTIL)
+        spec, base, obs = load_fit(FIT_FILE, cascade=cid, until=TRAIN_UNTIL, prior="uniform")
         spec = spec.model_copy(update={"simulations": simulations, "predictive": 10,
                                        "forecast_until": HORIZON})
         fit = run_fit(spec, base, obs, workers=workers)
         post = fit.posterior.assign(cascade_id=cid, simulations=simulations)
-        post.to_csv(path, mode="a", header=not path.exists(), index=False)
+        table = pd.concat([table, post], ignore_index=True)
+        with replacing(path) as tmp:
+            tmp.write_bytes(gzip.compress(table.to_csv(index=False, float_format="%.6g")
+                                          .encode("utf-8"), mtime=0))
         med = {short(n): round(p["median"], 3) for n, p in fit.summary["parameters"].items()}
         print(f"[train {k + 1}/{len(cascades)}] {cid}: {med}; "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
@@ -151,6 +158,9 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=HERE)
     args = ap.parse_args(argv)
 
+    # every module a fit uses, imported now: a long run never picks up a file edited meanwhile
+    import rumorsim.engine, rumorsim.fitprior, rumorsim.fitplots, rumorsim.model  # noqa: F401,E401
+    import rumorsim.network, rumorsim.outputs, rumorsim.workers  # noqa: F401,E401
     from rumorsim.fit import run_fit
     from rumorsim.fitfile import load_fit
 
@@ -162,7 +172,7 @@ def main(argv=None) -> None:
     training = training_set(wide, args.train)
     assert not set(chosen) & set(training) and not set(chosen) & set(DEVELOPMENT)
     priors = [p.strip() for p in args.priors.split(",") if p.strip()]
-    population = args.out / "fit_population.csv"
+    population = args.out / "fit_population.csv.gz"
     t_all = time.perf_counter()
     if "population" in priors:
         train(training, args.train_simulations, population, args.workers)
@@ -180,7 +190,7 @@ def main(argv=None) -> None:
                 continue
             t0 = time.perf_counter()
             spec, base, obs = load_fit(FIT_FILE, cascade=cid, until=FIT_UNTIL,
-                                       prior=population if prior == "population" else None)
+                                       prior=population if prior == "population" else "uniform")
             spec = spec.model_copy(update={"simulations": args.simulations})
             fit = run_fit(spec, base, obs, workers=args.workers)
             s = fit.summary

@@ -501,7 +501,7 @@ def schema(out: Optional[Path]) -> None:
 @click.option("--data", "data", type=click.Path(path_type=Path), default=None, help="Observed data (long-format CSV) instead of the file's data.path.")
 @click.option("--cascade", default=None, help="Which series of the data to fit (a value of data.id_column).")
 @click.option("--until", type=float, default=None, help="Fit on the data up to this time, in the data's unit.")
-@click.option("--prior-from", "prior_from", type=click.Path(path_type=Path), default=None, metavar="CSV_OR_DIR", help="Population prior: past cascades' posteriors (a CSV, or a folder of fit directories) instead of the file's prior.")
+@click.option("--prior-from", "prior_from", type=click.Path(path_type=Path), default=None, metavar="CSV_OR_DIR", help="Population prior: past cascades' posteriors (a CSV, or a folder of fit directories) instead of the file's prior; `uniform`: the parameters' own priors.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Local processes (default: all cores). Never changes the numbers.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run the simulations on a Dask cluster (tcp://host:8786).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty fit directory.")

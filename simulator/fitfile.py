@@ -20,7 +20,8 @@ keys refused with a did-you-mean) into the frozen :class:`FitSpec`::
     observe: {state: {post: [reposted, faded]}}   # or {fired: [repost]}: the model's count
     parameters:                         # --set paths and their priors
       transitions.repost.rate: {low: 0.02, high: 3.0, scale: log}
-    prior: data/weibo/population.csv    # optional: past cascades' posteriors (or --prior-from)
+    prior: data/weibo/population.csv.gz # optional: past cascades' posteriors (or --prior-from);
+                                        # `uniform` (the default): the priors above
     method: abc-smc
     simulations: 3000                   # total simulation budget of the fit
     forecast_until: 1440                # data's unit
@@ -196,7 +197,8 @@ class FitSpec(_Frozen):
                             "(drawn by weight from the accepted simulations).")
     prior: Optional[str] = Field(
         None, description="Population prior: past cascades' posterior samples (a CSV file, or "
-        "a folder of fit directories), relative to the fit file; default: the uniform priors.")
+        "a folder of fit directories), relative to the fit file; `uniform` (the default): "
+        "each parameter's own uniform prior.")
     seed: int = Field(0, ge=0)
 
     source: Optional[str] = Field(None, exclude=True)
@@ -289,7 +291,8 @@ def load_fit(
     path : the fit YAML file.
     data, cascade, until : replace ``data.path`` (relative to the working directory),
         ``data.cascade`` and ``data.until`` (as ``--data``, ``--cascade``, ``--until``).
-    prior : replaces ``prior`` (relative to the working directory; ``--prior-from``).
+    prior : replaces ``prior`` (relative to the working directory; ``--prior-from``);
+        ``"uniform"``: the parameters' own uniform priors.
 
     Raises
     ------
@@ -322,7 +325,7 @@ def _load(p: Path, text: str, *, data: Optional[PathLike], cascade: Optional[str
           until: Optional[float], prior: Optional[PathLike]) -> Tuple[FitSpec, Scenario, Observed]:
     tree = _compose(text, str(p))
     if prior is not None and isinstance(tree.data, dict):
-        tree.data["prior"] = str(Path(prior).resolve())
+        tree.data["prior"] = "uniform" if str(prior) == "uniform" else str(Path(prior).resolve())
         tree.overridden[("prior",)] = f"--prior-from {prior}"
     node = tree.data.get("data")
     if isinstance(node, dict):
@@ -342,7 +345,7 @@ def _load(p: Path, text: str, *, data: Optional[PathLike], cascade: Optional[str
     _check_parameters(spec, base, tree)
     _check_observe(spec, base, tree)
     observed = _read_observed(spec, base, tree)
-    if spec.prior is not None:
+    if spec.prior is not None and spec.prior != "uniform":
         spec = spec.with_population(_read_prior(spec, observed, tree))
     return spec, base, observed
 
