@@ -36,6 +36,21 @@ How one fit runs:
    the data, at the ABC tolerance. ``predictive`` of them are drawn by weight for
    :attr:`FitResult.trajectories` (no further simulations).
 
+What the 90 % band accounts for, and what not. It holds the parameters' uncertainty
+(the posterior), the cascade's own chance from the end of the fit window on (each
+accepted path continues by its own random run) and the ABC tolerance (accepted paths
+are within the final epsilon of the data, not on it). No count-noise model is added on
+top: the data count people (the post and each repost), as the model does, with no
+sampling between them, so the model's own randomness *is* the noise of the count. It
+does not hold the model's misspecification: a cascade that grows for reasons the model
+lacks (a hub reposting it the next morning, a trending list) falls outside. Parameters
+the fit window cannot pin down are where a wide uniform prior hurts most: their
+posterior is then the prior cut by what the early data rule out, and the forecast
+averages over futures no real cascade of the platform shows; a population prior
+(:mod:`rumorsim.fitprior`, learned from other cascades' whole histories) puts there what
+the platform's cascades did. ``benchmarks/fit_forecast.md`` scores both on cascades the
+fit never saw.
+
 Randomness and parallelism: simulations run in batches of fixed size, each batch with
 its own seed from the fit's ``SeedSequence``, on the sweep's executors
 (:class:`rumorsim.workers.Workers`: local processes, or a Dask cluster with

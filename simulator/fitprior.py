@@ -218,7 +218,8 @@ def read_population(path: PathLike, priors: Mapping[str, Any], *, fitting: Optio
     if fitting is not None and str(fitting) in ids:
         raise ScenarioError(f"the population prior `{p}` was learned from series `{fitting}`, "
                             "the one being fitted: its future would leak into the forecast",
-                            **where, suggestion="Leave that cascade out of the population")
+                            **where, suggestion="Leave that cascade out of the population, or fit under "
+                            "the parameters' own priors (`--prior-from uniform`)")
     # each cascade the same total weight (the rows without an id form one group)
     w = np.zeros(len(table))
     groups = sorted(set(cascades))
