@@ -256,7 +256,7 @@ The model's forecast is its posterior predictive: the accepted ABC simulations, 
 continued past 2 hours by its own run (rumorsim.fit). The population prior is learned
 only from the training cascades' whole days; the test cascades' futures reach nothing
 but their score. The ratio baseline uses the other 299 cascades' 24h/2h ratios (more
-data than the model's 24 training cascades). Numbers are from one run, on a shared
+cascades than the model's training set). Numbers are from one run, on a shared
 2-core machine (times are inflated by the other work on it).
 """
 
@@ -283,8 +283,9 @@ def report(table: pd.DataFrame, args, n_train: int, seconds: float) -> str:
     if both and len(both) < table["cascade_id"].nunique():
         lines += ["", f"The same, on the {len(both)} cascades fitted under both priors:", ""]
         lines += _table_lines(score(table[table["cascade_id"].isin(both)]))
-    lines += ["", f"Median fit time per cascade: {table['seconds'].median():.0f} s "
-              f"(this run: {seconds / 60:.1f} min). Command: `python benchmarks/fit_forecast.py "
+    this_run = "" if args.report_only else f" (this run: {seconds / 60:.1f} min)"
+    lines += ["", f"Median fit time per cascade: {table['seconds'].median():.0f} s"
+              f"{this_run}. Command: `python benchmarks/fit_forecast.py "
               f"--cascades {args.cascades} --simulations {args.simulations} --train {args.train} "
               f"--train-simulations {args.train_simulations}"
               f"{' --dev' if args.dev else ''}`.", ""]
