@@ -60,6 +60,7 @@ def test_dask_gives_the_same_results():
     assert client.status == "closed"  # closed by its own context, not by the pool
 
 
+@pytest.mark.slow  # waits for the client's 20 s connection timeout
 def test_an_unreachable_scheduler_is_a_clear_error():
     from rumorsim.errors import RumorsimError
 
