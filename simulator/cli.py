@@ -521,9 +521,9 @@ def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optio
       rumorsim fit fit_weibo -o runs/fit_weibo
       rumorsim fit fit_weibo --cascade 3777_Ai8O8xZQl_2996975491 --until 60
     \b
-    A population prior (empirical Bayes): fit past cascades on their whole history,
-    then fit the new one's first hours under what they say:
-      rumorsim fit fit_weibo --cascade PAST --until 1440 -o past/PAST   (for each)
+    A population prior (empirical Bayes): fit each past cascade on its whole history
+    under the plain priors, then the new one's first hours under what they say:
+      rumorsim fit fit_weibo --cascade PAST --until 1440 --prior-from uniform -o past/PAST
       rumorsim fit fit_weibo --cascade NEW --until 120 --prior-from past/
     """
     from .catalog import find_scenario
