@@ -248,15 +248,6 @@ def read_population(path: PathLike, priors: Mapping[str, Any], *, fitting: Optio
                       cascades=tuple(ids))
 
 
-def population_table(posteriors: Mapping[str, Any]) -> Any:
-    """One population CSV's table from fits of past cascades: ``{cascade id: posterior
-    DataFrame}`` -> the rows with a ``cascade_id`` column (what ``prior:`` reads)."""
-    import pandas as pd
-
-    frames: List[Any] = [df.assign(cascade_id=str(cid)) for cid, df in posteriors.items()]
-    return pd.concat(frames, ignore_index=True)
-
-
 def describe(pop: Population) -> Dict[str, Any]:
     """What summary.json records of a population prior."""
     return {"source": pop.source, "cascades": len(pop.cascades) or None,
