@@ -47,8 +47,9 @@ written, unless it made a pass over all agents (a rescan, a schedule change, cou
 start non-zero) or the list filled up: then it resets all records. When
 nobody in state 0 needs routing at step 0 (no rules there, or a push target), step 0
 routes only the agents the seeds moved. So a small cascade on a large graph costs what it
-reaches - except a seed by random count, whose selection sampling draws one number per
-eligible agent scanned (which agents a seed picks depends on those draws).
+reaches. Seeds by random count or fraction draw their agents by rejection when they are
+few among the eligible (``_draw_distinct``: O(count)); otherwise, and for a broadcast's
+share, one number per eligible agent scanned.
 
 Layout. ``run_replicate`` is the time loop, one numbered phase after another; the phases
 that run once per replicate or once per step are named functions above it
@@ -720,6 +721,11 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
     chosen = np.empty(max(want, 0) if want >= 0 else 16, dtype=np.int64)
     n_chosen = 0
     seen = 0
+    if want >= 0 and 9 * want <= m:
+        # A few among many (seeds): by rejection, O(want) rather than a pass over the list.
+        n_chosen = _draw_distinct(rng, want, n_list, ev_mode[ev] == 1, ev_ids, ev_ids_ptr[ev],
+                                  ev_among[ev], state, chosen)
+        n_list = 0  # (the pass below is not needed)
     for q in range(n_list):
         i = q if ev_mode[ev] == 0 else ev_ids[ev_ids_ptr[ev] + q]
         if not ev_among[ev, state[i]]:
@@ -764,6 +770,45 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                             fired_tot[fire] += 1
                 break
     return n_cand, woke, voided, visits, n_touched
+
+
+@njit(cache=True, nogil=True)
+def _draw_distinct(rng, want, n_list, listed, ids, first, among, state, chosen):
+    """Choose ``want`` distinct positions of a list of ``n_list`` agents (all agents, or
+    ``ids[first:first + n_list]`` if ``listed``) uniformly among those whose state is
+    allowed by ``among`` (m of them), without replacement; write the agents, in list
+    order, to ``chosen``. Returns ``want``.
+
+    By rejection: draw a position uniformly, keep it if its agent is eligible and the
+    position is new (a small hash set) - each kept one is uniform among the eligible
+    positions not yet kept, so the set is a uniform ``want``-subset. With 9 want <= m
+    (the caller's condition) the expected number of draws is at most
+    want n_list / (m - want) <= n_list / 8, and in the usual case of seeds among
+    everyone about ``want``: a seed costs O(want), not one draw per agent."""
+    size = 16
+    while size < 2 * want:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    mask = size - 1
+    n = 0
+    while n < want:
+        q = randint(rng, n_list)
+        i = ids[first + q] if listed else q
+        if not among[state[i]]:
+            continue
+        h = (q * 0x9E3779B1) & mask  # (Fibonacci hashing; linear probing)
+        while table[h] >= 0 and table[h] != q:
+            h = (h + 1) & mask
+        if table[h] == q:
+            continue
+        table[h] = q
+        chosen[n] = q
+        n += 1
+    chosen[:want] = np.sort(chosen[:want])  # list order, as a pass over the list gives
+    if listed:
+        for c in range(want):
+            chosen[c] = ids[first + chosen[c]]
+    return want
 
 
 def _record_layout(n_counters, n_thresholds, has_push):
