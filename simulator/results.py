@@ -20,6 +20,7 @@ i.e. a central 90 % interval of the replicates (not a confidence interval of the
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -117,14 +118,15 @@ def last_change(raw: RawRun) -> np.ndarray:
     return np.where(any_change, last, 0).astype(np.int64)
 
 
-def truncate_raw(raw: RawRun) -> RawRun:
-    """``raw`` with its report rows cut after the last change of any replicate.
+def truncate_raw(raw: RawRun, last: Optional[np.ndarray] = None) -> RawRun:
+    """``raw`` with its report rows cut after the last change of any replicate (``last``:
+    :func:`last_change` of ``raw``, if already known).
 
     Exact: :func:`expand_raw` gives the arrays back bit for bit, because every later
     row repeats the last kept one. Many small cascades stop after a few dozen steps of
     a thousand report times; this is what lets a run directory stay small.
     """
-    keep = int(last_change(raw).max(initial=0)) + 1
+    keep = int((last_change(raw) if last is None else last).max(initial=0)) + 1
     return RawRun(**{**_raw_dict(raw), "counts": raw.counts[:, :keep],
                      "fired": raw.fired[:, :keep], "signals": raw.signals[:, :keep]})
 
@@ -585,19 +587,34 @@ class Results:
             }
         return sigs
 
-    def _replicate_summary(self, i: int, traits: Dict[str, _ByName],
-                           sigs: _ByName) -> Dict[str, Any]:
-        """Replicate ``i``'s entry of ``summary()["replicates"]``."""
+    def _replicate_summaries(self, traits: Dict[str, _ByName],
+                             sigs: _ByName) -> List[Dict[str, Any]]:
+        """``summary()["replicates"]``: one entry per replicate.
+
+        Each statistic's array becomes a list of JSON numbers once (``tolist``), rather
+        than a numpy scalar converted per replicate: thousands of replicates stay cheap."""
+        def col(v: np.ndarray) -> list:  # (as json_number: integers stay, others are floats)
+            a = np.asarray(v)
+            if a.dtype.kind not in "iu":
+                a = a.astype(float)
+            return [x if type(x) is int or math.isfinite(x) else None for x in a.tolist()]
+
         seeds = np.asarray(self.raw.replicate_seeds)
-        return {
+        seed_rows = _jsonable(seeds) if len(seeds) else [None] * self.n_replicates
+        steps = np.asarray(self.raw.steps_run).astype(np.int64).tolist()
+        tcols = {t: {s: {k: col(v) for k, v in d.items()} for s, d in st.items()}
+                 for t, st in traits.items()}
+        scols = {n: {k: col(v) for k, v in d.items()} for n, d in sigs.items()}
+        ocols = {n: col(v) for n, v in self._outcomes.items()}
+        return [{
             "replicate": i,
-            "seed": _jsonable(seeds[i]) if len(seeds) else None,
-            "steps_run": int(self.raw.steps_run[i]),
-            "traits": {t: {s: {k: _num(v[i]) for k, v in d.items()} for s, d in st.items()}
-                       for t, st in traits.items()},
-            "signals": {n: {k: _num(v[i]) for k, v in d.items()} for n, d in sigs.items()},
-            "outcomes": {n: _num(v[i]) for n, v in self._outcomes.items()},
-        }
+            "seed": seed_rows[i],
+            "steps_run": steps[i],
+            "traits": {t: {s: {k: v[i] for k, v in d.items()} for s, d in st.items()}
+                       for t, st in tcols.items()},
+            "signals": {n: {k: v[i] for k, v in d.items()} for n, d in scols.items()},
+            "outcomes": {n: v[i] for n, v in ocols.items()},
+        } for i in range(self.n_replicates)]
 
     def _ensemble_summary(self, traits: Dict[str, _ByName],
                           sigs: _ByName) -> Dict[str, Any]:
@@ -648,8 +665,7 @@ class Results:
             "ensemble_statistics": ENSEMBLE_STATISTICS,
             "wall_seconds": float(self.raw.wall_seconds),
             "ensemble": self._ensemble_summary(traits, sigs),
-            "replicates": [self._replicate_summary(i, traits, sigs)
-                           for i in range(self.n_replicates)],
+            "replicates": self._replicate_summaries(traits, sigs),
         })
 
     def __repr__(self) -> str:
