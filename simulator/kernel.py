@@ -547,6 +547,24 @@ def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_si
         out_agent_states[r, :] = state
 
 
+@njit(cache=True, nogil=True)
+def _record_rest(r0, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_signals,
+                 out_agent_states):
+    """Write report rows r0 .. the last, all alike (nothing can change any more), in one
+    call: a small cascade stops after a few dozen of a thousand report times, and a call
+    per row costs more than the row. Returns the number of rows."""
+    for r in range(r0, out_counts.shape[0]):
+        for s in range(n_state.shape[0]):
+            out_counts[r, s] = n_state[s]
+        for t in range(fired_tot.shape[0]):
+            out_fired[r, t] = fired_tot[t]
+        for g in range(sig_val.shape[0]):
+            out_signals[r, g] = sig_val[g]
+        if out_agent_states.shape[0] > 0:
+            out_agent_states[r, :] = state
+    return out_counts.shape[0]
+
+
 # ----------------------------------------------------- once per replicate or per step
 # Named phases of run_replicate. Plain calls, not inlined: their array arguments are
 # borrowed, and they run once per replicate or once per step, so a call costs nothing
@@ -1370,10 +1388,8 @@ def run_replicate(
                              sig_alpha, seg_value[seg], n_state, fired_step, sig_val)
             _track_signals(sig_val, k * dt, (n_steps - k) * dt, sig_alert, out_sig_peak,
                            out_sig_peak_time, out_sig_above)
-            while next_report < report_steps.shape[0]:
-                _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
-                        out_signals, out_agent_states)
-                next_report += 1
+            next_report = _record_rest(next_report, n_state, fired_tot, sig_val, state,
+                                       out_counts, out_fired, out_signals, out_agent_states)
             steps_run = k
             break
 

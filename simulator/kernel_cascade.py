@@ -40,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernel import (_AHEAD, NEVER, _buffer_size, _clean_records, _draw_thresholds,
-                     _initial_counts, _prepare_records, _record, _record_rows, _rescan,
+from .kernel import (_AHEAD, _buffer_size, _clean_records, _draw_thresholds, _initial_counts,
+                     _prepare_records, _record, _record_rest, _record_rows, _rescan,
                      _schedule_totals, _select_and_apply, _start_list, record_layout)
 from .prefetch import prefetch, prefetch2, prefetch_row
 from .rng import uniform_pos
@@ -214,10 +214,8 @@ def run_one_step_cascade(
                     out_signals, out_agent_states)
             next_report += 1
         if n_front == 0:  # nothing can change any more: the remaining reports repeat it
-            while next_report < report_steps.shape[0]:
-                _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
-                        out_signals, out_agent_states)
-                next_report += 1
+            next_report = _record_rest(next_report, n_state, fired_tot, sig_val, state,
+                                       out_counts, out_fired, out_signals, out_agent_states)
             steps_run = k
             break
         # each source pushes along its edges, this step only: skip geometrically to the

@@ -100,7 +100,8 @@ def _write_into(res: Results, d: Path, *, figures: bool) -> None:
     write_json(d / "summary.json", res.summary())
     write_json(d / "provenance.json", {**res.provenance, "network_stats": res.network_stats})
     write_json(d / "model_info.json", info_to_json(res.info))
-    compact = truncate_raw(res.raw, res.last_change)  # rows after every replicate's last change dropped
+    # rows after every replicate's last change dropped
+    compact = truncate_raw(res.raw, res.last_change)
     arrays = {f.name: np.asarray(getattr(compact, f.name)) for f in fields(RawRun)}
     if arrays["replicate_seeds"].dtype.kind == "O":
         arrays["replicate_seeds"] = arrays["replicate_seeds"].astype(str)

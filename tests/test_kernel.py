@@ -813,7 +813,8 @@ def test_seeds_by_count_respect_eligibility_and_stay_uniform_among_the_eligible(
 def test_seeds_by_count_from_a_list_draw_its_members_in_list_order():
     """A listed set (a community): 1 of its 12 members, mapped through the list."""
     ids = np.array([40, 3, 17, 8, 25, 31, 2, 11, 19, 36, 6, 29], np.int32)
-    freq = _subset_frequencies(12, 1, 6_000, listed=True, ids=ids, state=np.zeros(41, np.int16))
+    freq = _subset_frequencies(12, 1, 6_000, listed=True, ids=ids,
+                               state=np.zeros(41, np.int16))
     stat, limit = _chi_square_ok(freq)
     assert stat < limit, (stat, limit)
 
