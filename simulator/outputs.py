@@ -113,7 +113,10 @@ def json_text(data: Any) -> str:
     }
     <BLANKLINE>
     """
-    return _layout(jsonable(data), "") + "\n"
+    try:  # already JSON-ready (a summary is): numpy values converted as they are met
+        return _layout(data, "") + "\n"
+    except ValueError:  # a float NaN or infinity somewhere: convert everything first
+        return _layout(jsonable(data), "") + "\n"
 
 
 def _layout(obj: Any, pad: str) -> str:
@@ -127,7 +130,8 @@ def _layout(obj: Any, pad: str) -> str:
 
 
 def _compact(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": "),
+                      default=jsonable)
 
 
 # ------------------------------------------------------------------------ directories

@@ -335,7 +335,12 @@ class Results:
         return np.asarray(self.raw.signals[:, :, self._signal_index(name)], dtype=float)
 
     def _marginals(self) -> List[Tuple[str, str, np.ndarray]]:
-        """(trait, state, agents (R, T)) for every trait state, in scenario order."""
+        """(trait, state, agents (R, T)) for every trait state, in scenario order (computed
+        once: the tables and the summary both read them)."""
+        return list(self._marginal_arrays)
+
+    @cached_property
+    def _marginal_arrays(self) -> List[Tuple[str, str, np.ndarray]]:
         out = []
         for k, (trait, states) in enumerate(self.info.traits):
             # one matrix product per trait: joint counts -> marginal counts
