@@ -29,8 +29,9 @@ idle or a target; all dated events are at step 0; no signals, thresholds, daily 
 schedule changes or agents tried every step. Anything else runs on the general path.
 
 A worker's record buffer (``kernel.record_buffer``) is shared with the general path and
-left clean the same way: the agents that leave joint state 0 are listed in its tail, and
-only agents that change state have their records written.
+left clean the same way: the dated events write the records of the agents they move
+and list them in its tail; the cascade itself keeps states in a byte per agent and writes
+no record, so the next replicate cleans only the seeds' records.
 
 Only numpy, numba and the kernel modules are imported here.
 """
@@ -43,7 +44,7 @@ from numba import njit
 from .kernel import (_AHEAD, _buffer_size, _clean_records, _draw_thresholds, _initial_counts,
                      _prepare_records, _record, _record_rest, _record_rows, _rescan,
                      _schedule_totals, _select_and_apply, _start_list, record_layout)
-from .prefetch import prefetch, prefetch2, prefetch_row
+from .prefetch import prefetch, prefetch2
 from .rng import uniform_pos
 
 # fired edges buffered before their targets are read (with their records requested early)
@@ -82,20 +83,21 @@ def is_one_step_cascade(ka) -> bool:
                 return False
         elif not idle(s):
             return False
-    return bool(idle(0) or ka.st_push_tr[0] >= 0)
+    # (states fit a byte; state 0 needs no routing at the start, as run_replicate assumes)
+    return n_joint <= 256 and bool(idle(0) or ka.st_push_tr[0] >= 0)
 
 
 @njit(cache=True, nogil=True)
-def _hit_targets(n_fire, fire_e, fire_t, indices, rec, state, n_state, st_push_tr, out_target,
-                 fired_tot, touched, n_touched, nxt, n_nxt):
+def _hit_targets(n_fire, fire_e, fire_t, indices, state, n_state, st_push_tr, out_target,
+                 fired_tot, nxt, n_nxt):
     """Resolve buffered fired edges in order: a target still waiting for the edge's
     transition moves to its source state now (the first edge to reach it wins; later
-    ones find it a source) and joins the next generation. Returns (n_touched, n_nxt)."""
+    ones find it a source) and joins the next generation. Returns n_nxt."""
     for q in range(n_fire):
         if q + 2 * _AHEAD < n_fire:
             prefetch(indices, fire_e[q + 2 * _AHEAD])
         if q + _AHEAD < n_fire:
-            prefetch_row(rec, indices[fire_e[q + _AHEAD]])
+            prefetch(state, indices[fire_e[q + _AHEAD]])
         v = indices[fire_e[q]]
         t = fire_t[q]
         s = state[v]
@@ -106,12 +108,9 @@ def _hit_targets(n_fire, fire_e, fire_t, indices, rec, state, n_state, st_push_t
         n_state[s] -= 1
         n_state[target] += 1
         fired_tot[t] += 1
-        if s == 0 and n_touched < touched.shape[0]:  # (see kernel: "touched")
-            touched[n_touched] = v
-            n_touched += 1
         nxt[n_nxt] = v
         n_nxt += 1
-    return n_touched, n_nxt
+    return n_nxt
 
 
 @njit(cache=True, nogil=True)
@@ -148,7 +147,7 @@ def run_one_step_cascade(
                                lay_complete)
     rec = _record_rows(flat, n_agents, width)
     recf = rec.view(np.float32)
-    state = rec[:, c_state]
+    state = rec[:, c_state]  # (the dated events move agents in their records)
     n_state = np.zeros(n_joint, dtype=np.int64)
     n_state[0] = n_agents
     counts = recf[:, c_counts:c_counts + max(ctr_layer.shape[0], 1)]
@@ -190,6 +189,17 @@ def run_one_step_cascade(
     else:  # (the list of moved agents overflowed: all sources, in index order)
         n_front = _rescan(True, state, rec[:, 3], st_idle, st_push_tr, is_dirty, frontier)
         touched_all = True
+    # From here on the agents' states live in a byte per agent, not in their records: the
+    # cascade reads the state of every agent a fired edge reaches, and a byte array of
+    # 300,000 agents stays in the core's cache where 64-byte records do not. So the
+    # cascade writes no record, and the next replicate cleans only the seeds' ones.
+    cstate = np.zeros(n_agents, dtype=np.uint8)
+    if touched_all:
+        for i in range(n_agents):
+            cstate[i] = state[i]
+    else:
+        for q in range(n_touched):
+            cstate[touched[q]] = state[touched[q]]
     # the push transitions of each source state (a short list; -1 ends it)
     n_src_tr = np.full((n_joint, n_tr + 1), -1, dtype=np.int64)
     for s in range(n_joint):
@@ -210,11 +220,11 @@ def run_one_step_cascade(
         # report the start of step k (as run_replicate, its sources are drawn first: the
         # draws change nothing reported)
         while next_report < report_steps.shape[0] and report_steps[next_report] <= k:
-            _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
+            _record(next_report, n_state, fired_tot, sig_val, cstate, out_counts, out_fired,
                     out_signals, out_agent_states)
             next_report += 1
         if n_front == 0:  # nothing can change any more: the remaining reports repeat it
-            next_report = _record_rest(next_report, n_state, fired_tot, sig_val, state,
+            next_report = _record_rest(next_report, n_state, fired_tot, sig_val, cstate,
                                        out_counts, out_fired, out_signals, out_agent_states)
             steps_run = k
             break
@@ -226,12 +236,11 @@ def run_one_step_cascade(
             if q + 2 * _AHEAD < n_front:
                 j = frontier[q + 2 * _AHEAD]
                 prefetch2(lay_indptr, layer0, j)
-                prefetch_row(rec, j)
             if q + _AHEAD < n_front:
                 j = frontier[q + _AHEAD]
                 prefetch(indices, min(lay_indptr[layer0, j], indices.shape[0] - 1))
             i = frontier[q]
-            s = state[i]
+            s = cstate[i]
             for m in range(n_tr):
                 t = n_src_tr[s, m]
                 if t < 0:
@@ -251,9 +260,8 @@ def run_one_step_cascade(
                             break
                         e += np.int64(gap)
                     if n_fire == _FIRE_BUFFER:
-                        n_touched, n_nxt = _hit_targets(n_fire, fire_e, fire_t, indices, rec, state,
-                                                        n_state, st_push_tr, out_target, fired_tot,
-                                                        touched, n_touched, nxt, n_nxt)
+                        n_nxt = _hit_targets(n_fire, fire_e, fire_t, indices, cstate, n_state,
+                                             st_push_tr, out_target, fired_tot, nxt, n_nxt)
                         n_fire = 0
                     fire_e[n_fire] = e
                     fire_t[n_fire] = t
@@ -265,15 +273,14 @@ def run_one_step_cascade(
             # now, as nothing reads it before (it is nobody's target, in either state)
             t = st_single[s]
             target = out_target[t, 0, s]
-            state[i] = target
+            cstate[i] = target
             n_state[s] -= 1
             n_state[target] += 1
             fired_tot[t] += 1
         if k == n_steps:
             break
-        n_touched, n_nxt = _hit_targets(n_fire, fire_e, fire_t, indices, rec, state, n_state,
-                                        st_push_tr, out_target, fired_tot, touched, n_touched,
-                                        nxt, n_nxt)
+        n_nxt = _hit_targets(n_fire, fire_e, fire_t, indices, cstate, n_state, st_push_tr,
+                             out_target, fired_tot, nxt, n_nxt)
         frontier, nxt = nxt, frontier
         n_front = n_nxt
     tail = flat[n_agents * width + 16:]
