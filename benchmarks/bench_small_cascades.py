@@ -1,6 +1,7 @@
 """Many small cascades: what one more replicate costs, through the CLI, against cynetdiff.
 
     python benchmarks/bench_small_cascades.py [--n 300000] [--reps 401] [--rounds 5]
+    python benchmarks/bench_small_cascades.py --large     # 10^6 agents, large cascades
 
 The workload researchers run most (influence maximisation, seeding strategies, sweeps
 near a threshold): the independent cascade on a Barabási–Albert graph, n = 300,000,
@@ -17,6 +18,10 @@ m = 5, p = 0.05, 300 random seeds (about 5 % of agents end active).
 * cynetdiff (``pip install cynetdiff``) on the very same graph (Rumorsim's CSR arrays),
   one core, 300 seeds drawn per cascade: the median wall and CPU time per cascade
   (model set-up, seeds and the cascade, as ``run_benchmarks.py`` times it).
+
+``--large`` checks the other end: run_benchmarks.py's independent-cascade row at 10^6
+agents (a third of agents end active), quicker - the two tools alternating in one
+process, one cascade each per run.
 
 Rounds alternate the tools, and each figure is printed as the median and range over
 rounds, because the machine may be shared; the load average is printed before and
@@ -94,6 +99,49 @@ def cynetdiff_seconds(n: int, reps: int):
     return np.array(wall), np.array(cpu), np.array(sizes)
 
 
+def large_cascades(n: int, runs: int) -> None:
+    """``--large``: run_benchmarks.py's independent-cascade row, quicker - one BA graph of
+    ``n`` agents (m = 5), p = 0.1, 1 % seeded (a third of agents end active), alternating
+    one Rumorsim replicate (``run_replicates``, one thread, as its worker times it) and one
+    cynetdiff cascade on the same CSR arrays; median [range] of wall and CPU seconds."""
+    from cynetdiff.models import IndependentCascadeModel
+
+    import rumorsim as rs
+    from rumorsim.engine import run_replicates
+
+    seeds = n // 100
+    sc = rs.load(SCENARIO, [f"population.agents={n}", f"seed.0.count={seeds}",
+                            "transitions.0.probability=0.1"])
+    net, model, _ = rs.build(sc, check=False)
+    ly = net.layers[0]
+    starts = np.ascontiguousarray(ly.indptr[:-1], dtype=np.uint32)
+    edges = np.ascontiguousarray(ly.indices, dtype=np.uint32)
+    run_replicates(model, 1, seed=10_000, workers=1)  # (numba cache load)
+    rng = np.random.default_rng(1)
+    t = {"rumorsim": ([], [], []), "cynetdiff": ([], [], [])}
+    for r in range(runs):
+        w0, c0 = time.perf_counter(), time.process_time()
+        raw = run_replicates(model, 1, seed=r, workers=1)
+        t["rumorsim"][0].append(time.perf_counter() - w0)
+        t["rumorsim"][1].append(time.process_time() - c0)
+        t["rumorsim"][2].append(n - raw.counts[0, -1, 0])
+        chosen = rng.choice(n, seeds, replace=False).tolist()
+        w0, c0 = time.perf_counter(), time.process_time()
+        ic = IndependentCascadeModel(starts, edges, activation_prob=0.1, rng=r)
+        ic.set_seeds(chosen)
+        ic.advance_until_completion()
+        t["cynetdiff"][0].append(time.perf_counter() - w0)
+        t["cynetdiff"][1].append(time.process_time() - c0)
+        t["cynetdiff"][2].append(ic.get_num_activated_nodes())
+    print(f"independent cascade, BA n = {n:,}, m = 5, p = 0.1, {seeds:,} seeds, {runs} runs each "
+          f"(load average {os.getloadavg()[0]:.1f}):")
+    for tool, (w, c, size) in t.items():
+        print(f"  {tool:10s} wall {_ms(w)}  CPU {_ms(c)}  final {np.mean(size) / n:.3f}")
+    ratio_w = np.median(t["cynetdiff"][0]) / np.median(t["rumorsim"][0])
+    ratio_c = np.median(t["cynetdiff"][1]) / np.median(t["rumorsim"][1])
+    print(f"  cynetdiff / rumorsim: wall {ratio_w:.2f}x, CPU {ratio_c:.2f}x")
+
+
 def _ms(vals) -> str:
     v = 1e3 * np.asarray(vals)
     return f"{np.median(v):7.2f} ms [{v.min():.2f} - {v.max():.2f}]"
@@ -105,7 +153,13 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=401, help="replicates of the big run (against 1)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--cynetdiff-reps", type=int, default=200, help="cascades per round")
+    ap.add_argument("--large", action="store_true",
+                    help="instead: large cascades at 10^6 agents (p = 0.1, 1 %% seeded), "
+                         "kernel against cynetdiff in one process")
     a = ap.parse_args()
+    if a.large:
+        large_cascades(10**6 if a.n == 300_000 else a.n, max(a.rounds, 5))
+        return
     cores = len(os.sched_getaffinity(0))
     extra = a.reps - 1
     keys = [f"w{w}" for w in dict.fromkeys((1, cores))]
