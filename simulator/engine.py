@@ -5,6 +5,11 @@ xoshiro state, and the kernel releases the GIL, so replicates run on a thread po
 no pickling and the numbers do not depend on the number of threads (or on which thread
 ran which replicate). The same seed with a different variant of a scenario reuses the
 same child seeds: common random numbers for paired what-if comparisons.
+
+The kernel is ``kernel.run_replicate``, or for one-step cascades (the independent
+cascade, discrete SIR with one infectious step) ``kernel_cascade.run_one_step_cascade``:
+the same arguments and the same numbers, a pass per generation instead of the general
+routing (``_kernel_for``).
 """
 
 from __future__ import annotations

@@ -51,6 +51,11 @@ reaches. Seeds by random count or fraction draw their agents by rejection when t
 few among the eligible (``_draw_distinct``: O(count)); otherwise, and for a broadcast's
 share, one number per eligible agent scanned.
 
+One-step cascades (the independent cascade, discrete SIR with one infectious step: every
+moving agent is a push source for exactly one step, then idle) need none of the routing
+above; ``kernel_cascade.run_one_step_cascade`` runs them generation by generation, with
+this function's arguments and bytes, and the engine picks it when it applies.
+
 Layout. ``run_replicate`` is the time loop, one numbered phase after another; the phases
 that run once per replicate or once per step are named functions above it
 (``_initial_counts``, ``_rescan``, ``_start_list``, ``_mark_states_dirty``, ``_push_room``,

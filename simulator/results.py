@@ -105,17 +105,27 @@ def last_change(raw: RawRun) -> np.ndarray:
         a = np.asarray(a)
         if a.size == 0 or T < 2:
             continue
-        now, before = a[:, 1:], a[:, :-1]
-        same = now == before
-        if a.dtype.kind == "f":  # a signal that stays NaN has not changed
-            same |= np.isnan(now) & np.isnan(before)
-        changed |= ~same.reshape(R, T - 1, -1).all(axis=2)
+        # Each report row as one opaque value, its bytes: rows compare in one pass. Equal
+        # bytes are equal values, NaN included (a signal that stays NaN has not changed);
+        # a NaN whose bits change, or 0.0 -> -0.0, counts as a change, which only keeps a
+        # row more (the truncation stays exact).
+        rows = np.ascontiguousarray(a).reshape(R, T, -1)
+        v = rows.view(np.dtype((np.void, rows.shape[2] * rows.itemsize))).reshape(R, T)
+        changed |= v[:, 1:] != v[:, :-1]
     if changed.shape[1] == 0:
         return np.zeros(R, dtype=np.int64)
     any_change = changed.any(axis=1)
     # (last t with row t+1 != row t) + 1, counted from the end
     last = changed.shape[1] - np.argmax(changed[:, ::-1], axis=1)
     return np.where(any_change, last, 0).astype(np.int64)
+
+
+def _pad_rows(a: np.ndarray, n_reports: int) -> np.ndarray:
+    """(R, t) -> (R, n_reports): the last column repeated (see :func:`expand_raw`)."""
+    missing = n_reports - a.shape[1]
+    if missing <= 0 or a.shape[1] == 0:
+        return a
+    return np.concatenate([a, np.repeat(a[:, -1:], missing, axis=1)], axis=1)
 
 
 def truncate_raw(raw: RawRun, last: Optional[np.ndarray] = None) -> RawRun:
@@ -334,19 +344,28 @@ class Results:
         """Values of signal ``name`` at each report time, (R, T) float64."""
         return np.asarray(self.raw.signals[:, :, self._signal_index(name)], dtype=float)
 
-    def _marginals(self) -> List[Tuple[str, str, np.ndarray]]:
-        """(trait, state, agents (R, T)) for every trait state, in scenario order (computed
-        once: the tables and the summary both read them)."""
-        return list(self._marginal_arrays)
+    def _marginals(self, full: bool = True) -> List[Tuple[str, str, np.ndarray]]:
+        """(trait, state, agents (R, T)) for every trait state, in scenario order; with
+        ``full=False`` only the first :attr:`_kept_rows` report times (all later rows
+        repeat the last of them), which is all the tables and the summary read."""
+        if not full:
+            return list(self._marginal_arrays)
+        return [(t, s, _pad_rows(a, len(self.times))) for t, s, a in self._marginal_arrays]
+
+    @cached_property
+    def _kept_rows(self) -> int:
+        """Report rows up to the last change of any replicate: later ones repeat them."""
+        return int(self.last_change.max(initial=0)) + 1
 
     @cached_property
     def _marginal_arrays(self) -> List[Tuple[str, str, np.ndarray]]:
         out = []
+        counts = np.asarray(self.raw.counts)[:, :self._kept_rows]
         for k, (trait, states) in enumerate(self.info.traits):
             # one matrix product per trait: joint counts -> marginal counts
             onehot = np.zeros((len(self.info.joint_states), len(states)), dtype=np.int64)
             onehot[np.arange(len(self.info.joint_states)), self.info.joint_states[:, k]] = 1
-            marg = self.raw.counts.astype(np.int64) @ onehot  # (R, T, S)
+            marg = counts.astype(np.int64) @ onehot  # (R, kept rows, S)
             out += [(trait, s, marg[:, :, j]) for j, s in enumerate(states)]
         return out
 
@@ -361,6 +380,9 @@ class Results:
         """
         R, T = self.n_replicates, len(self.times)
         n = len(arrays)
+        if compact:  # (nothing after the last change of any replicate is read)
+            T = min(T, self._kept_rows)
+            arrays = [np.asarray(a)[:, :T] for a in arrays]
         stacked = np.stack(arrays, axis=2) if n else np.zeros((R, T, 0))  # (R, T, n)
         if compact:
             keep = np.arange(T)[None, :] <= self.last_change[:, None]
@@ -391,7 +413,7 @@ class Results:
         return last_change(self.raw)
 
     def _timeseries(self, compact: bool = False) -> pd.DataFrame:
-        marg = self._marginals()
+        marg = self._marginals(full=not compact)
         return self._long(
             [m for _, _, m in marg],
             {"trait": [t for t, _, _ in marg], "state": [s for _, s, _ in marg]},
@@ -569,7 +591,9 @@ class Results:
     def _trait_statistics(self) -> Dict[str, _ByName]:
         """Final counts, peaks and peak times of every trait state, per replicate."""
         traits: Dict[str, Dict[str, Dict[str, np.ndarray]]] = {}
-        for trait, state, a in self._marginals():
+        # (over the kept rows: later ones repeat the last, so finals, peaks and the first
+        # time of a peak are the same)
+        for trait, state, a in self._marginals(full=False):
             traits.setdefault(trait, {})[state] = {
                 "final_agents": a[:, -1].astype(float),
                 "final_people": a[:, -1] * self.people_per_agent,
