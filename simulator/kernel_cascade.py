@@ -10,8 +10,9 @@ then leaves surely for a state where nothing happens - or a *target* hit by a pu
 exits, a list of targets that fire now, an apply pass): seven passes over each agent
 that moves, where the cascade needs one. ``run_one_step_cascade`` is that one pass, with
 the same arguments and the same results - bit for bit, the same random numbers drawn in
-the same order (a test runs both on every eligible shipped model) - and about three times
-faster on a small cascade in a large graph.
+the same order (``tests/test_kernel_cascade.py`` runs both on cascades seeded every way,
+with hubs, two layers, histories) - and about 2.5 times faster on a small cascade in a
+large graph (1.4 against 3.4 ms at 300,000 agents, 5 % reached).
 
 Why the numbers are the same: on the general path the only draws after the seeds are a
 new source's geometric skips over its edges (``kernel.run_replicate``, routing step), in
@@ -38,6 +39,8 @@ Only numpy, numba and the kernel modules are imported here.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -47,11 +50,11 @@ from .kernel import (_AHEAD, _buffer_size, _clean_records, _draw_thresholds, _in
 from .prefetch import prefetch, prefetch2
 from .rng import uniform_pos
 
-# fired edges buffered before their targets are read (with their records requested early)
+# fired edges buffered before their targets are read (their states requested early)
 _FIRE_BUFFER = 4096
 
 
-def is_one_step_cascade(ka) -> bool:
+def is_one_step_cascade(ka: NamedTuple) -> bool:
     """Does ``run_one_step_cascade`` apply to a compiled model's kernel arrays ``ka``
     (``rumorsim.kernel_arrays.KernelArrays``)? See the module's docstring."""
     n_joint = ka.st_ptr.shape[0] - 1
