@@ -838,3 +838,23 @@ transitions:
     res = rs.run(sc, replicates=20, seed=4, workers=1)
     first = res.raw.counts[:, 0, :]  # (replicate, joint state) at t = 0
     assert (first[:, 0] == 2700).all() and (first[:, 1] == 295).all() and (first[:, 2] == 5).all()
+
+
+def test_seeds_by_count_among_many_draw_about_one_number_per_seed():
+    """300 seeds among 300,000 agents: the stream advances by about 300 draws (a few
+    more for repeats), not one per agent - what makes a replicate cost what it reaches."""
+    from rumorsim.kernel import _draw_distinct
+    from rumorsim.rng import new_state, next_u64
+
+    rng = new_state(11)
+    before = rng.copy()
+    state = np.zeros(300_000, np.int16)
+    chosen = np.empty(300, np.int64)
+    _draw_distinct(rng, 300, 300_000, False, np.zeros(0, np.int32), 0, np.ones(1, np.uint8),
+                   state, chosen)
+    draws = 0
+    while not np.array_equal(before, rng) and draws < 1000:
+        next_u64(before)
+        draws += 1
+    assert 300 <= draws < 310, draws
+    assert len(set(chosen.tolist())) == 300
