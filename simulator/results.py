@@ -120,6 +120,11 @@ def last_change(raw: RawRun) -> np.ndarray:
     return np.where(any_change, last, 0).astype(np.int64)
 
 
+def _string_dtype() -> Any:
+    """The dtype pandas gives ``astype(str)``: its string dtype (pandas 3), else object."""
+    return pd.Series(["x"]).astype(str).dtype
+
+
 def _pad_rows(a: np.ndarray, n_reports: int) -> np.ndarray:
     """(R, t) -> (R, n_reports): the last column repeated (see :func:`expand_raw`)."""
     missing = n_reports - a.shape[1]
@@ -396,15 +401,16 @@ class Results:
             "replicate": np.repeat(rep.astype(np.int64), n),
             "time": np.repeat(self.times[t], n),
         }
+        codes = np.tile(np.arange(n), m)
         for key, vals in keys.items():
-            cols[key] = np.tile(np.asarray(vals, dtype=object), m)
+            # plain strings, whatever pandas' default string dtype is: the n labels
+            # converted once, then taken per row (not a conversion per row)
+            labels = pd.array(np.asarray(vals, dtype=object), dtype=_string_dtype())
+            cols[key] = labels[codes]
         cols[value] = values
         if people:
             cols["people"] = cols[value] * self.people_per_agent
-        df = pd.DataFrame(cols)
-        for key in keys:  # plain strings, whatever pandas' default string dtype is
-            df[key] = df[key].astype(str)
-        return df
+        return pd.DataFrame(cols)
 
     @cached_property
     def last_change(self) -> np.ndarray:
@@ -422,12 +428,14 @@ class Results:
 
     def _signals(self, compact: bool = False) -> pd.DataFrame:
         names = list(self.info.signal_names)
-        return self._long([self.signal_array(s) for s in names], {"signal": names},
+        rows = self._kept_rows if compact else len(self.times)  # (see _long)
+        return self._long([self.signal_array(s)[:, :rows] for s in names], {"signal": names},
                           "value", people=False, compact=compact)
 
     def _fired(self, compact: bool = False) -> pd.DataFrame:
         names = list(self.info.event_names)
-        arrays = [self.raw.fired[:, :, i].astype(np.int64) for i in range(len(names))]
+        fired = np.asarray(self.raw.fired)[:, :self._kept_rows if compact else len(self.times)]
+        arrays = [fired[:, :, i].astype(np.int64) for i in range(len(names))]
         return self._long(arrays, {"event": names}, "count", people=True, compact=compact)
 
     def compact_tables(self) -> Dict[str, pd.DataFrame]:
