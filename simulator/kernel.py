@@ -819,7 +819,7 @@ def _draw_distinct(rng, want, n_list, listed, ids, first, among, state, chosen):
         i = ids[first + q] if listed else q
         if not among[state[i]]:
             continue
-        h = (q * 0x9E3779B1) & mask  # (Fibonacci hashing; linear probing)
+        h = (q * 0x9E3779B1) & mask  # (a multiplicative hash; linear probing)
         while table[h] >= 0 and table[h] != q:
             h = (h + 1) & mask
         if table[h] == q:
