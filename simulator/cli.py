@@ -501,6 +501,7 @@ def schema(out: Optional[Path]) -> None:
 @click.option("--data", "data", type=click.Path(path_type=Path), default=None, help="Observed data (long-format CSV) instead of the file's data.path.")
 @click.option("--cascade", default=None, help="Which series of the data to fit (a value of data.id_column).")
 @click.option("--until", type=float, default=None, help="Fit on the data up to this time, in the data's unit.")
+@click.option("--prior-from", "prior_from", type=click.Path(path_type=Path), default=None, metavar="CSV_OR_DIR", help="Population prior: past cascades' posteriors (a CSV, or a folder of fit directories) instead of the file's prior; `uniform`: the parameters' own priors.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Local processes (default: all cores). Never changes the numbers.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run the simulations on a Dask cluster (tcp://host:8786).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty fit directory.")
@@ -508,8 +509,8 @@ def schema(out: Optional[Path]) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary.")
 @friendly
 def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optional[str],
-        until: Optional[float], workers: Optional[int], scheduler: Optional[str],
-        overwrite: bool, no_figures: bool, quiet: bool) -> None:
+        until: Optional[float], prior_from: Optional[Path], workers: Optional[int],
+        scheduler: Optional[str], overwrite: bool, no_figures: bool, quiet: bool) -> None:
     """Fit a scenario to an observed series (ABC-SMC) and forecast it.
 
     \b
@@ -519,6 +520,11 @@ def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optio
     \b
       rumorsim fit fit_weibo -o runs/fit_weibo
       rumorsim fit fit_weibo --cascade 3777_Ai8O8xZQl_2996975491 --until 60
+    \b
+    A population prior (empirical Bayes): fit each past cascade on its whole history
+    under the plain priors, then the new one's first hours under what they say:
+      rumorsim fit fit_weibo --cascade PAST --until 1440 --prior-from uniform -o past/PAST
+      rumorsim fit fit_weibo --cascade NEW --until 120 --prior-from past/
     """
     from .catalog import find_scenario
     from .fit import run_fit
@@ -527,7 +533,7 @@ def fit(fit_file: str, out: Optional[Path], data: Optional[Path], cascade: Optio
 
     path = find_scenario(fit_file)
     _check_out_dir(out, overwrite)
-    spec, base, observed = load_fit(path, data=data, cascade=cascade, until=until)
+    spec, base, observed = load_fit(path, data=data, cascade=cascade, until=until, prior=prior_from)
     result = run_fit(spec, base, observed, workers=workers, scheduler=scheduler,
                      progress=not quiet and sys.stderr.isatty())
     out = out if out is not None else _default_run_dir(f"{path.stem}-{observed.cascade}")

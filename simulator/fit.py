@@ -16,46 +16,68 @@ How one fit runs:
    frozen scenario (the ``--set`` machinery, without YAML), compiles it and runs one
    replicate of the kernel: about 10 ms for a repost cascade of a few hundred people.
 2. Parameters are sampled on the unit cube (a uniform prior on ``[low, high]`` or on
-   ``[log low, log high]``) and mapped to their values; the distance between a
-   simulation and the data is the root mean square of the differences of
-   ``log(1 + count)`` over the observations in the fit window (counts from 1 to
-   thousands weigh alike in relative terms).
+   ``[log low, log high]``, or the population prior of past cascades:
+   :mod:`rumorsim.fitprior`) and mapped to their values; each simulation runs to
+   ``forecast_until``; the distance between a simulation and the data is the root mean
+   square of the differences of ``log(1 + count)`` over the observations in the fit
+   window (counts from 1 to thousands weigh alike in relative terms).
 3. Each generation's tolerance is the median distance of the previous one (pyABC's
    ``MedianEpsilon``); the fit stops when the simulation budget is spent (a generation
    that would overrun it is dropped: the posterior is the last complete generation;
    the first generation always completes, so a tiny budget may be overrun by it).
-4. The posterior predictive: ``predictive`` particles drawn by weight, each simulated
-   to ``forecast_until`` with a fresh seed; median and 90 % band per time.
+4. The posterior predictive is the weighted set of the last generation's accepted
+   simulations, each continued past the fit window by its own run: median and 90 % band
+   per time are weighted quantiles. Why not fresh runs of the posterior's parameters:
+   a fresh run forgets what the accepted one matched (how far this cascade had got by
+   the end of the window, a chance early repost by a hub), so its future is centred on
+   the average cascade with those parameters, not on this one, and the chance of the
+   first hours is counted twice in its spread. The accepted simulations are draws of
+   (parameters, path) given the data, so their futures are draws of the forecast given
+   the data, at the ABC tolerance. ``predictive`` of them are drawn by weight for
+   :attr:`FitResult.trajectories` (no further simulations).
+
+What the 90 % band accounts for, and what not. It holds the parameters' uncertainty
+(the posterior), the cascade's own chance from the end of the fit window on (each
+accepted path continues by its own random run) and the ABC tolerance (accepted paths
+are within the final epsilon of the data, not on it). No count-noise model is added on
+top: the data count people (the post and each repost), as the model does, with no
+sampling between them, so the model's own randomness *is* the noise of the count. It
+does not hold the model's misspecification: a cascade that grows for reasons the model
+lacks (a hub reposting it the next morning, a trending list) falls outside. Parameters
+the fit window cannot pin down are where a wide uniform prior hurts most: their
+posterior is then the prior cut by what the early data rule out, and the forecast
+averages over futures no real cascade of the platform shows; a population prior
+(:mod:`rumorsim.fitprior`, learned from other cascades' whole histories) puts there what
+the platform's cascades did. ``benchmarks/fit_forecast.md`` scores both on cascades the
+fit never saw.
 
 Randomness and parallelism: simulations run in batches of fixed size, each batch with
-its own seed from the fit's ``SeedSequence``; batches are taken in order, so the
-particles, the posterior and the forecast are the same at any number of workers (local
-processes, or a Dask cluster with ``scheduler=``). pyABC draws its proposals from
+its own seed from the fit's ``SeedSequence``, on the sweep's executors
+(:class:`rumorsim.workers.Workers`: local processes, or a Dask cluster with
+``scheduler=``); batches are taken in order, so the particles, the posterior and the
+forecast are the same at any number of workers. pyABC draws its proposals from
 numpy's global generator; each batch seeds it and restores the caller's state after,
 so nothing outside the fit sees a change (a lock keeps two threads of one process,
 e.g. a Dask worker's, from interleaving: start Dask workers with ``--nthreads 1``).
 Local workers are forked processes: they inherit the built network and the compiled
 kernel, so a fit's workers start in milliseconds (the parent runs no threads).
 
-Why not the sweep runner (:func:`rumorsim.sweep.run_points`): it returns one number per
-outcome and replicate, and a fit needs the whole observed series of each simulation;
-the executors here follow the same rules (seeded tasks, results in a fixed order, local
-processes or a Dask ``scheduler``).
+Why not :func:`rumorsim.sweep.run_points` itself: it returns one number per outcome and
+replicate, and a fit needs the whole observed series of each simulation; both run their
+tasks on the same executors.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -63,6 +85,7 @@ import pandas as pd
 from .errors import RumorsimError
 from .fitfile import FitSpec, Observed, load_fit
 from .scenario import Scenario, _Tree, apply_override
+from .workers import Workers, apply
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -203,18 +226,7 @@ def log_distance(x: np.ndarray, y: np.ndarray) -> float:
 # --------------------------------------------------------------- batch execution
 
 
-_PAYLOAD: Any = None  # what a forked worker process runs (set by the pool's initializer)
 _GLOBAL_RNG_LOCK = threading.Lock()
-
-
-def _set_payload(payload: Any) -> None:
-    global _PAYLOAD
-    _PAYLOAD = payload
-
-
-def _call(arg: Any, payload: Any = None) -> Any:
-    """Run one task: ``payload(arg)``, the payload given or the one a worker inherited."""
-    return (payload if payload is not None else _PAYLOAD)(arg)
 
 
 class _SeededRepeat:
@@ -235,104 +247,6 @@ class _SeededRepeat:
                 np.random.set_state(saved)
 
 
-class _InProcess:
-    """An executor that runs each task at once, in this process (workers = 1)."""
-
-    def __init__(self, payload: Any) -> None:
-        self.payload = payload
-
-    def submit(self, fn: Callable, arg: Any) -> Future:
-        f: Future = Future()
-        f.set_result(fn(arg, payload=self.payload))
-        return f
-
-
-class _DaskExecutor:
-    def __init__(self, client: Any, payload: Any) -> None:
-        self.client = client
-        [self.payload] = client.scatter([payload], broadcast=True)
-
-    def submit(self, fn: Callable, arg: Any) -> Any:
-        return self.client.submit(fn, arg, payload=self.payload, pure=False)
-
-
-class Runner:
-    """Where tasks run: this process, local worker processes, or a Dask cluster.
-
-    Parameters
-    ----------
-    workers : local processes (default: all cores); 1 runs in this process.
-    scheduler : a Dask scheduler address (``tcp://host:8786``) or a
-        ``distributed.Client``; overrides ``workers``.
-    """
-
-    def __init__(self, workers: Optional[int] = None, scheduler: Any = None) -> None:
-        from .engine import default_workers
-
-        self.workers = default_workers() if workers is None else max(1, int(workers))
-        self.client = None
-        self._own_client = False
-        if scheduler is not None:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise FitError("a Dask scheduler needs dask.distributed",
-                               suggestion='Install it with: pip install "rumorsim[sweep]"') from None
-            if isinstance(scheduler, Client):
-                self.client = scheduler
-            else:
-                try:
-                    self.client = Client(str(scheduler), timeout=30)
-                except (OSError, TimeoutError, ValueError) as exc:
-                    raise FitError(f"cannot reach the Dask scheduler `{scheduler}`: {exc}",
-                                   suggestion="Check the address (tcp://host:8786) and that "
-                                   "the scheduler is running") from None
-                self._own_client = True
-            self.workers = max(1, sum(self.client.nthreads().values()))
-        self.tasks_run = 0
-
-    def _executor(self, payload: Any) -> Any:
-        if self.client is not None:
-            return _DaskExecutor(self.client, payload)
-        if self.workers == 1:
-            return _InProcess(payload)
-        # fork: the workers inherit the payload (network, compiled kernel) without pickling
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_set_payload, initargs=(payload,))
-
-    def map(self, payload: Callable[[Any], Any], args: Iterable[Any]) -> Iterator[Any]:
-        """``payload(arg)`` for each arg, in order, lazily: at most ``2 x workers`` tasks
-        are in flight, and stopping early cancels the rest."""
-        ex = self._executor(payload)
-        pending: List[Any] = []
-        args = iter(args)
-        try:
-            while True:
-                while len(pending) < 2 * self.workers:
-                    arg = next(args, _END)
-                    if arg is _END:
-                        break
-                    pending.append(ex.submit(_call, arg))
-                if not pending:
-                    return
-                out = pending.pop(0).result()
-                self.tasks_run += 1
-                yield out
-        finally:
-            for f in pending:
-                f.cancel()
-            if isinstance(ex, ProcessPoolExecutor):
-                ex.shutdown(wait=True, cancel_futures=True)
-
-    def close(self) -> None:
-        if self.client is not None and self._own_client:
-            self.client.close()
-        self.client = None
-
-
-_END = object()
-
-
 def _batch_seeds(seed: int, *key: int) -> Iterator[np.ndarray]:
     """Seed words of batch 0, 1, 2, ... under spawn key ``key`` of the fit's seed."""
     root = np.random.SeedSequence(seed)
@@ -342,7 +256,7 @@ def _batch_seeds(seed: int, *key: int) -> Iterator[np.ndarray]:
         b += 1
 
 
-def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int, batch: int) -> Any:
+def _make_sampler(pyabc: Any, pool: Any, seed: int, budget: int, batch: int) -> Any:
     """A pyABC sampler that runs fixed-size seeded batches in order (worker-count independent)
     and stops a generation after the first when the fit's simulation budget is spent."""
 
@@ -358,8 +272,8 @@ def _make_sampler(pyabc: Any, runner: Runner, seed: int, budget: int, batch: int
             self.calls += 1
             evaluated = 0
             done = False
-            for out in runner.map(_SeededRepeat(simulate_one, batch),
-                                    _batch_seeds(seed, _ABC_BRANCH, self.calls)):
+            for _, out in pool.map(apply, _SeededRepeat(simulate_one, batch),
+                                   _batch_seeds(seed, _ABC_BRANCH, self.calls), name="rumorsim-fit"):
                 for particle in out:
                     # the calibration sample and the first generation always complete
                     # (without them there is no posterior); later ones stop at the budget
@@ -490,22 +404,34 @@ def run_fit(
     t_start = time.perf_counter()
     model = CascadeModel(base, spec, observed)
     t_built = time.perf_counter()
-    fit_t = observed.time[observed.fit_mask]
     fit_y = observed.value[observed.fit_mask]
     horizon = float(spec.forecast_until if spec.forecast_until is not None else observed.time[-1])
+    grid = _forecast_grid(observed, horizon)
+    in_window = np.searchsorted(grid, observed.time[observed.fit_mask] - 1e-9)
     keys = [f"p{i}" for i in range(len(model.names))]
 
     def simulate(par: Dict[str, float]) -> Dict[str, np.ndarray]:
+        # each simulation runs to the horizon: an accepted one's future is a draw of the
+        # posterior predictive (see the module docstring)
         seed = int(np.random.randint(0, 2**62))  # from the batch's seeded stream
         values = model.values([par[k] for k in keys])
-        return {"y": model.simulate(values, seed, fit_t)}
+        path = model.simulate(values, seed, grid)
+        return {"y": path[in_window], "path": path}
 
     def distance(x: Dict[str, np.ndarray], x0: Dict[str, np.ndarray]) -> float:
         return log_distance(x["y"], x0["y"])
 
-    prior = pyabc.Distribution(**{k: pyabc.RV("uniform", 0.0, 1.0) for k in keys})
-    runner = Runner(workers, scheduler)
-    sampler = _make_sampler(pyabc, runner, spec.seed, spec.simulations, batch_size(spec.particles))
+    prior: Any = pyabc.Distribution(**{k: pyabc.RV("uniform", 0.0, 1.0) for k in keys})
+    if spec.population is not None:  # empirical Bayes: see rumorsim.fitprior
+        from .fitprior import PyabcPrior
+
+        prior = [PyabcPrior(spec.population.density(), keys)]
+    from .engine import default_workers
+
+    # forked local workers inherit pyABC's closures and the built network (this process
+    # runs no threads); on Dask they are pickled once per generation
+    pool = Workers(default_workers() if workers is None else workers, scheduler, start="fork")
+    sampler = _make_sampler(pyabc, pool, spec.seed, spec.simulations, batch_size(spec.particles))
     db_dir = tempfile.mkdtemp(prefix="rumorsim-fit-")
     saved = np.random.get_state()
     try:
@@ -519,7 +445,7 @@ def run_fit(
                 f"the budget ({spec.simulations} simulations) did not complete one "
                 f"generation of {spec.particles} particles",
                 suggestion="Raise `simulations` or lower `population_size`")
-        df, w = history.get_distribution(m=0, t=history.max_t)
+        particles = history.get_population(t=history.max_t).particles
         pops = history.get_all_populations()
         generations = [{"t": int(r.t), "epsilon": float(r.epsilon), "simulations": int(r.samples)}
                        for r in pops.itertuples() if r.t >= 0]
@@ -529,30 +455,30 @@ def run_fit(
         shutil.rmtree(db_dir, ignore_errors=True)
     t_abc = time.perf_counter()
 
-    unit = df[keys].to_numpy(float)
-    w = np.asarray(w, float) / np.sum(w)
+    pool.close()
+    unit = np.array([[pt.parameter[k] for k in keys] for pt in particles], float)
+    paths = np.array([np.asarray(pt.sum_stat["path"], float) for pt in particles])
+    w = np.array([pt.weight for pt in particles], float)
+    w = w / w.sum()
     values = np.column_stack([p.from_unit(unit[:, i]) for i, p in enumerate(model.priors)])
     posterior = pd.DataFrame(values, columns=model.names)
     posterior["weight"] = w
 
-    # posterior predictive: particles by weight, each one replicate to the horizon
-    grid = _forecast_grid(observed, horizon)
+    # posterior predictive: the accepted simulations' own futures, by weight; `predictive`
+    # of them drawn for the figure and FitResult.trajectories
     pred_rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_PREDICTIVE_BRANCH,)))
-    picks = pred_rng.choice(len(w), size=spec.predictive, replace=True, p=w)
-    sim_seeds = pred_rng.integers(0, 2**62, size=spec.predictive)
-    trajectories = _predict(model, runner, values[picks], sim_seeds, grid)
-    runner.close()
+    trajectories = paths[pred_rng.choice(len(w), size=spec.predictive, replace=True, p=w)]
     t_pred = time.perf_counter()
 
-    predictive = _predictive_table(observed, grid, trajectories)
+    predictive = _predictive_table(observed, grid, paths, w)
     med = {n: float(weighted_quantile(values[:, i], w, [0.5])[0]) for i, n in enumerate(model.names)}
     fitted = _portable(model.scenario(med, until=horizon, resolved=True))
-    summary = _summary(spec, observed, model, values, w, predictive, trajectories, horizon,
+    summary = _summary(spec, observed, model, values, w, predictive, paths, horizon,
                        generations, n_sims_abc,
                        {"build_seconds": t_built - t_start, "abc_seconds": t_abc - t_built,
                         "predictive_seconds": t_pred - t_abc,
                         "total_seconds": t_pred - t_start},
-                       runner.workers if runner.client is None else None,
+                       None if pool.dask else pool.workers,
                        scheduler is not None)
     return FitResult(spec=spec, observed=observed, posterior=posterior, predictive=predictive,
                      trajectories=trajectories, summary=summary, scenario=fitted,
@@ -581,31 +507,24 @@ def _forecast_grid(observed: Observed, horizon: float) -> np.ndarray:
     return t
 
 
-def _predict(model: CascadeModel, runner: Runner, params: np.ndarray, seeds: np.ndarray,
-             grid: np.ndarray) -> np.ndarray:
-    """Simulate each parameter row with its own seed; (rows, grid) counts, in row order
-    (the same at any number of workers: each row's seed is fixed in advance)."""
-    n = len(params)
-    chunks = [list(range(i, min(n, i + BATCH))) for i in range(0, n, BATCH)]
-    out = np.zeros((n, len(grid)), float)
-    task = _RowSimulator(model, params, seeds, grid)
-    for chunk, res in zip(chunks, runner.map(task, chunks)):
-        out[chunk] = res
-    return out
+def _band(paths: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(3, times): the weighted 5th percentile, median and 95th percentile per time."""
+    q = [BAND[0] / 100, 0.5, BAND[1] / 100]
+    return np.column_stack([_weighted_quantile_steps(paths[:, j], w, q) for j in range(paths.shape[1])])
 
 
-class _RowSimulator:
-    def __init__(self, model: CascadeModel, params: np.ndarray, seeds: np.ndarray, grid: np.ndarray):
-        self.model, self.params, self.seeds, self.grid = model, params, seeds, grid
+def _weighted_quantile_steps(values: np.ndarray, weights: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """Quantiles of a weighted sample without interpolating between counts: the smallest
+    value whose weighted CDF reaches q (counts stay whole numbers of people)."""
+    order = np.argsort(values, kind="stable")
+    v, cdf = values[order], np.cumsum(weights[order])
+    cdf = cdf / cdf[-1]
+    return v[np.minimum(np.searchsorted(cdf, np.asarray(q) - 1e-12), len(v) - 1)]
 
-    def __call__(self, rows: Sequence[int]) -> np.ndarray:
-        m = self.model
-        return np.stack([m.simulate(dict(zip(m.names, self.params[r])), int(self.seeds[r]), self.grid)
-                         for r in rows])
 
-
-def _predictive_table(observed: Observed, grid: np.ndarray, traj: np.ndarray) -> pd.DataFrame:
-    lo, med, hi = np.percentile(traj, [BAND[0], 50.0, BAND[1]], axis=0)
+def _predictive_table(observed: Observed, grid: np.ndarray, paths: np.ndarray,
+                      w: np.ndarray) -> pd.DataFrame:
+    lo, med, hi = _band(paths, w)
     obs = np.full(len(grid), np.nan)
     idx = np.searchsorted(observed.time, grid - 1e-9)
     ok = (idx < len(observed.time))
@@ -616,7 +535,7 @@ def _predictive_table(observed: Observed, grid: np.ndarray, traj: np.ndarray) ->
 
 
 def _summary(spec: FitSpec, observed: Observed, model: CascadeModel, values: np.ndarray,
-             w: np.ndarray, predictive: pd.DataFrame, traj: np.ndarray, horizon: float,
+             w: np.ndarray, predictive: pd.DataFrame, paths: np.ndarray, horizon: float,
              generations: List[Dict[str, float]], n_abc: int, timings: Dict[str, float],
              workers: Optional[int], dask: bool) -> Dict[str, Any]:
     params = {}
@@ -625,9 +544,9 @@ def _summary(spec: FitSpec, observed: Observed, model: CascadeModel, values: np.
         prior = spec.parameters[n]
         params[n] = {"median": med, "low": lo, "high": hi, "prior_low": prior.low,
                      "prior_high": prior.high, "scale": prior.scale, "label": prior.label}
-    final = traj[:, -1]
-    forecast = {"time": horizon, "unit": observed.unit, "median": float(np.median(final)),
-                "low": float(np.percentile(final, BAND[0])), "high": float(np.percentile(final, BAND[1]))}
+    lo, med, hi = predictive[["low", "median", "high"]].iloc[-1]
+    forecast = {"time": horizon, "unit": observed.unit, "median": float(med),
+                "low": float(lo), "high": float(hi)}
     last = predictive.iloc[-1]
     if np.isfinite(last["observed"]):
         forecast["observed"] = float(last["observed"])
@@ -649,12 +568,13 @@ def _summary(spec: FitSpec, observed: Observed, model: CascadeModel, values: np.
         "fit_until": observed.until,
         "unit": observed.unit,
         "method": spec.method,
+        "prior": _prior_summary(spec),
         "parameters": params,
         "forecast": forecast,
         "score": {"fit_window": score(in_fit), "after_fit_window": score(held),
                   "final_epsilon": generations[-1]["epsilon"] if generations else None},
         "budget": {"simulations": spec.simulations, "abc_simulations": n_abc,
-                   "predictive_simulations": int(len(traj)), "particles": spec.particles,
+                   "predictive_paths": int(len(paths)), "particles": spec.particles,
                    "generations": len(generations), "workers": workers, "dask": dask},
         "generations": generations,
         "timings": timings,
@@ -662,9 +582,18 @@ def _summary(spec: FitSpec, observed: Observed, model: CascadeModel, values: np.
     }
 
 
+def _prior_summary(spec: FitSpec) -> Dict[str, Any]:
+    if spec.population is None:
+        return {"kind": "uniform"}
+    from .fitprior import describe
+
+    return {"kind": "population", **describe(spec.population)}
+
+
 def fit_file(path: PathLike, *, data: Optional[PathLike] = None, cascade: Optional[str] = None,
-             until: Optional[float] = None, workers: Optional[int] = None, scheduler: Any = None,
+             until: Optional[float] = None, prior: Optional[PathLike] = None,
+             workers: Optional[int] = None, scheduler: Any = None,
              progress: bool = False) -> FitResult:
     """Load a fit file (with the CLI's overrides) and run it: ``rumorsim fit`` in Python."""
-    spec, base, observed = load_fit(path, data=data, cascade=cascade, until=until)
+    spec, base, observed = load_fit(path, data=data, cascade=cascade, until=until, prior=prior)
     return run_fit(spec, base, observed, workers=workers, scheduler=scheduler, progress=progress)

@@ -20,6 +20,8 @@ keys refused with a did-you-mean) into the frozen :class:`FitSpec`::
     observe: {state: {post: [reposted, faded]}}   # or {fired: [repost]}: the model's count
     parameters:                         # --set paths and their priors
       transitions.repost.rate: {low: 0.02, high: 3.0, scale: log}
+    prior: data/weibo/population.csv.gz # optional: past cascades' posteriors (or --prior-from);
+                                        # `uniform` (the default): the priors above
     method: abc-smc
     simulations: 3000                   # total simulation budget of the fit
     forecast_until: 1440                # data's unit
@@ -28,10 +30,16 @@ keys refused with a did-you-mean) into the frozen :class:`FitSpec`::
 :func:`load_fit` parses and validates everything that can be checked before a single
 simulation runs: the base scenario loads, every parameter path exists in it and accepts
 its prior's range, the observed states exist, the data file has the columns and the
-series, ``until`` leaves at least two observations to fit. It returns the spec and the
-observed series (:class:`Observed`). ``--data``, ``--cascade`` and ``--until`` replace
-the file's values before validation, so one fit file serves a whole data set; their
-errors name the option instead of a line.
+series, ``until`` leaves at least two observations to fit, the population prior (if
+any) covers every parameter and was not learned from the series being fitted. It
+returns the spec (with the population prior read: ``spec.population``) and the observed
+series (:class:`Observed`). ``--data``, ``--cascade``, ``--until`` and ``--prior-from``
+replace the file's values before validation, so one fit file serves a whole data set;
+their errors name the option instead of a line.
+
+``prior`` replaces the uniform priors by the population distribution learned from past
+cascades' posteriors (empirical Bayes; see :mod:`rumorsim.fitprior`); the parameters'
+``low``/``high`` still bound it.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError, did_you_mean
 from .scenario import (
@@ -185,10 +193,28 @@ class FitSpec(_Frozen):
     forecast_until: Optional[float] = Field(
         None, gt=0, description="Forecast horizon, data's unit (default: the last observation).")
     predictive: int = Field(200, ge=10, le=100_000,
-                            description="Posterior predictive simulations.")
+                            description="Posterior predictive paths kept in FitResult.trajectories "
+                            "(drawn by weight from the accepted simulations).")
+    prior: Optional[str] = Field(
+        None, description="Population prior: past cascades' posterior samples (a CSV file, or "
+        "a folder of fit directories), relative to the fit file; `uniform` (the default): "
+        "each parameter's own uniform prior.")
     seed: int = Field(0, ge=0)
 
     source: Optional[str] = Field(None, exclude=True)
+    # the population prior's samples, read once by load_fit (rumorsim.fitprior.Population)
+    _population: Any = PrivateAttr(default=None)
+
+    @property
+    def population(self) -> Any:
+        """The population prior :func:`load_fit` read (a ``Population``), or None."""
+        return self._population
+
+    def with_population(self, population: Any) -> "FitSpec":
+        """A copy carrying ``population`` (what :func:`load_fit` does for ``prior``)."""
+        out = self.model_copy()
+        out._population = population
+        return out
 
     @property
     def base_dir(self) -> Path:
@@ -256,6 +282,7 @@ def load_fit(
     data: Optional[PathLike] = None,
     cascade: Optional[str] = None,
     until: Optional[float] = None,
+    prior: Optional[PathLike] = None,
 ) -> Tuple[FitSpec, Scenario, Observed]:
     """Load and check a fit file; return the spec, the base scenario and the observed series.
 
@@ -264,6 +291,8 @@ def load_fit(
     path : the fit YAML file.
     data, cascade, until : replace ``data.path`` (relative to the working directory),
         ``data.cascade`` and ``data.until`` (as ``--data``, ``--cascade``, ``--until``).
+    prior : replaces ``prior`` (relative to the working directory; ``--prior-from``);
+        ``"uniform"``: the parameters' own uniform priors.
 
     Raises
     ------
@@ -285,7 +314,7 @@ def load_fit(
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read the file: {exc}", file=str(p)) from None
     try:
-        return _load(p, text, data=data, cascade=cascade, until=until)
+        return _load(p, text, data=data, cascade=cascade, until=until, prior=prior)
     except ScenarioError as exc:
         if exc.file and exc.file.startswith("--set --"):  # an option, not a --set
             exc.file = exc.file[len("--set "):]
@@ -293,8 +322,11 @@ def load_fit(
 
 
 def _load(p: Path, text: str, *, data: Optional[PathLike], cascade: Optional[str],
-          until: Optional[float]) -> Tuple[FitSpec, Scenario, Observed]:
+          until: Optional[float], prior: Optional[PathLike]) -> Tuple[FitSpec, Scenario, Observed]:
     tree = _compose(text, str(p))
+    if prior is not None and isinstance(tree.data, dict):
+        tree.data["prior"] = "uniform" if str(prior) == "uniform" else str(Path(prior).resolve())
+        tree.overridden[("prior",)] = f"--prior-from {prior}"
     node = tree.data.get("data")
     if isinstance(node, dict):
         # options replace the file's values; errors in them name the option
@@ -313,7 +345,21 @@ def _load(p: Path, text: str, *, data: Optional[PathLike], cascade: Optional[str
     _check_parameters(spec, base, tree)
     _check_observe(spec, base, tree)
     observed = _read_observed(spec, base, tree)
+    if spec.prior is not None and spec.prior != "uniform":
+        spec = spec.with_population(_read_prior(spec, observed, tree))
     return spec, base, observed
+
+
+def _read_prior(spec: FitSpec, observed: Observed, tree: _Tree) -> Any:
+    from .fitprior import read_population
+
+    assert spec.prior is not None
+    path = Path(spec.prior) if Path(spec.prior).is_absolute() else spec.base_dir / spec.prior
+    try:
+        return read_population(path, spec.parameters, fitting=observed.cascade)
+    except ScenarioError as exc:
+        raise tree.error(("prior",), exc.message, expected=exc.expected,
+                         suggestion=exc.suggestion) from None
 
 
 def _base_scenario(spec: FitSpec, tree: _Tree) -> Scenario:

@@ -93,10 +93,13 @@ def plot_fit(fit: Any) -> Figure:
     fig.suptitle(f"{fit.scenario.name} fitted to series {obs.cascade}", fontsize=12,
                  fontweight="bold", x=0.01, ha="left")
     b = fit.summary["budget"]
+    prior = fit.summary.get("prior", {})
+    under = ("" if prior.get("kind") != "population" else
+             f" under a population prior ({prior.get('cascades') or 'a sample of'} past cascades)")
     fig.supxlabel(textwrap.fill(
-        f"ABC-SMC (pyABC): {b['abc_simulations']:,} simulations, {b['generations']} "
-        f"generation{'s' if b['generations'] != 1 else ''} of {b['particles']} particles; band = 5-95 % of {b['predictive_simulations']} posterior "
-        "predictive runs. Bottom: posterior of each parameter over its prior range "
+        f"ABC-SMC (pyABC){under}: {b['abc_simulations']:,} simulations, {b['generations']} "
+        f"generation{'s' if b['generations'] != 1 else ''} of {b['particles']} particles; band = weighted 5-95 % of the "
+        f"{b['predictive_paths']} accepted simulations' paths (posterior predictive). Bottom: posterior of each parameter over its prior range "
         "(line: median; title: median [90 % interval]).", 150),
         fontsize=7.5, color="0.35", x=0.01, ha="left")
     return fig

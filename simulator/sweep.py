@@ -27,11 +27,12 @@ the base once, keeps the compiled kernel (numba's cache, loaded once per process
 keeps the last networks it built, keyed by the network section, the number of agents,
 the seed and the base: a network is rebuilt only when a swept parameter changes it.
 
-Executors: ``workers=1`` (the default) runs points one after another in this process,
-each point's replicates on threads over all cores (as ``rumorsim run`` does);
-``workers=N`` starts N worker processes (from a fork server, each with cores / N threads);
-``scheduler="tcp://host:port"`` (or a ``dask.distributed`` Client or LocalCluster) sends
-the points to a Dask cluster, one thread per task.
+Executors (:mod:`rumorsim.workers`, shared with the fit): ``workers=1`` (the default)
+runs points one after another in this process, each point's replicates on threads over
+all cores (as ``rumorsim run`` does); ``workers=N`` starts N worker processes (from a
+fork server, each with cores / N threads); ``scheduler="tcp://host:port"`` (or a
+``dask.distributed`` Client or LocalCluster) sends the points to a Dask cluster, one
+thread per task.
 
 A lab's cluster. Any Dask scheduler will do; the workers need ``pip install
 "rumorsim[sweep]"`` (the same version) but no shared file system::
@@ -62,7 +63,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,58 +274,13 @@ def run_point(payload: BasePayload, point: int, overrides: Sequence[str], replic
 
 # ------------------------------------------------------------- executors
 
-_WORKER_PAYLOAD: Optional[BasePayload] = None
 
-
-def _init_worker(payload: BasePayload) -> None:
-    global _WORKER_PAYLOAD
-    _WORKER_PAYLOAD = payload
-    os.environ.setdefault("MPLBACKEND", "Agg")
-
-
-def _pool_task(point: int, overrides: Sequence[str], replicates: int, seed: int,
-               outcomes: Sequence[str], threads: int) -> Dict[str, Any]:
-    assert _WORKER_PAYLOAD is not None
-    return run_point(_WORKER_PAYLOAD, point, overrides, replicates, seed, outcomes, threads)
+def _point_task(payload: BasePayload, task: Tuple[int, List[str], int, int, int, List[str]]) -> Dict[str, Any]:
+    point, overrides, replicates, seed, threads, outcomes = task
+    return run_point(payload, point, overrides, replicates, seed, outcomes, threads)
 
 
 Task = Tuple[int, List[str], int]  # (point, overrides, seed)
-
-
-def _worker_context() -> Any:
-    """How worker processes start: never a plain fork of this process (it may be running
-    threads, and forking a process with threads is unsafe). A fork server, which imports
-    Rumorsim once and forks workers from that clean process, starts them about twice as
-    fast as spawning each (measured: 8 points on 2 workers, 4-8 s against 13-15 s here);
-    spawn where there is no fork server (Windows)."""
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["rumorsim.sweep", "rumorsim.api", "rumorsim.engine"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def _dask_client(scheduler: Any) -> Tuple[Any, bool]:
-    """(client, owned): a Client for an address, a LocalCluster or a Client."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise RumorsimError(
-            "running on a Dask cluster needs dask.distributed, which is not installed",
-            suggestion='Install it with: pip install "rumorsim[sweep]"',
-        ) from None
-    if isinstance(scheduler, Client):
-        return scheduler, False
-    if isinstance(scheduler, str):
-        try:
-            return Client(scheduler, timeout="20s"), True
-        except (OSError, TimeoutError) as exc:
-            raise RumorsimError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                                suggestion="Start one with `dask scheduler` (and workers with "
-                                           "`dask worker ADDRESS`), or check the address") from None
-    return Client(scheduler), True  # a cluster object (LocalCluster, SLURMCluster, ...)
 
 
 def execute(payload: BasePayload, tasks: Sequence[Task], replicates: int, outcomes: Sequence[str], *,
@@ -342,58 +297,27 @@ def execute(payload: BasePayload, tasks: Sequence[Task], replicates: int, outcom
     workers : local processes (1 = this process; default 1).
     scheduler : a Dask scheduler address, Client or cluster object (overrides ``workers``).
     on_done : called in this process, in completion order.
+
+    The points run on :class:`rumorsim.workers.Workers`: with ``workers=1`` one after
+    another in this process, each point's replicates on threads over all cores (as
+    ``rumorsim run`` does; several points at once on threads measured no faster on 2
+    cores: the points' Python set-up then competes for the GIL instead of overlapping
+    the kernel); else on worker processes (cores / N threads each) or Dask (one thread
+    per task).
     """
-    from .engine import default_workers
+    from .workers import TaskFailed, Workers
 
     if not tasks:
         return
-    cores = default_workers()
-    if scheduler is not None:
-        from dask.distributed import as_completed
-
-        client, owned = _dask_client(scheduler)
-        try:
-            base = client.scatter(payload, broadcast=True, hash=False)
-            futures = {}
-            for point, ovr, seed in tasks:
-                fut = client.submit(run_point, base, point, ovr, replicates, seed, list(outcomes), 1,
-                                    pure=False, key=f"rumorsim-point-{payload.key}-{point}-{uuid.uuid4().hex[:6]}")
-                futures[fut] = point
-            for fut in as_completed(list(futures)):
-                try:
-                    result = fut.result()
-                except Exception as exc:  # a worker died (KilledWorker) or the task was lost
-                    result = {"point": futures[fut], "status": "failed",
-                              "error": f"the Dask task failed: {type(exc).__name__}: {exc}"}
-                on_done(result)
-        finally:
-            if owned:
-                client.close()
-        return
-    workers = 1 if workers is None else max(1, int(workers))
-    if workers == 1 or len(tasks) == 1:
-        # This process, one point after another, each point's replicates on all cores.
-        # (Several points at once on threads measured no faster on 2 cores: the points'
-        # Python set-up then competes for the GIL instead of overlapping the kernel.)
-        for point, ovr, seed in tasks:
-            on_done(run_point(payload, point, ovr, replicates, seed, outcomes, threads=cores))
-        return
-    from concurrent.futures import ProcessPoolExecutor, as_completed as cf_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    n = min(workers, len(tasks))
-    threads = max(1, cores // n)
-    with ProcessPoolExecutor(max_workers=n, mp_context=_worker_context(),
-                             initializer=_init_worker, initargs=(payload,)) as pool:
-        futs = {pool.submit(_pool_task, point, ovr, replicates, seed, list(outcomes), threads): point
-                for point, ovr, seed in tasks}
-        for fut in cf_completed(futs):
-            try:
-                result = fut.result()
-            except BrokenProcessPool as exc:
-                result = {"point": futs[fut], "status": "failed",
-                          "error": f"the worker process died ({exc}); a crash in the kernel or the "
-                                   "system's out-of-memory killer"}
+    n = min(1 if workers is None else max(1, int(workers)), len(tasks))
+    with Workers(n, scheduler, preload=["rumorsim.sweep", "rumorsim.api", "rumorsim.engine"]) as pool:
+        threads = pool.threads_per_task
+        args = [(point, list(ovr), int(replicates), seed, threads, list(outcomes))
+                for point, ovr, seed in tasks]
+        for i, result in pool.map(_point_task, payload, args, ordered=False, window=0,
+                                  errors="return", name=f"rumorsim-point-{payload.key}"):
+            if isinstance(result, TaskFailed):
+                result = {"point": tasks[i][0], "status": "failed", "error": result.message}
             on_done(result)
 
 
