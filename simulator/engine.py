@@ -5,10 +5,16 @@ xoshiro state, and the kernel releases the GIL, so replicates run on a thread po
 no pickling and the numbers do not depend on the number of threads (or on which thread
 ran which replicate). The same seed with a different variant of a scenario reuses the
 same child seeds: common random numbers for paired what-if comparisons.
+
+The kernel is ``kernel.run_replicate``, or for one-step cascades (the independent
+cascade, discrete SIR with one infectious step) ``kernel_cascade.run_one_step_cascade``:
+the same arguments and the same numbers, a pass per generation instead of the general
+routing (``_kernel_for``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -19,6 +25,7 @@ import numpy as np
 
 from . import pages
 from .kernel import record_buffer, run_replicate
+from .kernel_cascade import is_one_step_cascade, run_one_step_cascade
 from .model import CompiledModel
 from .results import RawRun
 from .rng import new_state
@@ -85,6 +92,8 @@ def run_replicates(
     no_agents = np.zeros((0, 0), np.int16)
     visits = np.zeros(R, np.int64)
 
+    kernel = _kernel_for(model)
+
     def args(r: int, records: np.ndarray) -> tuple:
         return (states[r], *model.kernel_args, counts[r], fired[r], signals[r], peak[r],
                 peak_time[r], above[r], no_agents, records)
@@ -98,22 +107,36 @@ def run_replicates(
         records = getattr(local, "records", None)
         if records is None:
             records = local.records = _records(model)
-        steps[r], visits[r] = run_replicate(*args(r, records))
+        steps[r], visits[r] = kernel(*args(r, records))
         if progress is not None:
             progress(1)
 
     t0 = time.perf_counter()
     if R:
-        _load_kernel(args(0, np.zeros(0, np.int32)))  # once, before threads start
+        _load_kernel(kernel, args(0, np.zeros(0, np.int32)))  # once, before threads start
     jit = time.perf_counter() - t0
     t0 = time.perf_counter()
     if workers == 1 or R <= 1:
         for r in range(R):
             one(r)
     else:
-        # the kernel releases the GIL: replicates run side by side, one per thread
-        with ThreadPoolExecutor(max_workers=min(workers, R)) as pool:
-            list(pool.map(one, range(R)))
+        # The kernel releases the GIL: replicates run side by side, one per thread. Each
+        # thread takes the next replicate itself (``next`` on a shared counter is atomic
+        # under the GIL) rather than a future per replicate: a small replicate costs
+        # about a millisecond, and a future's round trip a visible share of that.
+        pending = itertools.count()
+
+        def take_replicates() -> None:
+            while True:
+                r = next(pending)
+                if r >= R:
+                    return
+                one(r)
+
+        n_threads = min(workers, R)
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            for done in [pool.submit(take_replicates) for _ in range(n_threads)]:
+                done.result()
     wall = time.perf_counter() - t0
     if profile is not None:
         profile["jit_seconds"] = jit
@@ -125,17 +148,26 @@ def run_replicates(
     )
 
 
-def _load_kernel(args: tuple) -> None:
-    """Compile ``run_replicate`` for these arguments' types, or load it from numba's
-    cache, unless this process has it already. (A plain function when the tests run the
-    kernel as pure Python: nothing to do.)"""
-    if not hasattr(run_replicate, "compile"):
+def _kernel_for(model: CompiledModel) -> Callable[..., tuple]:
+    """The kernel function for ``model``: ``run_one_step_cascade`` when it applies (the
+    independent cascade, discrete SIR with one infectious step: same arguments, same
+    numbers, one pass per agent), else ``run_replicate``."""
+    if is_one_step_cascade(model.kernel_args):
+        return run_one_step_cascade
+    return run_replicate
+
+
+def _load_kernel(kernel: Callable[..., tuple], args: tuple) -> None:
+    """Compile ``kernel`` for these arguments' types, or load it from numba's cache,
+    unless this process has it already. (A plain function when the tests run the kernel
+    as pure Python: nothing to do.)"""
+    if not hasattr(kernel, "compile"):
         return
     import numba
 
     sig = tuple(numba.typeof(a) for a in args)
-    if sig not in run_replicate.overloads:
-        run_replicate.compile(sig)
+    if sig not in kernel.overloads:
+        kernel.compile(sig)
 
 
 def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0) -> np.ndarray:
@@ -149,7 +181,7 @@ def record_agent_states(model: CompiledModel, seed: int = 0, replicate: int = 0)
     S, E, G = model.n_joint, model.n_events, model.n_signals
     history = np.zeros((n_rep, model.n_agents), np.int16)
     rng = new_state(replicate_seeds(seed, 1, replicate)[0])
-    run_replicate(
+    _kernel_for(model)(
         rng, *model.kernel_args,
         np.zeros((n_rep, S), np.int32), np.zeros((n_rep, E), np.int64),
         np.zeros((n_rep, G)), np.zeros(G), np.zeros(G), np.zeros(G), history, _records(model),

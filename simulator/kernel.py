@@ -47,8 +47,14 @@ written, unless it made a pass over all agents (a rescan, a schedule change, cou
 start non-zero) or the list filled up: then it resets all records. When
 nobody in state 0 needs routing at step 0 (no rules there, or a push target), step 0
 routes only the agents the seeds moved. So a small cascade on a large graph costs what it
-reaches - except a seed by random count, whose selection sampling draws one number per
-eligible agent scanned (which agents a seed picks depends on those draws).
+reaches. Seeds by random count or fraction draw their agents by rejection when they are
+few among the eligible (``_draw_distinct``: O(count)); otherwise, and for a broadcast's
+share, one number per eligible agent scanned.
+
+One-step cascades (the independent cascade, discrete SIR with one infectious step: every
+moving agent is a push source for exactly one step, then idle) need none of the routing
+above; ``kernel_cascade.run_one_step_cascade`` runs them generation by generation, with
+this function's arguments and bytes, and the engine picks it when it applies.
 
 Layout. ``run_replicate`` is the time loop, one numbered phase after another; the phases
 that run once per replicate or once per step are named functions above it
@@ -552,6 +558,24 @@ def _record(r, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_si
         out_agent_states[r, :] = state
 
 
+@njit(cache=True, nogil=True)
+def _record_rest(r0, n_state, fired_tot, sig_val, state, out_counts, out_fired, out_signals,
+                 out_agent_states):
+    """Write report rows r0 .. the last, all alike (nothing can change any more), in one
+    call: a small cascade stops after a few dozen of a thousand report times, and a call
+    per row costs more than the row. Returns the number of rows."""
+    for r in range(r0, out_counts.shape[0]):
+        for s in range(n_state.shape[0]):
+            out_counts[r, s] = n_state[s]
+        for t in range(fired_tot.shape[0]):
+            out_fired[r, t] = fired_tot[t]
+        for g in range(sig_val.shape[0]):
+            out_signals[r, g] = sig_val[g]
+        if out_agent_states.shape[0] > 0:
+            out_agent_states[r, :] = state
+    return out_counts.shape[0]
+
+
 # ----------------------------------------------------- once per replicate or per step
 # Named phases of run_replicate. Plain calls, not inlined: their array arguments are
 # borrowed, and they run once per replicate or once per step, so a call costs nothing
@@ -726,6 +750,11 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
     chosen = np.empty(max(want, 0) if want >= 0 else 16, dtype=np.int64)
     n_chosen = 0
     seen = 0
+    if want >= 0 and 9 * want <= m:
+        # A few among many (seeds): by rejection, O(want) rather than a pass over the list.
+        n_chosen = _draw_distinct(rng, want, n_list, ev_mode[ev] == 1, ev_ids, ev_ids_ptr[ev],
+                                  ev_among[ev], state, chosen)
+        n_list = 0  # (the pass below is not needed)
     for q in range(n_list):
         i = q if ev_mode[ev] == 0 else ev_ids[ev_ids_ptr[ev] + q]
         if not ev_among[ev, state[i]]:
@@ -770,6 +799,45 @@ def _select_and_apply(ev, rng, ev_mode, ev_count, ev_fraction, ev_share, ev_ids_
                             fired_tot[fire] += 1
                 break
     return n_cand, woke, voided, visits, n_touched
+
+
+@njit(cache=True, nogil=True)
+def _draw_distinct(rng, want, n_list, listed, ids, first, among, state, chosen):
+    """Choose ``want`` distinct positions of a list of ``n_list`` agents (all agents, or
+    ``ids[first:first + n_list]`` if ``listed``) uniformly among those whose state is
+    allowed by ``among`` (m of them), without replacement; write the agents, in list
+    order, to ``chosen``. Returns ``want``.
+
+    By rejection: draw a position uniformly, keep it if its agent is eligible and the
+    position is new (a small hash set) - each kept one is uniform among the eligible
+    positions not yet kept, so the set is a uniform ``want``-subset. With 9 want <= m
+    (the caller's condition) the expected number of draws is at most
+    want n_list / (m - want) <= n_list / 8, and in the usual case of seeds among
+    everyone about ``want``: a seed costs O(want), not one draw per agent."""
+    size = 16
+    while size < 2 * want:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    mask = size - 1
+    n = 0
+    while n < want:
+        q = randint(rng, n_list)
+        i = ids[first + q] if listed else q
+        if not among[state[i]]:
+            continue
+        h = (q * 0x9E3779B1) & mask  # (a multiplicative hash; linear probing)
+        while table[h] >= 0 and table[h] != q:
+            h = (h + 1) & mask
+        if table[h] == q:
+            continue
+        table[h] = q
+        chosen[n] = q
+        n += 1
+    chosen[:want] = np.sort(chosen[:want])  # list order, as a pass over the list gives
+    if listed:
+        for c in range(want):
+            chosen[c] = ids[first + chosen[c]]
+    return want
 
 
 def _record_layout(n_counters, n_thresholds, has_push):
@@ -1334,10 +1402,8 @@ def run_replicate(
                              sig_alpha, seg_value[seg], n_state, fired_step, sig_val)
             _track_signals(sig_val, k * dt, (n_steps - k) * dt, sig_alert, out_sig_peak,
                            out_sig_peak_time, out_sig_above)
-            while next_report < report_steps.shape[0]:
-                _record(next_report, n_state, fired_tot, sig_val, state, out_counts, out_fired,
-                        out_signals, out_agent_states)
-                next_report += 1
+            next_report = _record_rest(next_report, n_state, fired_tot, sig_val, state,
+                                       out_counts, out_fired, out_signals, out_agent_states)
             steps_run = k
             break
 

@@ -88,9 +88,50 @@ def write_text_atomic(path: PathLike, text: str) -> Path:
 
 
 def write_json(path: PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON (numpy values converted, NaN as null), atomically."""
-    return write_text_atomic(
-        path, json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    """Write ``data`` as JSON (numpy values converted, NaN as null), atomically, laid out
+    by :func:`json_text`."""
+    return write_text_atomic(path, json_text(data))
+
+
+def json_text(data: Any) -> str:
+    """``data`` as JSON text for people and programs: objects indented by two spaces, and
+    a list of objects or lists (records: replicates, points) one compact record a line.
+
+    Records are encoded by the json module's C encoder, which it uses only without
+    ``indent``: a summary of 400 replicates is written ~10x faster than fully indented,
+    and stays readable (a replicate a line) and valid JSON.
+
+    Examples
+    --------
+    >>> print(json_text({"n": 2, "replicates": [{"r": 0, "x": [1, 2]}, {"r": 1, "x": []}]}))
+    {
+      "n": 2,
+      "replicates": [
+        {"r": 0, "x": [1, 2]},
+        {"r": 1, "x": []}
+      ]
+    }
+    <BLANKLINE>
+    """
+    try:  # already JSON-ready (a summary is): numpy values converted as they are met
+        return _layout(data, "") + "\n"
+    except ValueError:  # a float NaN or infinity somewhere: convert everything first
+        return _layout(jsonable(data), "") + "\n"
+
+
+def _layout(obj: Any, pad: str) -> str:
+    inner = pad + "  "
+    if isinstance(obj, dict) and obj:
+        items = [f"{inner}{_compact(str(k))}: {_layout(v, inner)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list) and any(isinstance(v, (dict, list)) for v in obj):
+        return "[\n" + ",\n".join(inner + _compact(v) for v in obj) + "\n" + pad + "]"
+    return _compact(obj)
+
+
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": "),
+                      default=jsonable)
 
 
 # ------------------------------------------------------------------------ directories

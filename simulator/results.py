@@ -20,6 +20,7 @@ i.e. a central 90 % interval of the replicates (not a confidence interval of the
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -104,11 +105,13 @@ def last_change(raw: RawRun) -> np.ndarray:
         a = np.asarray(a)
         if a.size == 0 or T < 2:
             continue
-        now, before = a[:, 1:], a[:, :-1]
-        same = now == before
-        if a.dtype.kind == "f":  # a signal that stays NaN has not changed
-            same |= np.isnan(now) & np.isnan(before)
-        changed |= ~same.reshape(R, T - 1, -1).all(axis=2)
+        # Each report row as one opaque value, its bytes: rows compare in one pass. Equal
+        # bytes are equal values, NaN included (a signal that stays NaN has not changed);
+        # a NaN whose bits change, or 0.0 -> -0.0, counts as a change, which only keeps a
+        # row more (the truncation stays exact).
+        rows = np.ascontiguousarray(a).reshape(R, T, -1)
+        v = rows.view(np.dtype((np.void, rows.shape[2] * rows.itemsize))).reshape(R, T)
+        changed |= v[:, 1:] != v[:, :-1]
     if changed.shape[1] == 0:
         return np.zeros(R, dtype=np.int64)
     any_change = changed.any(axis=1)
@@ -117,14 +120,28 @@ def last_change(raw: RawRun) -> np.ndarray:
     return np.where(any_change, last, 0).astype(np.int64)
 
 
-def truncate_raw(raw: RawRun) -> RawRun:
-    """``raw`` with its report rows cut after the last change of any replicate.
+def _string_dtype() -> Any:
+    """The dtype pandas gives ``astype(str)``: its string dtype (pandas 3), else object."""
+    return pd.Series(["x"]).astype(str).dtype
+
+
+def _pad_rows(a: np.ndarray, n_reports: int) -> np.ndarray:
+    """(R, t) -> (R, n_reports): the last column repeated (see :func:`expand_raw`)."""
+    missing = n_reports - a.shape[1]
+    if missing <= 0 or a.shape[1] == 0:
+        return a
+    return np.concatenate([a, np.repeat(a[:, -1:], missing, axis=1)], axis=1)
+
+
+def truncate_raw(raw: RawRun, last: Optional[np.ndarray] = None) -> RawRun:
+    """``raw`` with its report rows cut after the last change of any replicate (``last``:
+    :func:`last_change` of ``raw``, if already known).
 
     Exact: :func:`expand_raw` gives the arrays back bit for bit, because every later
     row repeats the last kept one. Many small cascades stop after a few dozen steps of
     a thousand report times; this is what lets a run directory stay small.
     """
-    keep = int(last_change(raw).max(initial=0)) + 1
+    keep = int((last_change(raw) if last is None else last).max(initial=0)) + 1
     return RawRun(**{**_raw_dict(raw), "counts": raw.counts[:, :keep],
                      "fired": raw.fired[:, :keep], "signals": raw.signals[:, :keep]})
 
@@ -332,14 +349,28 @@ class Results:
         """Values of signal ``name`` at each report time, (R, T) float64."""
         return np.asarray(self.raw.signals[:, :, self._signal_index(name)], dtype=float)
 
-    def _marginals(self) -> List[Tuple[str, str, np.ndarray]]:
-        """(trait, state, agents (R, T)) for every trait state, in scenario order."""
+    def _marginals(self, full: bool = True) -> List[Tuple[str, str, np.ndarray]]:
+        """(trait, state, agents (R, T)) for every trait state, in scenario order; with
+        ``full=False`` only the first :attr:`_kept_rows` report times (all later rows
+        repeat the last of them), which is all the tables and the summary read."""
+        if not full:
+            return list(self._marginal_arrays)
+        return [(t, s, _pad_rows(a, len(self.times))) for t, s, a in self._marginal_arrays]
+
+    @cached_property
+    def _kept_rows(self) -> int:
+        """Report rows up to the last change of any replicate: later ones repeat them."""
+        return int(self.last_change.max(initial=0)) + 1
+
+    @cached_property
+    def _marginal_arrays(self) -> List[Tuple[str, str, np.ndarray]]:
         out = []
+        counts = np.asarray(self.raw.counts)[:, :self._kept_rows]
         for k, (trait, states) in enumerate(self.info.traits):
             # one matrix product per trait: joint counts -> marginal counts
             onehot = np.zeros((len(self.info.joint_states), len(states)), dtype=np.int64)
             onehot[np.arange(len(self.info.joint_states)), self.info.joint_states[:, k]] = 1
-            marg = self.raw.counts.astype(np.int64) @ onehot  # (R, T, S)
+            marg = counts.astype(np.int64) @ onehot  # (R, kept rows, S)
             out += [(trait, s, marg[:, :, j]) for j, s in enumerate(states)]
         return out
 
@@ -354,6 +385,9 @@ class Results:
         """
         R, T = self.n_replicates, len(self.times)
         n = len(arrays)
+        if compact:  # (nothing after the last change of any replicate is read)
+            T = min(T, self._kept_rows)
+            arrays = [np.asarray(a)[:, :T] for a in arrays]
         stacked = np.stack(arrays, axis=2) if n else np.zeros((R, T, 0))  # (R, T, n)
         if compact:
             keep = np.arange(T)[None, :] <= self.last_change[:, None]
@@ -367,15 +401,16 @@ class Results:
             "replicate": np.repeat(rep.astype(np.int64), n),
             "time": np.repeat(self.times[t], n),
         }
+        codes = np.tile(np.arange(n), m)
         for key, vals in keys.items():
-            cols[key] = np.tile(np.asarray(vals, dtype=object), m)
+            # plain strings, whatever pandas' default string dtype is: the n labels
+            # converted once, then taken per row (not a conversion per row)
+            labels = pd.array(np.asarray(vals, dtype=object), dtype=_string_dtype())
+            cols[key] = labels[codes]
         cols[value] = values
         if people:
             cols["people"] = cols[value] * self.people_per_agent
-        df = pd.DataFrame(cols)
-        for key in keys:  # plain strings, whatever pandas' default string dtype is
-            df[key] = df[key].astype(str)
-        return df
+        return pd.DataFrame(cols)
 
     @cached_property
     def last_change(self) -> np.ndarray:
@@ -384,7 +419,7 @@ class Results:
         return last_change(self.raw)
 
     def _timeseries(self, compact: bool = False) -> pd.DataFrame:
-        marg = self._marginals()
+        marg = self._marginals(full=not compact)
         return self._long(
             [m for _, _, m in marg],
             {"trait": [t for t, _, _ in marg], "state": [s for _, s, _ in marg]},
@@ -393,12 +428,14 @@ class Results:
 
     def _signals(self, compact: bool = False) -> pd.DataFrame:
         names = list(self.info.signal_names)
-        return self._long([self.signal_array(s) for s in names], {"signal": names},
+        rows = self._kept_rows if compact else len(self.times)  # (see _long)
+        return self._long([self.signal_array(s)[:, :rows] for s in names], {"signal": names},
                           "value", people=False, compact=compact)
 
     def _fired(self, compact: bool = False) -> pd.DataFrame:
         names = list(self.info.event_names)
-        arrays = [self.raw.fired[:, :, i].astype(np.int64) for i in range(len(names))]
+        fired = np.asarray(self.raw.fired)[:, :self._kept_rows if compact else len(self.times)]
+        arrays = [fired[:, :, i].astype(np.int64) for i in range(len(names))]
         return self._long(arrays, {"event": names}, "count", people=True, compact=compact)
 
     def compact_tables(self) -> Dict[str, pd.DataFrame]:
@@ -562,7 +599,9 @@ class Results:
     def _trait_statistics(self) -> Dict[str, _ByName]:
         """Final counts, peaks and peak times of every trait state, per replicate."""
         traits: Dict[str, Dict[str, Dict[str, np.ndarray]]] = {}
-        for trait, state, a in self._marginals():
+        # (over the kept rows: later ones repeat the last, so finals, peaks and the first
+        # time of a peak are the same)
+        for trait, state, a in self._marginals(full=False):
             traits.setdefault(trait, {})[state] = {
                 "final_agents": a[:, -1].astype(float),
                 "final_people": a[:, -1] * self.people_per_agent,
@@ -585,19 +624,34 @@ class Results:
             }
         return sigs
 
-    def _replicate_summary(self, i: int, traits: Dict[str, _ByName],
-                           sigs: _ByName) -> Dict[str, Any]:
-        """Replicate ``i``'s entry of ``summary()["replicates"]``."""
+    def _replicate_summaries(self, traits: Dict[str, _ByName],
+                             sigs: _ByName) -> List[Dict[str, Any]]:
+        """``summary()["replicates"]``: one entry per replicate.
+
+        Each statistic's array becomes a list of JSON numbers once (``tolist``), rather
+        than a numpy scalar converted per replicate: thousands of replicates stay cheap."""
+        def col(v: np.ndarray) -> list:  # (as json_number: integers stay, others are floats)
+            a = np.asarray(v)
+            if a.dtype.kind not in "iu":
+                a = a.astype(float)
+            return [x if type(x) is int or math.isfinite(x) else None for x in a.tolist()]
+
         seeds = np.asarray(self.raw.replicate_seeds)
-        return {
+        seed_rows = _jsonable(seeds) if len(seeds) else [None] * self.n_replicates
+        steps = np.asarray(self.raw.steps_run).astype(np.int64).tolist()
+        tcols = {t: {s: {k: col(v) for k, v in d.items()} for s, d in st.items()}
+                 for t, st in traits.items()}
+        scols = {n: {k: col(v) for k, v in d.items()} for n, d in sigs.items()}
+        ocols = {n: col(v) for n, v in self._outcomes.items()}
+        return [{
             "replicate": i,
-            "seed": _jsonable(seeds[i]) if len(seeds) else None,
-            "steps_run": int(self.raw.steps_run[i]),
-            "traits": {t: {s: {k: _num(v[i]) for k, v in d.items()} for s, d in st.items()}
-                       for t, st in traits.items()},
-            "signals": {n: {k: _num(v[i]) for k, v in d.items()} for n, d in sigs.items()},
-            "outcomes": {n: _num(v[i]) for n, v in self._outcomes.items()},
-        }
+            "seed": seed_rows[i],
+            "steps_run": steps[i],
+            "traits": {t: {s: {k: v[i] for k, v in d.items()} for s, d in st.items()}
+                       for t, st in tcols.items()},
+            "signals": {n: {k: v[i] for k, v in d.items()} for n, d in scols.items()},
+            "outcomes": {n: v[i] for n, v in ocols.items()},
+        } for i in range(self.n_replicates)]
 
     def _ensemble_summary(self, traits: Dict[str, _ByName],
                           sigs: _ByName) -> Dict[str, Any]:
@@ -648,8 +702,7 @@ class Results:
             "ensemble_statistics": ENSEMBLE_STATISTICS,
             "wall_seconds": float(self.raw.wall_seconds),
             "ensemble": self._ensemble_summary(traits, sigs),
-            "replicates": [self._replicate_summary(i, traits, sigs)
-                           for i in range(self.n_replicates)],
+            "replicates": self._replicate_summaries(traits, sigs),
         })
 
     def __repr__(self) -> str:

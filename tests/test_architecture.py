@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "simulator"
 #: The compiled layer: numpy, numba (and numba's llvmlite) and the standard library only.
-KERNEL_MODULES = {"kernel", "rng", "prefetch", "generators", "pages"}
+KERNEL_MODULES = {"kernel", "kernel_cascade", "rng", "prefetch", "generators", "pages"}
 KERNEL_THIRD_PARTY = {"numpy", "numba", "llvmlite"}
 
 

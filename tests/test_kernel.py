@@ -751,3 +751,110 @@ interventions:
         assert told.sum() == 10
     # and nobody before the broadcast's date
     assert (history[0] == 0).all()
+
+
+# ------------------------------------------------------- seeds by count: O(count) draws
+# ``_draw_distinct`` chooses a few agents among many by rejection. Each test draws
+# subsets many times from one fixed stream and compares their frequencies with the
+# uniform law by Pearson's chi-square; the cells are exact multinomial counts (one cell
+# per possible subset), so the statistic is chi-square with (cells - 1) degrees of
+# freedom, and we accept it below its 0.9999 quantile (a correct sampler fails once in
+# 10^4 runs; a sampler that favours some agents by a few per cent is caught).
+
+
+def _subset_frequencies(n_list, want, trials, listed=False, ids=None, state=None,
+                        among=None, seed=3):
+    from itertools import combinations
+
+    from rumorsim.kernel import _draw_distinct
+    from rumorsim.rng import new_state
+
+    rng = new_state(seed)
+    state = np.zeros(n_list, np.int16) if state is None else state
+    among = np.ones(1, np.uint8) if among is None else among
+    ids = np.zeros(0, np.int32) if ids is None else ids
+    chosen = np.empty(want, np.int64)
+    agents = ids if listed else np.arange(n_list)
+    eligible = [int(a) for a in agents if among[state[a]]]
+    cells = {c: 0 for c in combinations(sorted(eligible), want)}
+    for _ in range(trials):
+        assert _draw_distinct(rng, want, n_list, listed, ids, 0, among, state, chosen) == want
+        key = tuple(int(a) for a in chosen)
+        assert key in cells, f"{key}: not {want} distinct eligible agents in list order"
+        cells[key] += 1
+    return np.array(list(cells.values()))
+
+
+def _chi_square_ok(freq):
+    from scipy.stats import chi2
+
+    expected = freq.sum() / len(freq)
+    stat = ((freq - expected) ** 2 / expected).sum()
+    return stat, chi2.ppf(0.9999, len(freq) - 1)
+
+
+def test_seeds_by_count_are_a_uniform_subset_of_everyone():
+    """2 of 20 agents, 19,000 draws: each of the 190 pairs about 100 times."""
+    stat, limit = _chi_square_ok(_subset_frequencies(20, 2, 19_000))
+    assert stat < limit, (stat, limit)
+
+
+def test_seeds_by_count_respect_eligibility_and_stay_uniform_among_the_eligible():
+    """Agents in state 1 are not eligible (``among``); 2 of the 18 eligible of 36 agents,
+    15,300 draws: each of the 153 eligible pairs about 100 times, no other pair ever."""
+    state = np.zeros(36, np.int16)
+    state[::2] = 1
+    freq = _subset_frequencies(36, 2, 15_300, state=state, among=np.array([1, 0], np.uint8))
+    assert len(freq) == 153
+    stat, limit = _chi_square_ok(freq)
+    assert stat < limit, (stat, limit)
+
+
+def test_seeds_by_count_from_a_list_draw_its_members_in_list_order():
+    """A listed set (a community): 1 of its 12 members, mapped through the list."""
+    ids = np.array([40, 3, 17, 8, 25, 31, 2, 11, 19, 36, 6, 29], np.int32)
+    freq = _subset_frequencies(12, 1, 6_000, listed=True, ids=ids,
+                               state=np.zeros(41, np.int16))
+    stat, limit = _chi_square_ok(freq)
+    assert stat < limit, (stat, limit)
+
+
+def test_a_seed_among_some_states_moves_exactly_its_count_out_of_them():
+    """Through the kernel: 5 infected among the 300 susceptible of 3,000 agents (the
+    rejection path with most agents ineligible) - the counts at time 0 are exact."""
+    sc = _scenario("""
+name: a seed among the susceptible
+time: {dt: 0.1, until: 1, report_every: 1}
+population: {agents: 3000}
+network: {layers: {contacts: {generator: erdos_renyi, mean_degree: 6}}}
+traits: {h: [absent, S, I, R]}
+seed:
+  - {state: {h: S}, fraction: 0.1, strategy: random}
+  - {state: {h: I}, count: 5, strategy: random, among: {h: S}}
+transitions:
+  - {name: infection, from: {h: S}, to: {h: I}, rate: 0.5, induced_by: {layer: contacts, state: {h: I}}}
+  - {name: recovery, from: {h: I}, to: {h: R}, rate: 1.0}
+""")
+    res = rs.run(sc, replicates=20, seed=4, workers=1)
+    first = res.raw.counts[:, 0, :]  # (replicate, joint state) at t = 0
+    assert (first[:, 0] == 2700).all() and (first[:, 1] == 295).all() and (first[:, 2] == 5).all()
+
+
+def test_seeds_by_count_among_many_draw_about_one_number_per_seed():
+    """300 seeds among 300,000 agents: the stream advances by about 300 draws (a few
+    more for repeats), not one per agent - what makes a replicate cost what it reaches."""
+    from rumorsim.kernel import _draw_distinct
+    from rumorsim.rng import new_state, next_u64
+
+    rng = new_state(11)
+    before = rng.copy()
+    state = np.zeros(300_000, np.int16)
+    chosen = np.empty(300, np.int64)
+    _draw_distinct(rng, 300, 300_000, False, np.zeros(0, np.int32), 0, np.ones(1, np.uint8),
+                   state, chosen)
+    draws = 0
+    while not np.array_equal(before, rng) and draws < 1000:
+        next_u64(before)
+        draws += 1
+    assert 300 <= draws < 310, draws
+    assert len(set(chosen.tolist())) == 300

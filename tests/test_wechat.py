@@ -179,7 +179,9 @@ def test_capacity_above_any_demand_means_no_failure_at_all() -> None:
     assert (res.signal_array("failure_share") == 0).all()
     assert (res.raw.signal_peak[:, list(res.info.signal_names).index("failure_share")] == 0).all()
     assert (res.count_array({"link": ["failed", "gave_up"]}) == 0).all()
-    assert (res.signal_array("page_demand").max(axis=1) > 0).all()
+    # not vacuous: pages were loaded (at 5,000 agents the leak is one sharer, and a
+    # replicate may fizzle before anyone loads the page, so not in every replicate)
+    assert (res.signal_array("page_demand").max(axis=1) > 0).any()
 
 
 def test_zero_capacity_means_every_load_fails() -> None:
