@@ -558,12 +558,26 @@ def plot_scaling(results: Dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+#: Everything after this line in results.md is kept when the suite re-writes its tables.
+KEEP_MARKER = "<!-- sections below are written by the other benchmark scripts and by hand; run_benchmarks.py keeps them -->\n"
+
+
 def write(results: Dict[str, Any], out_dir: Path) -> None:
     """results.md, time_vs_agents.png and scaling.png in ``out_dir``."""
     # JSON round trips turn int keys into strings; the graphs are keyed by agents
     results = dict(results)
     results["graphs"] = {int(k): v for k, v in (results.get("graphs") or {}).items()}
-    (out_dir / "results.md").write_text(markdown(results))
+    target = out_dir / "results.md"
+    # The other scripts (bench_large_sir.py, bench_small_cascades.py ...) and hand-written
+    # notes add sections below KEEP_MARKER: re-running the suite replaces only its own part.
+    kept = ""
+    if target.exists():
+        old = target.read_text()
+        if KEEP_MARKER in old:
+            kept = old[old.index(KEEP_MARKER) + len(KEEP_MARKER):]
+    tmp = target.with_suffix(".md.tmp")
+    tmp.write_text(markdown(results).rstrip("\n") + "\n\n" + KEEP_MARKER + kept)
+    tmp.replace(target)
     if results.get("sims") or results.get("builds"):
         plot_time_vs_agents(results, out_dir / "time_vs_agents.png")
     plot_scaling(results, out_dir / "scaling.png")
