@@ -8,8 +8,10 @@ p > 0.001, the MLE's standard error), never a tolerance tuned until it passes.
 from __future__ import annotations
 
 import math
+import os
 
 import networkx as nx
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -363,24 +365,44 @@ def small_er_blocks(monkeypatch):
     monkeypatch.setattr(gen, "_ER_BUCKET_SHIFT", 9)
 
 
-@pytest.mark.parametrize("directed", [False, True])
-def test_erdos_renyi_same_graph_for_any_thread_count(small_er_blocks, directed):
+def _er_same_on_1_and_2_threads(directed: bool) -> bool:
+    """Build the same G(n, p) on 1 and on 2 numba threads, in many blocks; equal?"""
     import numba
 
     n, p = 20_000, 8.0 / 19_999
+    saved = gen._ER_EDGES_PER_BLOCK, gen._ER_BUCKET_SHIFT
+    gen._ER_EDGES_PER_BLOCK, gen._ER_BUCKET_SHIFT = 1 << 9, 9
     most = numba.config.NUMBA_NUM_THREADS
-    if most < 2:
-        pytest.skip("one core: there is no second thread count to compare")
     graphs = []
     try:
+        assert len(gen._er_blocks(n, n * (n - 1.0), p, not directed)) > 100
         for threads in (1, 2):
             numba.set_num_threads(threads)
             graphs.append(gen.erdos_renyi_csr(n, p, new_state(3), directed=directed))
     finally:
         numba.set_num_threads(most)
-    assert len(gen._er_blocks(n, n * (n - 1.0), p, not directed)) > 100
+        gen._ER_EDGES_PER_BLOCK, gen._ER_BUCKET_SHIFT = saved
     (a_ptr, a_idx), (b_ptr, b_idx) = graphs
-    assert np.array_equal(a_ptr, b_ptr) and np.array_equal(a_idx, b_idx)
+    return bool(np.array_equal(a_ptr, b_ptr) and np.array_equal(a_idx, b_idx))
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_erdos_renyi_same_graph_for_any_thread_count(directed):
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        assert _er_same_on_1_and_2_threads(directed)
+        return
+    # one core: numba still runs two threads when told to, in a fresh process
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"import test_generators as t; sys.exit(0 if t._er_same_on_1_and_2_threads({directed}) else 1)")
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "NUMBA_NUM_THREADS": "2"})
+    assert child.returncode == 0, child.stdout + child.stderr
 
 
 @pytest.mark.parametrize("directed", [False, True])
