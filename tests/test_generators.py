@@ -11,7 +11,6 @@ import math
 import os
 
 import networkx as nx
-
 import numpy as np
 import pytest
 from scipy import stats
